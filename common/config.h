@@ -1,0 +1,134 @@
+/* tally.conf, the one INI file both programs read, parsed into typed structs.
+ *
+ *   [tally]            snapshot_dir, keep, max_snapshot_bytes
+ *   [worker]           max_runtime, threads, max_bad_ratio (default for sources)
+ *   [server]           listen, max_age, poll_interval, workers, max_connections,
+ *                      max_header_bytes, timeout, spawn_interval
+ *   [source.NAME]      type, path, columns, max_bad_ratio, time_reference
+ *   [view.NAME]        source, group_by, aggregates, where, window
+ *
+ * Every mistake is reported as "FILE:LINE: [section] key: reason" through the logger and
+ * config_load returns -EINVAL; programs exit with EX_CONFIG (78) on it. */
+#pragma once
+
+#include "value.h"
+
+#define EXIT_CONFIG 78 /* EX_CONFIG from sysexits.h */
+#define CONFIG_MAX_COLUMNS 128
+#define CONFIG_MAX_NAME 64
+
+typedef struct ColumnDef {
+        char *name;
+        ValueType type;
+} ColumnDef;
+
+typedef enum SourceType {
+        SOURCE_CSV,
+        SOURCE_POSTGRES,
+} SourceType;
+
+typedef struct SourceConfig {
+        char *name;
+        unsigned line; /* of the section header, for later diagnostics */
+        SourceType type;
+        char *path; /* csv: a path or a glob */
+        ColumnDef *columns;
+        size_t n_columns;
+        double max_bad_ratio;
+        bool window_from_now; /* time_reference = now: windows end at the current time */
+} SourceConfig;
+
+typedef enum AggKind {
+        AGG_COUNT,
+        AGG_SUM,
+        AGG_AVG,
+        AGG_MIN,
+        AGG_MAX,
+        AGG_QUANTILE,        /* exact, p50/p90/p95/p99 */
+        AGG_DISTINCT,        /* exact count of distinct values */
+        AGG_APPROX_QUANTILE, /* approx_p95(c) ... : bounded-memory sketch */
+        AGG_APPROX_DISTINCT, /* approx_distinct(c): HyperLogLog */
+        _AGG_KIND_MAX,
+} AggKind;
+
+typedef struct AggregateDef {
+        AggKind kind;
+        int column;  /* index into the source's columns; -1 for count */
+        double q;    /* quantiles: 0.5, 0.9, 0.95, 0.99 */
+        char *label; /* output column name as written, e.g. "sum(amount)" */
+} AggregateDef;
+
+typedef enum CmpOp {
+        CMP_EQ,
+        CMP_NE,
+        CMP_LT,
+        CMP_LE,
+        CMP_GT,
+        CMP_GE,
+        CMP_IN,
+} CmpOp;
+
+/* A predicate keeps its literals typed by the column they compare against. */
+typedef struct Predicate {
+        int column;
+        CmpOp op;
+        Value *literals; /* strings are owned (NUL-terminated) copies */
+        size_t n_literals;
+} Predicate;
+
+typedef struct ViewConfig {
+        char *name;
+        unsigned line;
+        size_t source; /* index into Config.sources */
+        int *group_by; /* source column indices */
+        size_t n_group_by;
+        AggregateDef *aggregates;
+        size_t n_aggregates;
+        Predicate *where; /* ANDed */
+        size_t n_where;
+        int window_column; /* -1: no window */
+        uint64_t window_usec;
+} ViewConfig;
+
+typedef struct ServerConfig {
+        char *listen; /* host:port */
+        uint64_t max_age_usec;
+        uint64_t poll_interval_usec;
+        unsigned workers;
+        unsigned max_connections;
+        unsigned max_header_bytes;
+        uint64_t timeout_usec;
+        uint64_t spawn_interval_usec; /* --spawn-worker default interval */
+} ServerConfig;
+
+typedef struct WorkerConfig {
+        uint64_t max_runtime_usec; /* 0: none */
+        unsigned threads;          /* 0: one per online CPU */
+        double max_bad_ratio;
+} WorkerConfig;
+
+typedef struct Config {
+        char *path;
+        char *snapshot_dir;
+        unsigned keep;
+        uint64_t max_snapshot_bytes;
+        ServerConfig server;
+        WorkerConfig worker;
+        SourceConfig *sources;
+        size_t n_sources;
+        ViewConfig *views;
+        size_t n_views;
+} Config;
+
+/* Reads and validates path. Errors are logged (file, line, key); returns -EINVAL on any,
+ * -errno if the file cannot be read. */
+int config_load(const char *path, Config **ret);
+/* Same, from text; path is only used in messages. */
+int config_parse(const char *path, const char *text, Config **ret);
+Config *config_free(Config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+
+const SourceConfig *config_find_source(const Config *c, const char *name);
+const ViewConfig *config_find_view(const Config *c, const char *name);
+int source_column_index(const SourceConfig *s, const char *name);
+const char *agg_kind_to_string(AggKind k);

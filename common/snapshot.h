@@ -1,0 +1,85 @@
+/* The snapshot contract shared by the worker (writer) and the server (reader).
+ *
+ * File: one msgpack array  ["tally.snapshot", FORMAT_VERSION, payload: bin, xxh3-64: uint]
+ * The checksum covers the payload bytes; the payload is a msgpack map:
+ *   generation: uint          created_usec: int (realtime)
+ *   worker:  {rows_read, rows_rejected, duration_ms, host}
+ *   sources: [{name, type, files, rows_read, rows_rejected}]
+ *   views:   [{name, keys: uint (leading key columns), columns: [[name, type]...],
+ *              rows: [[cell...]...]}]
+ * A cell is nil or matches its column's type: str, int, num (float64), time (int, µs).
+ * Files are named snapshot-<generation, 20 digits>.msgpack so names sort by generation;
+ * writers create ".tmp-snapshot-*" temp files beside them. */
+#pragma once
+
+#include "arena.h"
+#include "value.h"
+
+#define SNAPSHOT_FORMAT_NAME "tally.snapshot"
+#define SNAPSHOT_FORMAT_VERSION 1
+#define SNAPSHOT_NAME_PREFIX "snapshot-"
+#define SNAPSHOT_NAME_SUFFIX ".msgpack"
+#define SNAPSHOT_TMP_PREFIX ".tmp-snapshot-"
+#define SNAPSHOT_NAME_MAX 64
+
+/* Limits every reader enforces; a file beyond them is rejected, never half-loaded. */
+#define SNAPSHOT_MAX_FILE_BYTES (UINT64_C(1) << 30)
+#define SNAPSHOT_MAX_VIEWS 1024
+#define SNAPSHOT_MAX_COLUMNS 256
+#define SNAPSHOT_MAX_SOURCES 1024
+#define SNAPSHOT_MAX_NAME_BYTES 255
+#define SNAPSHOT_MAX_DEPTH 16
+
+typedef struct SnapshotColumn {
+        const char *name;
+        ValueType type;
+} SnapshotColumn;
+
+typedef struct SnapshotView {
+        const char *name;
+        size_t n_keys; /* the first n_keys columns are the group-by key */
+        size_t n_columns;
+        SnapshotColumn *columns;
+        size_t n_rows;
+        Value *cells; /* n_rows * n_columns, row-major */
+} SnapshotView;
+
+typedef struct SnapshotSource {
+        const char *name;
+        const char *type;
+        uint64_t files;
+        uint64_t rows_read;
+        uint64_t rows_rejected;
+} SnapshotSource;
+
+typedef struct SnapshotStats {
+        uint64_t rows_read;
+        uint64_t rows_rejected;
+        uint64_t duration_ms;
+        const char *host;
+} SnapshotStats;
+
+/* A loaded, validated snapshot. All of it lives in one arena. */
+typedef struct Snapshot {
+        Arena *arena;
+        uint64_t generation;
+        int64_t created_usec;
+        uint64_t file_bytes;
+        SnapshotStats stats;
+        size_t n_sources;
+        SnapshotSource *sources;
+        size_t n_views;
+        SnapshotView *views;
+} Snapshot;
+
+static inline const Value *snapshot_view_row(const SnapshotView *v, size_t row)
+{
+        return v->cells + row * v->n_columns;
+}
+
+const SnapshotView *snapshot_find_view(const Snapshot *s, const char *name);
+
+/* Builds "snapshot-<gen>.msgpack" into buf (at least SNAPSHOT_NAME_MAX bytes). */
+void snapshot_name(char *buf, size_t n, uint64_t generation);
+/* True if name is a snapshot file name; its generation in *ret. */
+bool snapshot_name_parse(const char *name, uint64_t *ret);

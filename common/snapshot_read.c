@@ -1,0 +1,450 @@
+#include "snapshot_read.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <xxhash.h>
+
+#include "mp_cursor.h"
+
+typedef struct Decoder {
+        MpCursor c;
+        Arena *arena;
+        char *reason;
+        size_t reason_size;
+} Decoder;
+
+static int fail(Decoder *d, int err, const char *fmt, ...) _printf_(3, 4);
+static int fail(Decoder *d, int err, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        if (d->reason && d->reason_size)
+                vsnprintf(d->reason, d->reason_size, fmt, ap);
+        va_end(ap);
+        return err;
+}
+
+static int read_name(Decoder *d, const char *what, const char **ret)
+{
+        const char *s;
+        uint32_t len;
+        if (mp_read_str(&d->c, &s, &len) < 0)
+                return fail(d, -EBADMSG, "%s: expected a string", what);
+        if (len > SNAPSHOT_MAX_NAME_BYTES || memchr(s, 0, len))
+                return fail(d, -EBADMSG, "%s: bad name", what);
+        *ret = arena_strndup(d->arena, s, len);
+        return *ret ? 0 : fail(d, -ENOMEM, "out of memory");
+}
+
+static int read_key(Decoder *d, const char **ret, uint32_t *ret_len)
+{
+        if (mp_read_str(&d->c, ret, ret_len) < 0)
+                return fail(d, -EBADMSG, "map key is not a string");
+        return 0;
+}
+
+static int read_u64_field(Decoder *d, const char *what, uint64_t *ret)
+{
+        if (mp_read_u64(&d->c, ret) < 0)
+                return fail(d, -EBADMSG, "%s: expected an unsigned integer", what);
+        return 0;
+}
+
+static int skip_unknown(Decoder *d)
+{
+        if (mp_skip(&d->c, SNAPSHOT_MAX_DEPTH) < 0)
+                return fail(d, -EBADMSG, "malformed or too deeply nested value");
+        return 0;
+}
+
+static int decode_worker(Decoder *d, SnapshotStats *st)
+{
+        uint32_t n;
+        if (mp_read_map(&d->c, &n) < 0)
+                return fail(d, -EBADMSG, "worker: expected a map");
+        for (uint32_t i = 0; i < n; i++) {
+                const char *k;
+                uint32_t kl;
+                int r = read_key(d, &k, &kl);
+                if (r < 0)
+                        return r;
+                if (mp_str_eq("rows_read", k, kl))
+                        r = read_u64_field(d, "worker.rows_read", &st->rows_read);
+                else if (mp_str_eq("rows_rejected", k, kl))
+                        r = read_u64_field(d, "worker.rows_rejected", &st->rows_rejected);
+                else if (mp_str_eq("duration_ms", k, kl))
+                        r = read_u64_field(d, "worker.duration_ms", &st->duration_ms);
+                else if (mp_str_eq("host", k, kl))
+                        r = read_name(d, "worker.host", &st->host);
+                else
+                        r = skip_unknown(d);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int decode_sources(Decoder *d, Snapshot *s)
+{
+        uint32_t n;
+        if (mp_read_array(&d->c, &n) < 0 || n > SNAPSHOT_MAX_SOURCES)
+                return fail(d, -EBADMSG, "sources: expected an array of at most %d",
+                            SNAPSHOT_MAX_SOURCES);
+        s->sources = arena_new0(s->arena, SnapshotSource, n);
+        if (!s->sources)
+                return fail(d, -ENOMEM, "out of memory");
+        s->n_sources = n;
+        for (uint32_t i = 0; i < n; i++) {
+                SnapshotSource *src = &s->sources[i];
+                uint32_t m;
+                if (mp_read_map(&d->c, &m) < 0)
+                        return fail(d, -EBADMSG, "sources[%u]: expected a map", i);
+                for (uint32_t j = 0; j < m; j++) {
+                        const char *k;
+                        uint32_t kl;
+                        int r = read_key(d, &k, &kl);
+                        if (r < 0)
+                                return r;
+                        if (mp_str_eq("name", k, kl))
+                                r = read_name(d, "source.name", &src->name);
+                        else if (mp_str_eq("type", k, kl))
+                                r = read_name(d, "source.type", &src->type);
+                        else if (mp_str_eq("files", k, kl))
+                                r = read_u64_field(d, "source.files", &src->files);
+                        else if (mp_str_eq("rows_read", k, kl))
+                                r = read_u64_field(d, "source.rows_read", &src->rows_read);
+                        else if (mp_str_eq("rows_rejected", k, kl))
+                                r = read_u64_field(d, "source.rows_rejected",
+                                                   &src->rows_rejected);
+                        else
+                                r = skip_unknown(d);
+                        if (r < 0)
+                                return r;
+                }
+                if (!src->name)
+                        return fail(d, -EBADMSG, "sources[%u]: no name", i);
+                if (!src->type)
+                        src->type = "";
+        }
+        return 0;
+}
+
+static int decode_columns(Decoder *d, SnapshotView *v)
+{
+        uint32_t n;
+        if (mp_read_array(&d->c, &n) < 0 || n == 0 || n > SNAPSHOT_MAX_COLUMNS)
+                return fail(d, -EBADMSG, "view %s: columns: expected 1..%d columns", v->name,
+                            SNAPSHOT_MAX_COLUMNS);
+        v->columns = arena_new0(d->arena, SnapshotColumn, n);
+        if (!v->columns)
+                return fail(d, -ENOMEM, "out of memory");
+        v->n_columns = n;
+        for (uint32_t i = 0; i < n; i++) {
+                uint32_t pair;
+                const char *t;
+                uint32_t tl;
+                if (mp_read_array(&d->c, &pair) < 0 || pair != 2)
+                        return fail(d, -EBADMSG, "view %s: column %u: expected [name, type]",
+                                    v->name, i);
+                int r = read_name(d, "column name", &v->columns[i].name);
+                if (r < 0)
+                        return r;
+                if (mp_read_str(&d->c, &t, &tl) < 0)
+                        return fail(d, -EBADMSG, "view %s: column %u: bad type", v->name, i);
+                char tname[8] = "";
+                if (tl < sizeof(tname))
+                        memcpy(tname, t, tl);
+                ValueType vt;
+                if (tl >= sizeof(tname) || value_type_from_string(tname, &vt) < 0)
+                        return fail(d, -EBADMSG, "view %s: column %s: unknown type", v->name,
+                                    v->columns[i].name);
+                v->columns[i].type = vt;
+        }
+        return 0;
+}
+
+static int decode_cell(Decoder *d, const SnapshotView *v, size_t col, Value *out)
+{
+        ValueType t = v->columns[col].type;
+        if (d->c.p < d->c.end && *d->c.p == 0xc0) {
+                d->c.p++;
+                out->type = VALUE_NIL;
+                return 0;
+        }
+        int r = -EBADMSG;
+        switch (t) {
+        case VALUE_STR: {
+                const char *s;
+                uint32_t len;
+                r = mp_read_str(&d->c, &s, &len);
+                out->s = s; /* points into the arena copy of the file */
+                out->len = len;
+                break;
+        }
+        case VALUE_INT:
+        case VALUE_TIME: r = mp_read_i64(&d->c, &out->i); break;
+        case VALUE_NUM: r = mp_read_double(&d->c, &out->d); break;
+        default: break;
+        }
+        if (r < 0)
+                return fail(d, -EBADMSG, "view %s: column %s: cell is not a %s", v->name,
+                            v->columns[col].name, value_type_to_string(t));
+        out->type = (uint8_t)t;
+        return 0;
+}
+
+static int decode_rows(Decoder *d, SnapshotView *v)
+{
+        uint32_t n;
+        if (mp_read_array(&d->c, &n) < 0)
+                return fail(d, -EBADMSG, "view %s: rows: expected an array", v->name);
+        /* Each row is at least 1 + n_columns bytes: bound the allocation by that. */
+        if ((uint64_t)n * (1 + v->n_columns) > mp_left(&d->c))
+                return fail(d, -EBADMSG, "view %s: %u rows cannot fit in the file", v->name, n);
+        v->cells = arena_alloc(d->arena, (size_t)n * v->n_columns * sizeof(Value),
+                               _Alignof(Value));
+        if (!v->cells)
+                return fail(d, -ENOMEM, "out of memory");
+        v->n_rows = n;
+        for (uint32_t i = 0; i < n; i++) {
+                uint32_t m;
+                if (mp_read_array(&d->c, &m) < 0 || m != v->n_columns)
+                        return fail(d, -EBADMSG, "view %s: row %u: expected %zu cells",
+                                    v->name, i, v->n_columns);
+                Value *row = v->cells + (size_t)i * v->n_columns;
+                for (size_t j = 0; j < v->n_columns; j++) {
+                        int r = decode_cell(d, v, j, &row[j]);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int decode_view(Decoder *d, SnapshotView *v, uint32_t index)
+{
+        uint32_t n;
+        uint64_t keys = 0;
+        bool have_rows = false;
+        if (mp_read_map(&d->c, &n) < 0)
+                return fail(d, -EBADMSG, "views[%u]: expected a map", index);
+        for (uint32_t i = 0; i < n; i++) {
+                const char *k;
+                uint32_t kl;
+                int r = read_key(d, &k, &kl);
+                if (r < 0)
+                        return r;
+                if (mp_str_eq("name", k, kl))
+                        r = read_name(d, "view name", &v->name);
+                else if (mp_str_eq("keys", k, kl))
+                        r = read_u64_field(d, "view keys", &keys);
+                else if (mp_str_eq("columns", k, kl)) {
+                        /* rows are decoded against the columns: they must come first */
+                        if (!v->name || v->columns)
+                                return fail(d, -EBADMSG, "views[%u]: name must precede columns",
+                                            index);
+                        r = decode_columns(d, v);
+                } else if (mp_str_eq("rows", k, kl)) {
+                        if (!v->columns || have_rows)
+                                return fail(d, -EBADMSG, "views[%u]: rows before columns",
+                                            index);
+                        r = decode_rows(d, v);
+                        have_rows = true;
+                } else
+                        r = skip_unknown(d);
+                if (r < 0)
+                        return r;
+        }
+        if (!v->name || !v->columns || !have_rows)
+                return fail(d, -EBADMSG, "views[%u]: name, columns and rows are required", index);
+        if (keys > v->n_columns)
+                return fail(d, -EBADMSG, "view %s: %" PRIu64 " keys but %zu columns", v->name,
+                            keys, v->n_columns);
+        v->n_keys = (size_t)keys;
+        return 0;
+}
+
+static int decode_views(Decoder *d, Snapshot *s)
+{
+        uint32_t n;
+        if (mp_read_array(&d->c, &n) < 0 || n > SNAPSHOT_MAX_VIEWS)
+                return fail(d, -EBADMSG, "views: expected an array of at most %d",
+                            SNAPSHOT_MAX_VIEWS);
+        s->views = arena_new0(s->arena, SnapshotView, n);
+        if (!s->views)
+                return fail(d, -ENOMEM, "out of memory");
+        s->n_views = n;
+        for (uint32_t i = 0; i < n; i++) {
+                int r = decode_view(d, &s->views[i], i);
+                if (r < 0)
+                        return r;
+                for (uint32_t j = 0; j < i; j++)
+                        if (strcmp(s->views[j].name, s->views[i].name) == 0)
+                                return fail(d, -EBADMSG, "view %s appears twice",
+                                            s->views[i].name);
+        }
+        return 0;
+}
+
+static int decode_payload(Decoder *d, Snapshot *s)
+{
+        uint32_t n;
+        bool have_gen = false, have_views = false;
+        if (mp_read_map(&d->c, &n) < 0)
+                return fail(d, -EBADMSG, "payload: expected a map");
+        for (uint32_t i = 0; i < n; i++) {
+                const char *k;
+                uint32_t kl;
+                int r = read_key(d, &k, &kl);
+                if (r < 0)
+                        return r;
+                if (mp_str_eq("generation", k, kl)) {
+                        r = read_u64_field(d, "generation", &s->generation);
+                        have_gen = true;
+                } else if (mp_str_eq("created_usec", k, kl)) {
+                        if (mp_read_i64(&d->c, &s->created_usec) < 0)
+                                r = fail(d, -EBADMSG, "created_usec: expected an integer");
+                } else if (mp_str_eq("worker", k, kl))
+                        r = decode_worker(d, &s->stats);
+                else if (mp_str_eq("sources", k, kl) && !s->sources)
+                        r = decode_sources(d, s);
+                else if (mp_str_eq("views", k, kl) && !have_views) {
+                        r = decode_views(d, s);
+                        have_views = true;
+                } else
+                        r = skip_unknown(d);
+                if (r < 0)
+                        return r;
+        }
+        if (!have_gen || s->generation == 0)
+                return fail(d, -EBADMSG, "no generation");
+        if (!have_views)
+                return fail(d, -EBADMSG, "no views");
+        if (mp_left(&d->c) != 0)
+                return fail(d, -EBADMSG, "trailing bytes after the payload");
+        if (!s->stats.host)
+                s->stats.host = "";
+        return 0;
+}
+
+/* Checks the envelope and leaves d->c on the verified payload. */
+static int open_envelope(Decoder *d, const void *file, size_t len)
+{
+        MpCursor c;
+        mp_cursor_init(&c, file, len);
+        uint32_t n, name_len, payload_len;
+        const char *name;
+        const void *payload;
+        uint64_t version, sum;
+        if (len == 0)
+                return fail(d, -EBADMSG, "empty file");
+        if (mp_read_array(&c, &n) < 0 || n != 4 || mp_read_str(&c, &name, &name_len) < 0 ||
+            !mp_str_eq(SNAPSHOT_FORMAT_NAME, name, name_len))
+                return fail(d, -EBADMSG, "not a tally snapshot");
+        if (mp_read_u64(&c, &version) < 0)
+                return fail(d, -EBADMSG, "bad format version");
+        if (version != SNAPSHOT_FORMAT_VERSION)
+                return fail(d, -EPROTONOSUPPORT, "format version %" PRIu64 " (supported: %d)",
+                            version, SNAPSHOT_FORMAT_VERSION);
+        if (mp_read_bin(&c, &payload, &payload_len) < 0)
+                return fail(d, -EBADMSG, "truncated payload");
+        if (mp_left(&c) != 9 || *c.p != 0xcf || mp_read_u64(&c, &sum) < 0)
+                return fail(d, -EBADMSG, "truncated or malformed checksum");
+        if (XXH3_64bits(payload, payload_len) != sum)
+                return fail(d, -EBADMSG, "checksum mismatch");
+        mp_cursor_init(&d->c, payload, payload_len);
+        return 0;
+}
+
+static int read_into_arena(Arena *a, const void *buf, size_t len, Snapshot **ret, char *reason,
+                           size_t reason_size)
+{
+        Snapshot *s = arena_new0(a, Snapshot, 1);
+        if (!s)
+                return -ENOMEM;
+        s->arena = a;
+        s->file_bytes = len;
+        Decoder d = {.arena = a, .reason = reason, .reason_size = reason_size};
+        int r = open_envelope(&d, buf, len);
+        if (r < 0)
+                return r;
+        r = decode_payload(&d, s);
+        if (r < 0)
+                return r;
+        *ret = s;
+        return 0;
+}
+
+int snapshot_read_buffer(const void *buf, size_t len, Snapshot **ret, char *reason,
+                         size_t reason_size)
+{
+        _cleanup_(arena_freep) Arena *a = NULL;
+        int r = arena_new(&a);
+        if (r < 0)
+                return r;
+        void *copy = arena_alloc(a, len, 16);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, buf, len);
+        r = read_into_arena(a, copy, len, ret, reason, reason_size);
+        if (r < 0)
+                return r;
+        TAKE_PTR(a);
+        return 0;
+}
+
+int snapshot_read_file(int dirfd, const char *name, uint64_t max_bytes, Snapshot **ret,
+                       char *reason, size_t reason_size)
+{
+        Decoder d = {.reason = reason, .reason_size = reason_size};
+        /* O_NONBLOCK: a FIFO with a snapshot's name must not block the loader;
+         * O_NOFOLLOW: a symlink (say to /dev/zero) is refused outright. */
+        _cleanup_close_ int fd =
+                openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return fail(&d, -errno, "cannot open: %s", strerror(errno));
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return fail(&d, -errno, "cannot stat: %s", strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return fail(&d, -EBADMSG, "not a regular file");
+        if ((uint64_t)st.st_size > max_bytes)
+                return fail(&d, -EFBIG, "file is %lld bytes, limit %" PRIu64,
+                            (long long)st.st_size, max_bytes);
+
+        _cleanup_(arena_freep) Arena *a = NULL;
+        int r = arena_new(&a);
+        if (r < 0)
+                return r;
+        size_t len = (size_t)st.st_size;
+        char *buf = arena_alloc(a, len, 16);
+        if (!buf)
+                return fail(&d, -ENOMEM, "out of memory");
+        /* Read exactly the size stat saw: a file still growing is judged on that prefix
+         * and fails its checksum, it cannot keep us reading. */
+        size_t got = 0;
+        while (got < len) {
+                ssize_t k = pread(fd, buf + got, len - got, (off_t)got);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return fail(&d, -errno, "read error: %s", strerror(errno));
+                if (k == 0)
+                        return fail(&d, -EBADMSG, "file shrank while reading");
+                got += (size_t)k;
+        }
+        r = read_into_arena(a, buf, len, ret, reason, reason_size);
+        if (r < 0)
+                return r;
+        TAKE_PTR(a);
+        return 0;
+}
+
+Snapshot *snapshot_free(Snapshot *s)
+{
+        if (s)
+                arena_free(s->arena); /* s itself lives in the arena */
+        return NULL;
+}

@@ -1,0 +1,318 @@
+#include "snapshot_write.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <msgpack.h>
+#include <xxhash.h>
+
+#include "snapshot_dir.h"
+
+struct SnapshotWriter {
+        SnapshotStats stats;
+        char *host;
+
+        msgpack_sbuffer sources_buf;
+        msgpack_packer sources_pk;
+        size_t n_sources;
+
+        msgpack_sbuffer views_buf;
+        msgpack_packer views_pk;
+        size_t n_views;
+
+        /* the view being written */
+        bool in_view;
+        size_t n_columns;
+        ValueType types[SNAPSHOT_MAX_COLUMNS];
+        uint64_t cells_left;
+        uint64_t cell_index;
+        bool failed; /* an allocation inside msgpack failed; publishing is refused */
+};
+
+int snapshot_writer_new(SnapshotWriter **ret)
+{
+        SnapshotWriter *w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        msgpack_sbuffer_init(&w->sources_buf);
+        msgpack_packer_init(&w->sources_pk, &w->sources_buf, msgpack_sbuffer_write);
+        msgpack_sbuffer_init(&w->views_buf);
+        msgpack_packer_init(&w->views_pk, &w->views_buf, msgpack_sbuffer_write);
+        *ret = w;
+        return 0;
+}
+
+SnapshotWriter *snapshot_writer_free(SnapshotWriter *w)
+{
+        if (!w)
+                return NULL;
+        msgpack_sbuffer_destroy(&w->sources_buf);
+        msgpack_sbuffer_destroy(&w->views_buf);
+        free(w->host);
+        free(w);
+        return NULL;
+}
+
+static void pack_cstr(msgpack_packer *pk, const char *s)
+{
+        size_t len = s ? strlen(s) : 0;
+        msgpack_pack_str_with_body(pk, s ? s : "", len);
+}
+
+static int checked(SnapshotWriter *w, int r)
+{
+        if (r != 0)
+                w->failed = true;
+        return r != 0 ? -ENOMEM : 0;
+}
+
+void snapshot_writer_set_stats(SnapshotWriter *w, const SnapshotStats *stats)
+{
+        w->stats = *stats;
+        free(w->host);
+        w->host = stats->host ? strdup(stats->host) : NULL;
+        w->stats.host = w->host;
+}
+
+int snapshot_writer_add_source(SnapshotWriter *w, const SnapshotSource *src)
+{
+        if (w->n_sources >= SNAPSHOT_MAX_SOURCES)
+                return -E2BIG;
+        msgpack_packer *pk = &w->sources_pk;
+        int r = msgpack_pack_map(pk, 5);
+        pack_cstr(pk, "name");
+        pack_cstr(pk, src->name);
+        pack_cstr(pk, "type");
+        pack_cstr(pk, src->type);
+        pack_cstr(pk, "files");
+        msgpack_pack_uint64(pk, src->files);
+        pack_cstr(pk, "rows_read");
+        msgpack_pack_uint64(pk, src->rows_read);
+        pack_cstr(pk, "rows_rejected");
+        r |= msgpack_pack_uint64(pk, src->rows_rejected);
+        w->n_sources++;
+        return checked(w, r);
+}
+
+int snapshot_writer_begin_view(SnapshotWriter *w, const char *name, size_t n_keys,
+                               size_t n_columns, const SnapshotColumn *columns, size_t n_rows)
+{
+        if (w->in_view || n_columns > SNAPSHOT_MAX_COLUMNS || n_keys > n_columns ||
+            w->n_views >= SNAPSHOT_MAX_VIEWS || strlen(name) > SNAPSHOT_MAX_NAME_BYTES ||
+            n_rows > UINT32_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < n_columns; i++)
+                if (columns[i].type <= VALUE_NIL || columns[i].type >= _VALUE_TYPE_MAX ||
+                    strlen(columns[i].name) > SNAPSHOT_MAX_NAME_BYTES)
+                        return -EINVAL;
+
+        msgpack_packer *pk = &w->views_pk;
+        int r = msgpack_pack_map(pk, 4);
+        pack_cstr(pk, "name");
+        pack_cstr(pk, name);
+        pack_cstr(pk, "keys");
+        msgpack_pack_uint64(pk, n_keys);
+        pack_cstr(pk, "columns");
+        msgpack_pack_array(pk, n_columns);
+        for (size_t i = 0; i < n_columns; i++) {
+                msgpack_pack_array(pk, 2);
+                pack_cstr(pk, columns[i].name);
+                pack_cstr(pk, value_type_to_string(columns[i].type));
+                w->types[i] = columns[i].type;
+        }
+        pack_cstr(pk, "rows");
+        r |= msgpack_pack_array(pk, n_rows);
+        w->in_view = true;
+        w->n_columns = n_columns;
+        w->cells_left = (uint64_t)n_rows * n_columns;
+        w->cell_index = 0;
+        return checked(w, r);
+}
+
+/* Starts the next cell: opens a row array at each row boundary and checks the type. */
+static int cell_begin(SnapshotWriter *w, ValueType t)
+{
+        if (!w->in_view || w->cells_left == 0 || w->n_columns == 0)
+                return -EINVAL;
+        size_t col = w->cell_index % w->n_columns;
+        if (t != VALUE_NIL && t != w->types[col])
+                return -EINVAL;
+        if (col == 0 && msgpack_pack_array(&w->views_pk, w->n_columns) != 0)
+                return checked(w, -1);
+        w->cell_index++;
+        w->cells_left--;
+        return 0;
+}
+
+int snapshot_writer_put_nil(SnapshotWriter *w)
+{
+        int r = cell_begin(w, VALUE_NIL);
+        return r < 0 ? r : checked(w, msgpack_pack_nil(&w->views_pk));
+}
+
+int snapshot_writer_put_str(SnapshotWriter *w, const char *s, size_t len)
+{
+        int r = cell_begin(w, VALUE_STR);
+        return r < 0 ? r : checked(w, msgpack_pack_str_with_body(&w->views_pk, s, len));
+}
+
+int snapshot_writer_put_int(SnapshotWriter *w, int64_t v)
+{
+        int r = cell_begin(w, VALUE_INT);
+        return r < 0 ? r : checked(w, msgpack_pack_int64(&w->views_pk, v));
+}
+
+int snapshot_writer_put_num(SnapshotWriter *w, double v)
+{
+        int r = cell_begin(w, VALUE_NUM);
+        return r < 0 ? r : checked(w, msgpack_pack_double(&w->views_pk, v));
+}
+
+int snapshot_writer_put_time(SnapshotWriter *w, int64_t usec)
+{
+        int r = cell_begin(w, VALUE_TIME);
+        return r < 0 ? r : checked(w, msgpack_pack_int64(&w->views_pk, usec));
+}
+
+int snapshot_writer_put_value(SnapshotWriter *w, const Value *v)
+{
+        switch (v->type) {
+        case VALUE_STR: return snapshot_writer_put_str(w, v->s, v->len);
+        case VALUE_INT: return snapshot_writer_put_int(w, v->i);
+        case VALUE_NUM: return snapshot_writer_put_num(w, v->d);
+        case VALUE_TIME: return snapshot_writer_put_time(w, v->i);
+        default: return snapshot_writer_put_nil(w);
+        }
+}
+
+int snapshot_writer_end_view(SnapshotWriter *w)
+{
+        if (!w->in_view || w->cells_left != 0)
+                return -EINVAL;
+        w->in_view = false;
+        w->n_views++;
+        return 0;
+}
+
+static void pack_payload(SnapshotWriter *w, msgpack_packer *pk, uint64_t generation,
+                         int64_t created_usec)
+{
+        msgpack_pack_map(pk, 5);
+        pack_cstr(pk, "generation");
+        msgpack_pack_uint64(pk, generation);
+        pack_cstr(pk, "created_usec");
+        msgpack_pack_int64(pk, created_usec);
+        pack_cstr(pk, "worker");
+        msgpack_pack_map(pk, 4);
+        pack_cstr(pk, "rows_read");
+        msgpack_pack_uint64(pk, w->stats.rows_read);
+        pack_cstr(pk, "rows_rejected");
+        msgpack_pack_uint64(pk, w->stats.rows_rejected);
+        pack_cstr(pk, "duration_ms");
+        msgpack_pack_uint64(pk, w->stats.duration_ms);
+        pack_cstr(pk, "host");
+        pack_cstr(pk, w->stats.host);
+        pack_cstr(pk, "sources");
+        msgpack_pack_array(pk, w->n_sources);
+        msgpack_sbuffer_write(pk->data, w->sources_buf.data, w->sources_buf.size);
+        pack_cstr(pk, "views");
+        msgpack_pack_array(pk, w->n_views);
+        msgpack_sbuffer_write(pk->data, w->views_buf.data, w->views_buf.size);
+}
+
+int snapshot_writer_encode(SnapshotWriter *w, uint64_t generation, int64_t created_usec,
+                           void **ret_buf, size_t *ret_len)
+{
+        if (w->in_view || w->failed)
+                return -EINVAL;
+        msgpack_sbuffer payload;
+        msgpack_sbuffer_init(&payload);
+        msgpack_packer ppk;
+        msgpack_packer_init(&ppk, &payload, msgpack_sbuffer_write);
+        pack_payload(w, &ppk, generation, created_usec);
+
+        msgpack_sbuffer file;
+        msgpack_sbuffer_init(&file);
+        msgpack_packer fpk;
+        msgpack_packer_init(&fpk, &file, msgpack_sbuffer_write);
+        msgpack_pack_array(&fpk, 4);
+        pack_cstr(&fpk, SNAPSHOT_FORMAT_NAME);
+        msgpack_pack_uint64(&fpk, SNAPSHOT_FORMAT_VERSION);
+        msgpack_pack_bin_with_body(&fpk, payload.data, payload.size);
+        /* A fixed-width uint64 keeps the file size independent of the checksum value. */
+        unsigned char tail[9] = {0xcf};
+        uint64_t sum = XXH3_64bits(payload.data ? payload.data : "", payload.size);
+        for (int i = 0; i < 8; i++)
+                tail[1 + i] = (unsigned char)(sum >> (56 - 8 * i));
+        msgpack_sbuffer_write(&file, (const char *)tail, sizeof(tail));
+        msgpack_sbuffer_destroy(&payload);
+
+        if (!file.data) {
+                msgpack_sbuffer_destroy(&file);
+                return -ENOMEM;
+        }
+        *ret_len = file.size;
+        *ret_buf = msgpack_sbuffer_release(&file);
+        return 0;
+}
+
+static bool deadline_passed(uint64_t deadline_usec)
+{
+        return deadline_usec != 0 && now_monotonic_usec() >= deadline_usec;
+}
+
+int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
+                            uint64_t deadline_usec, uint64_t *ret_generation, uint64_t *ret_bytes)
+{
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return -errno;
+        int r = snapshot_dir_lock(dirfd);
+        if (r < 0)
+                return r;
+        /* With the lock held no other writer is mid-write: any temp file is a dead one's. */
+        (void)snapshot_dir_remove_stale_tmp(dirfd);
+
+        uint64_t newest;
+        r = snapshot_dir_newest(dirfd, &newest);
+        if (r < 0)
+                return r;
+        uint64_t generation = newest + 1;
+
+        _cleanup_free_ void *buf = NULL;
+        size_t len = 0;
+        r = snapshot_writer_encode(w, generation, (int64_t)now_realtime_usec(), &buf, &len);
+        if (r < 0)
+                return r;
+
+        char tmp[SNAPSHOT_NAME_MAX + 32], final[SNAPSHOT_NAME_MAX];
+        snprintf(tmp, sizeof(tmp), SNAPSHOT_TMP_PREFIX "%020" PRIu64 "-%d", generation,
+                 (int)getpid());
+        snapshot_name(final, sizeof(final), generation);
+
+        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (fd < 0)
+                return -errno;
+        r = write_all(fd, buf, len);
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r >= 0)
+                r = -errno;
+        if (r >= 0 && deadline_passed(deadline_usec))
+                r = -ETIME;
+        if (r >= 0 && renameat(dirfd, tmp, dirfd, final) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        /* Without this the rename may not survive a power cut. */
+        if (fsync(dirfd) < 0)
+                return -errno;
+        if (keep > 0)
+                (void)snapshot_dir_prune(dirfd, keep);
+        if (ret_generation)
+                *ret_generation = generation;
+        if (ret_bytes)
+                *ret_bytes = len;
+        return 0;
+}

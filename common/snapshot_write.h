@@ -1,0 +1,41 @@
+/* Building and atomically publishing a snapshot (the worker's side of the contract).
+ *
+ * Cells are packed as they are added, so the writer holds only the encoded bytes.
+ * Publishing takes the directory lock, picks generation = newest + 1, writes a temp file
+ * in the same directory, fsyncs it, renames it onto its final name, fsyncs the directory,
+ * then prunes to the newest `keep`. A reader never sees a partial file. */
+#pragma once
+
+#include "snapshot.h"
+
+typedef struct SnapshotWriter SnapshotWriter;
+
+int snapshot_writer_new(SnapshotWriter **ret);
+SnapshotWriter *snapshot_writer_free(SnapshotWriter *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(SnapshotWriter *, snapshot_writer_free);
+
+void snapshot_writer_set_stats(SnapshotWriter *w, const SnapshotStats *stats);
+int snapshot_writer_add_source(SnapshotWriter *w, const SnapshotSource *src);
+
+/* Starts a view with n_rows rows; exactly n_rows * n_columns cells must follow, row-major,
+ * each nil or of its column's type. -EINVAL on misuse (checked, not assumed). */
+int snapshot_writer_begin_view(SnapshotWriter *w, const char *name, size_t n_keys,
+                               size_t n_columns, const SnapshotColumn *columns, size_t n_rows);
+int snapshot_writer_put_nil(SnapshotWriter *w);
+int snapshot_writer_put_str(SnapshotWriter *w, const char *s, size_t len);
+int snapshot_writer_put_int(SnapshotWriter *w, int64_t v);
+int snapshot_writer_put_num(SnapshotWriter *w, double v);
+int snapshot_writer_put_time(SnapshotWriter *w, int64_t usec);
+int snapshot_writer_put_value(SnapshotWriter *w, const Value *v);
+int snapshot_writer_end_view(SnapshotWriter *w);
+
+/* Publishes into dir (see above). On success *ret_generation and *ret_bytes (optional) are
+ * set. On failure nothing is left behind but the previous snapshots. If deadline_usec
+ * (CLOCK_MONOTONIC) is non-zero and passes before the rename, returns -ETIME. */
+int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
+                            uint64_t deadline_usec, uint64_t *ret_generation, uint64_t *ret_bytes);
+
+/* Encodes the whole file for generation into a malloc'd buffer, without touching disk
+ * (tests and fuzz seeds use it). */
+int snapshot_writer_encode(SnapshotWriter *w, uint64_t generation, int64_t created_usec,
+                           void **ret_buf, size_t *ret_len);

@@ -1,0 +1,136 @@
+#include "util.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <time.h>
+
+uint64_t now_usec(int clock_id)
+{
+        struct timespec ts;
+        clock_gettime(clock_id, &ts);
+        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+}
+
+uint64_t now_realtime_usec(void)
+{
+        return now_usec(CLOCK_REALTIME);
+}
+
+uint64_t now_monotonic_usec(void)
+{
+        return now_usec(CLOCK_MONOTONIC);
+}
+
+int strcpy_checked(char *dst, size_t n, const char *src)
+{
+        if (n == 0)
+                return -ENAMETOOLONG;
+        size_t len = strlen(src);
+        if (len >= n) {
+                memcpy(dst, src, n - 1);
+                dst[n - 1] = 0;
+                return -ENAMETOOLONG;
+        }
+        memcpy(dst, src, len + 1);
+        return 0;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+        while (len > 0) {
+                ssize_t k = write(fd, p, len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        return -EIO;
+                p += k;
+                len -= (size_t)k;
+        }
+        return 0;
+}
+
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (*end != 0)
+                return -EINVAL;
+        if (v < min || v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+int parse_double(const char *s, double *ret)
+{
+        if (!s || !*s)
+                return -EINVAL;
+        errno = 0;
+        char *end;
+        double v = strtod(s, &end);
+        if (errno == ERANGE || *end != 0 || !isfinite(v))
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int parse_duration_usec(const char *s, uint64_t *ret)
+{
+        static const struct {
+                const char *suffix;
+                uint64_t usec;
+        } units[] = {
+                {"ms", USEC_PER_MSEC},       {"s", USEC_PER_SEC},         {"", USEC_PER_SEC},
+                {"m", 60 * USEC_PER_SEC},    {"h", 3600 * USEC_PER_SEC},  {"d", 86400 * USEC_PER_SEC},
+                {"min", 60 * USEC_PER_SEC},  {"sec", USEC_PER_SEC},
+        };
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                if (strcmp(end, units[i].suffix) != 0)
+                        continue;
+                if (v > UINT64_MAX / units[i].usec)
+                        return -ERANGE;
+                *ret = v * units[i].usec;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+const char *format_duration(char *buf, size_t n, uint64_t usec)
+{
+        if (usec % (3600 * USEC_PER_SEC) == 0 && usec)
+                snprintf(buf, n, "%" PRIu64 "h", usec / (3600 * USEC_PER_SEC));
+        else if (usec % (60 * USEC_PER_SEC) == 0 && usec)
+                snprintf(buf, n, "%" PRIu64 "m", usec / (60 * USEC_PER_SEC));
+        else if (usec % USEC_PER_SEC == 0)
+                snprintf(buf, n, "%" PRIu64 "s", usec / USEC_PER_SEC);
+        else
+                snprintf(buf, n, "%" PRIu64 "ms", usec / USEC_PER_MSEC);
+        return buf;
+}
+
+char *strdup_trim(const char *s, size_t len)
+{
+        while (len > 0 && (*s == ' ' || *s == '\t')) {
+                s++;
+                len--;
+        }
+        while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+                len--;
+        return strndup(s, len);
+}

@@ -1,0 +1,71 @@
+# Shared helpers for the shell tests. Source it; it expects TALLY_BUILD_ROOT and
+# TALLY_SOURCE_ROOT (set by meson) and gives every test a scratch directory that is
+# removed on exit, along with any process started through start_bg.
+set -euo pipefail
+
+: "${TALLY_BUILD_ROOT:?run through meson test}"
+: "${TALLY_SOURCE_ROOT:?run through meson test}"
+TALLY_WORKER=${TALLY_WORKER:-$TALLY_BUILD_ROOT/worker/tally-worker}
+TALLYD=${TALLYD:-$TALLY_BUILD_ROOT/server/tallyd}
+TALLY_GEN=${TALLY_GEN:-$TALLY_BUILD_ROOT/tools/tally-gen}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/tally-test.XXXXXX")
+_bg_pids=()
+_cleanup() {
+        local p
+        for p in "${_bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+        for p in "${_bg_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+        if [[ ${KEEP_TEST_DIR:-} == 1 ]]; then echo "kept $T" >&2; else rm -rf "$T"; fi
+}
+trap _cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# Starts a command in the background, remembers it for cleanup; sets BG_PID.
+start_bg() { "$@" & BG_PID=$!; _bg_pids+=("$BG_PID"); }
+
+# A TCP port nobody listens on now (the kernel picks; tiny race accepted in tests).
+free_port() {
+        python3 - <<'PY'
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
+}
+
+# wait_for SECONDS CMD...: runs CMD until it succeeds or the deadline passes.
+wait_for() {
+        local deadline=$((SECONDS + $1)); shift
+        until "$@" >/dev/null 2>&1; do
+                ((SECONDS < deadline)) || return 1
+                sleep 0.05
+        done
+}
+
+# Writes a config for a test: snapshot dir $T/snap, port $2, source path $1.
+write_config() {
+        local csv=$1 port=$2
+        mkdir -p "$T/snap"
+        cat >"$T/tally.conf" <<CONF
+[tally]
+snapshot_dir = $T/snap
+keep = 3
+
+[server]
+listen = 127.0.0.1:$port
+max_age = 1h
+poll_interval = 2s
+
+[source.events]
+type = csv
+path = $csv
+columns = ts:time, region:str, product:str, user_id:int, amount:num, latency_ms:num, status:str
+
+[view.sales]
+source = events
+group_by = region, product
+aggregates = count, sum(amount)
+CONF
+}
+
+http_get() { curl -sS --max-time 5 "$@"; }
