@@ -10,6 +10,27 @@ typedef struct Chunk {
         size_t used;
 } Chunk;
 
+static _Atomic size_t total_mapped, peak_mapped;
+
+static void account(ptrdiff_t delta)
+{
+        size_t now = (size_t)((ptrdiff_t)(total_mapped += (size_t)delta));
+        size_t peak = peak_mapped;
+        while (now > peak && !__atomic_compare_exchange_n(&peak_mapped, &peak, now, true,
+                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                ;
+}
+
+size_t arena_total_mapped(void)
+{
+        return total_mapped;
+}
+
+size_t arena_peak_mapped(void)
+{
+        return peak_mapped;
+}
+
 struct Arena {
         Chunk *head;
         size_t mapped;
@@ -20,6 +41,7 @@ static Chunk *chunk_map(size_t size)
         void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
                 return NULL;
+        account((ptrdiff_t)size);
         Chunk *c = p;
         c->next = NULL;
         c->size = size;
@@ -50,11 +72,14 @@ Arena *arena_free(Arena *a)
                 Chunk *next = c->next;
                 if (!next) /* the first chunk holds the Arena itself: unmap it last */
                         break;
+                account(-(ptrdiff_t)c->size);
                 munmap(c, c->size);
                 c = next;
         }
-        if (c)
+        if (c) {
+                account(-(ptrdiff_t)c->size);
                 munmap(c, c->size);
+        }
         return NULL;
 }
 

@@ -20,4 +20,9 @@ char *arena_strndup(Arena *a, const char *s, size_t len);
 /* Bytes mapped by this arena (what it costs the process). */
 size_t arena_mapped(const Arena *a);
 
+/* Bytes mapped by all arenas of the process right now, and the most ever at once:
+ * lets tests prove a hostile file caused no large allocation, and /metrics report it. */
+size_t arena_total_mapped(void);
+size_t arena_peak_mapped(void);
+
 #define arena_new0(a, type, n) ((type *)arena_alloc0((a), sizeof(type) * (n), _Alignof(type)))

@@ -11,7 +11,7 @@
 #include "timeparse.h"
 
 #define CONFIG_MAX_FILE_BYTES (1u << 20)
-#define CONFIG_MAX_ENTRIES 4096
+#define CONFIG_MAX_ENTRIES    4096
 
 /* Raw "[section] key = value" entries; validated once all sections are known, since a
  * view may name a source defined further down. */
@@ -30,10 +30,10 @@ typedef struct Parser {
         Config *config;
 } Parser;
 
-static void report(Parser *p, unsigned line, const char *section, const char *key,
-                   const char *fmt, ...) _printf_(5, 6);
-static void report(Parser *p, unsigned line, const char *section, const char *key,
-                   const char *fmt, ...)
+static void report(Parser *p, unsigned line, const char *section, const char *key, const char *fmt,
+                   ...) _printf_(5, 6);
+static void report(Parser *p, unsigned line, const char *section, const char *key, const char *fmt,
+                   ...)
 {
         char reason[512];
         va_list ap;
@@ -184,15 +184,15 @@ const ViewConfig *config_find_view(const Config *c, const char *name)
 }
 
 static const char *const agg_names[_AGG_KIND_MAX] = {
-        [AGG_COUNT] = "count",
-        [AGG_SUM] = "sum",
-        [AGG_AVG] = "avg",
-        [AGG_MIN] = "min",
-        [AGG_MAX] = "max",
-        [AGG_QUANTILE] = "quantile",
-        [AGG_DISTINCT] = "distinct",
-        [AGG_APPROX_QUANTILE] = "approx_quantile",
-        [AGG_APPROX_DISTINCT] = "approx_distinct",
+    [AGG_COUNT] = "count",
+    [AGG_SUM] = "sum",
+    [AGG_AVG] = "avg",
+    [AGG_MIN] = "min",
+    [AGG_MAX] = "max",
+    [AGG_QUANTILE] = "quantile",
+    [AGG_DISTINCT] = "distinct",
+    [AGG_APPROX_QUANTILE] = "approx_quantile",
+    [AGG_APPROX_DISTINCT] = "approx_distinct",
 };
 
 const char *agg_kind_to_string(AggKind k)
@@ -349,8 +349,7 @@ static int parse_columns(Parser *p, const Entry *e, SourceConfig *s)
         if (n < 0)
                 return n;
         if (n > CONFIG_MAX_COLUMNS) {
-                report(p, e->line, e->section, e->key, "more than %d columns",
-                       CONFIG_MAX_COLUMNS);
+                report(p, e->line, e->section, e->key, "more than %d columns", CONFIG_MAX_COLUMNS);
                 return -EINVAL;
         }
         s->columns = calloc((size_t)n, sizeof(ColumnDef));
@@ -377,13 +376,11 @@ static int parse_columns(Parser *p, const Entry *e, SourceConfig *s)
                 }
                 if (value_type_from_string(type, &t) < 0) {
                         report(p, e->line, e->section, e->key,
-                               "column '%s': unknown type '%s' (str, int, num, time)", name,
-                               type);
+                               "column '%s': unknown type '%s' (str, int, num, time)", name, type);
                         return -EINVAL;
                 }
                 if (source_column_index(s, name) >= 0) {
-                        report(p, e->line, e->section, e->key, "column '%s' declared twice",
-                               name);
+                        report(p, e->line, e->section, e->key, "column '%s' declared twice", name);
                         return -EINVAL;
                 }
                 s->columns[i].name = strdup(name);
@@ -426,8 +423,8 @@ static int parse_source_key(Parser *p, const Entry *e, SourceConfig *s)
                 else if (strcmp(e->value, "newest") == 0)
                         s->window_from_now = false;
                 else {
-                        report(p, e->line, e->section, e->key,
-                               "'%s' is neither 'newest' nor 'now'", e->value);
+                        report(p, e->line, e->section, e->key, "'%s' is neither 'newest' nor 'now'",
+                               e->value);
                         return -EINVAL;
                 }
                 return 0;
@@ -440,8 +437,8 @@ static int column_or_report(Parser *p, const Entry *e, const SourceConfig *s, co
 {
         int i = source_column_index(s, name);
         if (i < 0)
-                report(p, e->line, e->section, e->key, "source '%s' has no column '%s'",
-                       s->name, name);
+                report(p, e->line, e->section, e->key, "source '%s' has no column '%s'", s->name,
+                       name);
         return i;
 }
 
@@ -453,20 +450,20 @@ static int parse_aggregate(Parser *p, const Entry *e, const SourceConfig *s, cha
                 AggKind kind;
                 double q;
         } fns[] = {
-                {"sum", AGG_SUM, 0},
-                {"avg", AGG_AVG, 0},
-                {"min", AGG_MIN, 0},
-                {"max", AGG_MAX, 0},
-                {"p50", AGG_QUANTILE, 0.5},
-                {"p90", AGG_QUANTILE, 0.9},
-                {"p95", AGG_QUANTILE, 0.95},
-                {"p99", AGG_QUANTILE, 0.99},
-                {"distinct", AGG_DISTINCT, 0},
-                {"approx_p50", AGG_APPROX_QUANTILE, 0.5},
-                {"approx_p90", AGG_APPROX_QUANTILE, 0.9},
-                {"approx_p95", AGG_APPROX_QUANTILE, 0.95},
-                {"approx_p99", AGG_APPROX_QUANTILE, 0.99},
-                {"approx_distinct", AGG_APPROX_DISTINCT, 0},
+            {"sum", AGG_SUM, 0},
+            {"avg", AGG_AVG, 0},
+            {"min", AGG_MIN, 0},
+            {"max", AGG_MAX, 0},
+            {"p50", AGG_QUANTILE, 0.5},
+            {"p90", AGG_QUANTILE, 0.9},
+            {"p95", AGG_QUANTILE, 0.95},
+            {"p99", AGG_QUANTILE, 0.99},
+            {"distinct", AGG_DISTINCT, 0},
+            {"approx_p50", AGG_APPROX_QUANTILE, 0.5},
+            {"approx_p90", AGG_APPROX_QUANTILE, 0.9},
+            {"approx_p95", AGG_APPROX_QUANTILE, 0.95},
+            {"approx_p99", AGG_APPROX_QUANTILE, 0.99},
+            {"approx_distinct", AGG_APPROX_DISTINCT, 0},
         };
         a->label = strdup(item);
         if (!a->label)
@@ -509,9 +506,8 @@ static int parse_aggregate(Parser *p, const Entry *e, const SourceConfig *s, cha
                                      fns[i].kind == AGG_APPROX_QUANTILE;
                 bool needs_ordered = fns[i].kind == AGG_MIN || fns[i].kind == AGG_MAX;
                 if ((needs_numeric && !numeric) || (needs_ordered && !ordered)) {
-                        report(p, e->line, e->section, e->key,
-                               "%s() needs a %s column, '%s' is %s", fn,
-                               needs_numeric ? "numeric" : "numeric or time", arg,
+                        report(p, e->line, e->section, e->key, "%s() needs a %s column, '%s' is %s",
+                               fn, needs_numeric ? "numeric" : "numeric or time", arg,
                                value_type_to_string(t));
                         return -EINVAL;
                 }
@@ -615,8 +611,7 @@ static int parse_clause(Parser *p, const Entry *e, const SourceConfig *s, char *
                         return -EINVAL;
                 }
                 pred->op = ops[i].op;
-                if (s->columns[col].type == VALUE_STR && pred->op != CMP_EQ &&
-                    pred->op != CMP_NE) {
+                if (s->columns[col].type == VALUE_STR && pred->op != CMP_EQ && pred->op != CMP_NE) {
                         report(p, e->line, e->section, e->key,
                                "'%s' compares a str column: only =, != and in are allowed",
                                ops[i].tok);
@@ -834,8 +829,8 @@ static int add_named_sections(Parser *p)
                 }
                 if (!valid_name(name)) {
                         report(p, e->line, e->section, NULL,
-                               "bad name '%s' (letters, digits, '_' and '-', at most %d)",
-                               name, CONFIG_MAX_NAME);
+                               "bad name '%s' (letters, digits, '_' and '-', at most %d)", name,
+                               CONFIG_MAX_NAME);
                         continue;
                 }
                 bool dup = *kind == 's' ? config_find_source(c, name) != NULL

@@ -13,9 +13,9 @@
 
 #include "value.h"
 
-#define EXIT_CONFIG 78 /* EX_CONFIG from sysexits.h */
+#define EXIT_CONFIG        78 /* EX_CONFIG from sysexits.h */
 #define CONFIG_MAX_COLUMNS 128
-#define CONFIG_MAX_NAME 64
+#define CONFIG_MAX_NAME    64
 
 typedef struct ColumnDef {
         char *name;

@@ -45,7 +45,7 @@ void log_setup(const char *ident)
 #endif
         const char *lvl = getenv("TALLY_LOG_LEVEL");
         if (lvl) {
-                static const char *const names[] = {"emerg", "alert", "crit",   "err",
+                static const char *const names[] = {"emerg",   "alert",  "crit", "err",
                                                     "warning", "notice", "info", "debug"};
                 for (int i = 0; i < (int)ELEMENTSOF(names); i++)
                         if (strcmp(lvl, names[i]) == 0)
@@ -68,8 +68,8 @@ bool log_to_journal(void)
         return log_journal;
 }
 
-int log_struct(int level, int err, const char *message_id, size_t n_fields,
-               const LogField *fields, const char *fmt, ...)
+int log_struct(int level, int err, const char *message_id, size_t n_fields, const LogField *fields,
+               const char *fmt, ...)
 {
         int saved_errno = errno;
         int ret = err == 0 ? 0 : -abs(err);

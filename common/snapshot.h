@@ -15,20 +15,20 @@
 #include "arena.h"
 #include "value.h"
 
-#define SNAPSHOT_FORMAT_NAME "tally.snapshot"
+#define SNAPSHOT_FORMAT_NAME    "tally.snapshot"
 #define SNAPSHOT_FORMAT_VERSION 1
-#define SNAPSHOT_NAME_PREFIX "snapshot-"
-#define SNAPSHOT_NAME_SUFFIX ".msgpack"
-#define SNAPSHOT_TMP_PREFIX ".tmp-snapshot-"
-#define SNAPSHOT_NAME_MAX 64
+#define SNAPSHOT_NAME_PREFIX    "snapshot-"
+#define SNAPSHOT_NAME_SUFFIX    ".msgpack"
+#define SNAPSHOT_TMP_PREFIX     ".tmp-snapshot-"
+#define SNAPSHOT_NAME_MAX       64
 
 /* Limits every reader enforces; a file beyond them is rejected, never half-loaded. */
 #define SNAPSHOT_MAX_FILE_BYTES (UINT64_C(1) << 30)
-#define SNAPSHOT_MAX_VIEWS 1024
-#define SNAPSHOT_MAX_COLUMNS 256
-#define SNAPSHOT_MAX_SOURCES 1024
+#define SNAPSHOT_MAX_VIEWS      1024
+#define SNAPSHOT_MAX_COLUMNS    256
+#define SNAPSHOT_MAX_SOURCES    1024
 #define SNAPSHOT_MAX_NAME_BYTES 255
-#define SNAPSHOT_MAX_DEPTH 16
+#define SNAPSHOT_MAX_DEPTH      16
 
 typedef struct SnapshotColumn {
         const char *name;

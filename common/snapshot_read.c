@@ -116,8 +116,7 @@ static int decode_sources(Decoder *d, Snapshot *s)
                         else if (mp_str_eq("rows_read", k, kl))
                                 r = read_u64_field(d, "source.rows_read", &src->rows_read);
                         else if (mp_str_eq("rows_rejected", k, kl))
-                                r = read_u64_field(d, "source.rows_rejected",
-                                                   &src->rows_rejected);
+                                r = read_u64_field(d, "source.rows_rejected", &src->rows_rejected);
                         else
                                 r = skip_unknown(d);
                         if (r < 0)
@@ -203,16 +202,15 @@ static int decode_rows(Decoder *d, SnapshotView *v)
         /* Each row is at least 1 + n_columns bytes: bound the allocation by that. */
         if ((uint64_t)n * (1 + v->n_columns) > mp_left(&d->c))
                 return fail(d, -EBADMSG, "view %s: %u rows cannot fit in the file", v->name, n);
-        v->cells = arena_alloc(d->arena, (size_t)n * v->n_columns * sizeof(Value),
-                               _Alignof(Value));
+        v->cells = arena_alloc(d->arena, (size_t)n * v->n_columns * sizeof(Value), _Alignof(Value));
         if (!v->cells)
                 return fail(d, -ENOMEM, "out of memory");
         v->n_rows = n;
         for (uint32_t i = 0; i < n; i++) {
                 uint32_t m;
                 if (mp_read_array(&d->c, &m) < 0 || m != v->n_columns)
-                        return fail(d, -EBADMSG, "view %s: row %u: expected %zu cells",
-                                    v->name, i, v->n_columns);
+                        return fail(d, -EBADMSG, "view %s: row %u: expected %zu cells", v->name, i,
+                                    v->n_columns);
                 Value *row = v->cells + (size_t)i * v->n_columns;
                 for (size_t j = 0; j < v->n_columns; j++) {
                         int r = decode_cell(d, v, j, &row[j]);
@@ -248,8 +246,7 @@ static int decode_view(Decoder *d, SnapshotView *v, uint32_t index)
                         r = decode_columns(d, v);
                 } else if (mp_str_eq("rows", k, kl)) {
                         if (!v->columns || have_rows)
-                                return fail(d, -EBADMSG, "views[%u]: rows before columns",
-                                            index);
+                                return fail(d, -EBADMSG, "views[%u]: rows before columns", index);
                         r = decode_rows(d, v);
                         have_rows = true;
                 } else
@@ -260,8 +257,8 @@ static int decode_view(Decoder *d, SnapshotView *v, uint32_t index)
         if (!v->name || !v->columns || !have_rows)
                 return fail(d, -EBADMSG, "views[%u]: name, columns and rows are required", index);
         if (keys > v->n_columns)
-                return fail(d, -EBADMSG, "view %s: %" PRIu64 " keys but %zu columns", v->name,
-                            keys, v->n_columns);
+                return fail(d, -EBADMSG, "view %s: %" PRIu64 " keys but %zu columns", v->name, keys,
+                            v->n_columns);
         v->n_keys = (size_t)keys;
         return 0;
 }
@@ -282,8 +279,7 @@ static int decode_views(Decoder *d, Snapshot *s)
                         return r;
                 for (uint32_t j = 0; j < i; j++)
                         if (strcmp(s->views[j].name, s->views[i].name) == 0)
-                                return fail(d, -EBADMSG, "view %s appears twice",
-                                            s->views[i].name);
+                                return fail(d, -EBADMSG, "view %s appears twice", s->views[i].name);
         }
         return 0;
 }
@@ -402,7 +398,7 @@ int snapshot_read_file(int dirfd, const char *name, uint64_t max_bytes, Snapshot
         /* O_NONBLOCK: a FIFO with a snapshot's name must not block the loader;
          * O_NOFOLLOW: a symlink (say to /dev/zero) is refused outright. */
         _cleanup_close_ int fd =
-                openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+            openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return fail(&d, -errno, "cannot open: %s", strerror(errno));
         struct stat st;
@@ -411,8 +407,8 @@ int snapshot_read_file(int dirfd, const char *name, uint64_t max_bytes, Snapshot
         if (!S_ISREG(st.st_mode))
                 return fail(&d, -EBADMSG, "not a regular file");
         if ((uint64_t)st.st_size > max_bytes)
-                return fail(&d, -EFBIG, "file is %lld bytes, limit %" PRIu64,
-                            (long long)st.st_size, max_bytes);
+                return fail(&d, -EFBIG, "file is %lld bytes, limit %" PRIu64, (long long)st.st_size,
+                            max_bytes);
 
         _cleanup_(arena_freep) Arena *a = NULL;
         int r = arena_new(&a);

@@ -93,8 +93,8 @@ int snapshot_writer_add_source(SnapshotWriter *w, const SnapshotSource *src)
         return checked(w, r);
 }
 
-int snapshot_writer_begin_view(SnapshotWriter *w, const char *name, size_t n_keys,
-                               size_t n_columns, const SnapshotColumn *columns, size_t n_rows)
+int snapshot_writer_begin_view(SnapshotWriter *w, const char *name, size_t n_keys, size_t n_columns,
+                               const SnapshotColumn *columns, size_t n_rows)
 {
         if (w->in_view || n_columns > SNAPSHOT_MAX_COLUMNS || n_keys > n_columns ||
             w->n_views >= SNAPSHOT_MAX_VIEWS || strlen(name) > SNAPSHOT_MAX_NAME_BYTES ||

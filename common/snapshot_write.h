@@ -19,8 +19,8 @@ int snapshot_writer_add_source(SnapshotWriter *w, const SnapshotSource *src);
 
 /* Starts a view with n_rows rows; exactly n_rows * n_columns cells must follow, row-major,
  * each nil or of its column's type. -EINVAL on misuse (checked, not assumed). */
-int snapshot_writer_begin_view(SnapshotWriter *w, const char *name, size_t n_keys,
-                               size_t n_columns, const SnapshotColumn *columns, size_t n_rows);
+int snapshot_writer_begin_view(SnapshotWriter *w, const char *name, size_t n_keys, size_t n_columns,
+                               const SnapshotColumn *columns, size_t n_rows);
 int snapshot_writer_put_nil(SnapshotWriter *w);
 int snapshot_writer_put_str(SnapshotWriter *w, const char *s, size_t len);
 int snapshot_writer_put_int(SnapshotWriter *w, int64_t v);

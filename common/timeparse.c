@@ -62,9 +62,9 @@ int parse_time_usec(const char *s, size_t len, int64_t *ret)
         size_t i = 10;
         int64_t frac_usec = 0, offset_sec = 0;
         if (i < len) {
-                if ((s[i] != 'T' && s[i] != 't' && s[i] != ' ') || len < i + 9 ||
-                    s[i + 3] != ':' || s[i + 6] != ':' || !digits(s + i + 1, 2, &h) ||
-                    !digits(s + i + 4, 2, &mi) || !digits(s + i + 7, 2, &sec))
+                if ((s[i] != 'T' && s[i] != 't' && s[i] != ' ') || len < i + 9 || s[i + 3] != ':' ||
+                    s[i + 6] != ':' || !digits(s + i + 1, 2, &h) || !digits(s + i + 4, 2, &mi) ||
+                    !digits(s + i + 7, 2, &sec))
                         return -EINVAL;
                 i += 9;
                 if (i < len && (s[i] == '.' || s[i] == ',')) {
@@ -84,9 +84,8 @@ int parse_time_usec(const char *s, size_t len, int64_t *ret)
                                 i++;
                         } else if (s[i] == '+' || s[i] == '-') {
                                 unsigned oh, om;
-                                if (len - i != 6 || s[i + 3] != ':' ||
-                                    !digits(s + i + 1, 2, &oh) || !digits(s + i + 4, 2, &om) ||
-                                    oh > 23 || om > 59)
+                                if (len - i != 6 || s[i + 3] != ':' || !digits(s + i + 1, 2, &oh) ||
+                                    !digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
                                         return -EINVAL;
                                 offset_sec = (int64_t)(oh * 3600 + om * 60);
                                 if (s[i] == '-')

@@ -89,9 +89,9 @@ int parse_duration_usec(const char *s, uint64_t *ret)
                 const char *suffix;
                 uint64_t usec;
         } units[] = {
-                {"ms", USEC_PER_MSEC},       {"s", USEC_PER_SEC},         {"", USEC_PER_SEC},
-                {"m", 60 * USEC_PER_SEC},    {"h", 3600 * USEC_PER_SEC},  {"d", 86400 * USEC_PER_SEC},
-                {"min", 60 * USEC_PER_SEC},  {"sec", USEC_PER_SEC},
+            {"ms", USEC_PER_MSEC},      {"s", USEC_PER_SEC},        {"", USEC_PER_SEC},
+            {"m", 60 * USEC_PER_SEC},   {"h", 3600 * USEC_PER_SEC}, {"d", 86400 * USEC_PER_SEC},
+            {"min", 60 * USEC_PER_SEC}, {"sec", USEC_PER_SEC},
         };
         if (!s || *s < '0' || *s > '9')
                 return -EINVAL;

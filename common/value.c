@@ -1,8 +1,8 @@
 #include "value.h"
 
 static const char *const value_type_names[_VALUE_TYPE_MAX] = {
-        [VALUE_NIL] = "nil", [VALUE_STR] = "str",   [VALUE_INT] = "int",
-        [VALUE_NUM] = "num", [VALUE_TIME] = "time",
+    [VALUE_NIL] = "nil", [VALUE_STR] = "str",   [VALUE_INT] = "int",
+    [VALUE_NUM] = "num", [VALUE_TIME] = "time",
 };
 
 const char *value_type_to_string(ValueType t)

@@ -36,9 +36,9 @@ static double uniform(uint64_t *st)
 }
 
 static const char *const region_names[] = {
-        "eu-west", "eu-north", "eu-central", "us-east", "us-west", "us-central",
-        "ap-south", "ap-east", "ap-north", "sa-east", "af-south", "me-central",
-        "ca-central", "au-east", "in-west", "jp-east",
+    "eu-west",    "eu-north", "eu-central", "us-east", "us-west",  "us-central",
+    "ap-south",   "ap-east",  "ap-north",   "sa-east", "af-south", "me-central",
+    "ca-central", "au-east",  "in-west",    "jp-east",
 };
 
 static void help(void)
@@ -107,24 +107,39 @@ static int run(const Options *o)
 
 int main(int argc, char **argv)
 {
-        enum { OPT_ROWS = 256, OPT_SEED, OPT_BAD, OPT_REGIONS, OPT_PRODUCTS, OPT_USERS,
-               OPT_END, OPT_SPAN, OPT_CRLF, OPT_NO_HEADER };
-        static const struct option longopts[] = {
-                {"rows", required_argument, NULL, OPT_ROWS},
-                {"seed", required_argument, NULL, OPT_SEED},
-                {"bad-rate", required_argument, NULL, OPT_BAD},
-                {"regions", required_argument, NULL, OPT_REGIONS},
-                {"products", required_argument, NULL, OPT_PRODUCTS},
-                {"users", required_argument, NULL, OPT_USERS},
-                {"end", required_argument, NULL, OPT_END},
-                {"span", required_argument, NULL, OPT_SPAN},
-                {"crlf", no_argument, NULL, OPT_CRLF},
-                {"no-header", no_argument, NULL, OPT_NO_HEADER},
-                {"help", no_argument, NULL, 'h'},
-                {},
+        enum {
+                OPT_ROWS = 256,
+                OPT_SEED,
+                OPT_BAD,
+                OPT_REGIONS,
+                OPT_PRODUCTS,
+                OPT_USERS,
+                OPT_END,
+                OPT_SPAN,
+                OPT_CRLF,
+                OPT_NO_HEADER
         };
-        Options o = {.rows = 1000, .seed = 1, .regions = 12, .products = 2000, .users = 100000,
-                     .span_usec = 48 * 3600 * USEC_PER_SEC, .header = true};
+        static const struct option longopts[] = {
+            {"rows", required_argument, NULL, OPT_ROWS},
+            {"seed", required_argument, NULL, OPT_SEED},
+            {"bad-rate", required_argument, NULL, OPT_BAD},
+            {"regions", required_argument, NULL, OPT_REGIONS},
+            {"products", required_argument, NULL, OPT_PRODUCTS},
+            {"users", required_argument, NULL, OPT_USERS},
+            {"end", required_argument, NULL, OPT_END},
+            {"span", required_argument, NULL, OPT_SPAN},
+            {"crlf", no_argument, NULL, OPT_CRLF},
+            {"no-header", no_argument, NULL, OPT_NO_HEADER},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        Options o = {.rows = 1000,
+                     .seed = 1,
+                     .regions = 12,
+                     .products = 2000,
+                     .users = 100000,
+                     .span_usec = 48 * 3600 * USEC_PER_SEC,
+                     .header = true};
         parse_time_usec("2026-01-02T00:00:00Z", 20, &o.end_usec);
         uint64_t v;
         int c;

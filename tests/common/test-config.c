@@ -1,0 +1,179 @@
+/* tally.conf: the documented format parses into typed structs, and every mistake is an
+ * error that names the file, the line and the key. */
+#include <stdarg.h>
+
+#include "config.h"
+#include "log.h"
+#include "test.h"
+
+static const char sample[] =
+    "[tally]\n"
+    "snapshot_dir = /var/lib/tally/snapshots\n"
+    "keep = 5                      ; snapshots kept for rollback\n"
+    "\n"
+    "[server]\n"
+    "listen = 127.0.0.1:8080\n"
+    "max_age = 600s\n"
+    "\n"
+    "[source.events]\n"
+    "type = csv\n"
+    "path = /var/lib/tally/input/events-*.csv\n"
+    "columns = ts:time, region:str, product:str, user_id:int, amount:num, latency_ms:num, "
+    "status:str\n"
+    "\n"
+    "[view.sales]\n"
+    "source = events\n"
+    "group_by = region, product\n"
+    "aggregates = count, sum(amount), avg(amount), min(amount), max(amount), "
+    "p95(latency_ms), distinct(user_id)\n"
+    "where = status = ok\n"
+    "window = ts 24h\n";
+
+/* Parses text with stderr captured into out, so tests can read the error message. */
+static int parse_capturing(const char *text, Config **ret, char *out, size_t n)
+{
+        fflush(stderr);
+        FILE *tmp = tmpfile();
+        int saved = dup(STDERR_FILENO);
+        dup2(fileno(tmp), STDERR_FILENO);
+        int r = config_parse("test.conf", text, ret);
+        fflush(stderr);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        rewind(tmp);
+        size_t k = fread(out, 1, n - 1, tmp);
+        out[k] = 0;
+        fclose(tmp);
+        return r;
+}
+
+static void documented_sample_parses(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        char err[4096];
+        CHECK_EQ_INT(parse_capturing(sample, &c, err, sizeof(err)), 0);
+        CHECK_STREQ(c->snapshot_dir, "/var/lib/tally/snapshots");
+        CHECK_EQ_INT(c->keep, 5);
+        CHECK_STREQ(c->server.listen, "127.0.0.1:8080");
+        CHECK_EQ_INT(c->server.max_age_usec, 600 * USEC_PER_SEC);
+        CHECK_EQ_INT(c->n_sources, 1);
+        const SourceConfig *s = &c->sources[0];
+        CHECK_STREQ(s->name, "events");
+        CHECK_EQ_INT(s->n_columns, 7);
+        CHECK_EQ_INT(s->columns[0].type, VALUE_TIME);
+        CHECK_EQ_INT(s->columns[3].type, VALUE_INT);
+        CHECK(s->max_bad_ratio == 0.01); /* inherited default */
+        CHECK_EQ_INT(c->n_views, 1);
+        const ViewConfig *v = &c->views[0];
+        CHECK_EQ_INT(v->n_group_by, 2);
+        CHECK_EQ_INT(v->group_by[0], 1);
+        CHECK_EQ_INT(v->group_by[1], 2);
+        CHECK_EQ_INT(v->n_aggregates, 7);
+        CHECK_EQ_INT(v->aggregates[0].kind, AGG_COUNT);
+        CHECK_EQ_INT(v->aggregates[5].kind, AGG_QUANTILE);
+        CHECK(v->aggregates[5].q == 0.95);
+        CHECK_STREQ(v->aggregates[5].label, "p95(latency_ms)");
+        CHECK_EQ_INT(v->aggregates[6].kind, AGG_DISTINCT);
+        CHECK_EQ_INT(v->aggregates[6].column, 3);
+        CHECK_EQ_INT(v->n_where, 1);
+        CHECK_EQ_INT(v->where[0].op, CMP_EQ);
+        CHECK(v->where[0].literals[0].len == 2 && memcmp(v->where[0].literals[0].s, "ok", 2) == 0);
+        CHECK_EQ_INT(v->window_column, 0);
+        CHECK_EQ_INT(v->window_usec, 24 * 3600 * USEC_PER_SEC);
+}
+
+static void where_supports_in_and_typed_comparisons(void)
+{
+        char text[2048], err[4096];
+        snprintf(text, sizeof(text),
+                 "[source.e]\npath = x.csv\ncolumns = a:int, b:str, t:time, x:num\n"
+                 "[view.v]\nsource = e\ngroup_by =\naggregates = count\n"
+                 "where = a >= 3 and b in ('x, y', z) and t < 2026-01-01T00:00:00Z and x != 1.5\n");
+        _cleanup_(config_freep) Config *c = NULL;
+        CHECK_EQ_INT(parse_capturing(text, &c, err, sizeof(err)), 0);
+        const ViewConfig *v = &c->views[0];
+        CHECK_EQ_INT(v->n_group_by, 0);
+        CHECK_EQ_INT(v->n_where, 4);
+        CHECK(v->where[0].op == CMP_GE && v->where[0].literals[0].i == 3);
+        CHECK(v->where[1].op == CMP_IN && v->where[1].n_literals == 2);
+        CHECK_STREQ(v->where[1].literals[0].s, "x, y");
+        CHECK_STREQ(v->where[1].literals[1].s, "z");
+        CHECK(v->where[2].op == CMP_LT && v->where[2].literals[0].i == INT64_C(1767225600000000));
+        CHECK(v->where[3].op == CMP_NE && v->where[3].literals[0].d == 1.5);
+}
+
+static void long_lines_are_not_truncated(void)
+{
+        char text[8192], err[4096], aggs[4096] = "count";
+        for (int i = 0; i < 60; i++)
+                strcat(aggs, ", sum(amount)");
+        snprintf(text, sizeof(text),
+                 "[source.e]\npath = x.csv\ncolumns = amount:num\n[view.v]\nsource = e\n"
+                 "aggregates = %s\n",
+                 aggs);
+        _cleanup_(config_freep) Config *c = NULL;
+        CHECK_EQ_INT(parse_capturing(text, &c, err, sizeof(err)), 0);
+        CHECK_EQ_INT(c->views[0].n_aggregates, 61);
+}
+
+/* Each bad input must fail and the message must carry file:line and the key. */
+static void expect_error(const char *text, const char *needle)
+{
+        Config *c = NULL;
+        char err[4096];
+        int r = parse_capturing(text, &c, err, sizeof(err));
+        config_free(c);
+        if (r != -EINVAL || !strstr(err, needle)) {
+                fprintf(stderr, "# for input:\n%s# expected error containing '%s', got r=%d: %s",
+                        text, needle, r, err);
+                test_failures_in_case++;
+        }
+}
+
+#define SRC "[source.e]\npath = x.csv\ncolumns = ts:time, a:int, s:str\n"
+
+static void mistakes_name_file_line_and_key(void)
+{
+        expect_error("[tally]\nbogus = 1\n", "test.conf:2: [tally] bogus: unknown key");
+        expect_error("[nope]\n", "test.conf:1: [nope]: unknown section");
+        expect_error("[tally]\nkeep = many\n", "test.conf:2: [tally] keep:");
+        expect_error("[server]\nmax_age = 10 parsecs\n", "test.conf:2: [server] max_age:");
+        expect_error("[server]\nlisten = localhost\n", "test.conf:2: [server] listen:");
+        expect_error("[source.e]\npath = x\ncolumns = a:float\n",
+                     "test.conf:3: [source.e] columns: column 'a': unknown type 'float'");
+        expect_error(SRC "[view.v]\nsource = nope\naggregates = count\n",
+                     "test.conf:5: [view.v] source: unknown source 'nope'");
+        expect_error(SRC "[view.v]\nsource = e\ngroup_by = region\naggregates = count\n",
+                     "test.conf:6: [view.v] group_by: source 'e' has no column 'region'");
+        expect_error(SRC "[view.v]\nsource = e\naggregates = count, sum(s)\n",
+                     "test.conf:6: [view.v] aggregates: sum() needs a numeric column");
+        expect_error(SRC "[view.v]\nsource = e\naggregates = median(a)\n",
+                     "unknown aggregate function 'median'");
+        expect_error(SRC "[view.v]\nsource = e\naggregates = count\nwhere = a ~ 3\n",
+                     "test.conf:7: [view.v] where:");
+        expect_error(SRC "[view.v]\nsource = e\naggregates = count\nwhere = a = x\n",
+                     "'x' is not a valid int for column 'a'");
+        expect_error(SRC "[view.v]\nsource = e\naggregates = count\nwindow = a 1h\n",
+                     "window column 'a' must be of type time");
+        expect_error(SRC "[view.v]\nsource = e\n", "no 'aggregates' given");
+        expect_error("[tally]\nkeep\n", "test.conf:2: expected 'key = value'");
+        expect_error("keep = 1\n", "test.conf:1: key outside of any section");
+        expect_error(SRC SRC, "defined twice");
+}
+
+static void durations_parse_with_units(void)
+{
+        uint64_t u;
+        CHECK(parse_duration_usec("90s", &u) == 0 && u == 90 * USEC_PER_SEC);
+        CHECK(parse_duration_usec("2m", &u) == 0 && u == 120 * USEC_PER_SEC);
+        CHECK(parse_duration_usec("24h", &u) == 0 && u == 86400 * USEC_PER_SEC);
+        CHECK(parse_duration_usec("250ms", &u) == 0 && u == 250 * USEC_PER_MSEC);
+        CHECK(parse_duration_usec("7", &u) == 0 && u == 7 * USEC_PER_SEC);
+        CHECK(parse_duration_usec("-1s", &u) < 0);
+        CHECK(parse_duration_usec("1y", &u) < 0);
+        CHECK(parse_duration_usec("99999999999999999999h", &u) < 0);
+}
+
+TEST_MAIN(TEST_CASE(documented_sample_parses), TEST_CASE(where_supports_in_and_typed_comparisons),
+          TEST_CASE(long_lines_are_not_truncated), TEST_CASE(mistakes_name_file_line_and_key),
+          TEST_CASE(durations_parse_with_units))
