@@ -940,6 +940,26 @@ static int parse_entries(Parser *p)
         return 0;
 }
 
+/* Relative paths in a config file mean "next to the config file", so an example directory
+ * works wherever it is checked out. */
+static int resolve_relative(const char *config_path, char **path)
+{
+        if (!*path || (*path)[0] == '/')
+                return 0;
+        const char *slash = strrchr(config_path, '/');
+        if (!slash)
+                return 0;
+        size_t dl = (size_t)(slash - config_path);
+        size_t len = dl + 1 + strlen(*path) + 1;
+        char *joined = malloc(len);
+        if (!joined)
+                return -ENOMEM;
+        snprintf(joined, len, "%.*s/%s", (int)dl, config_path, *path);
+        free(*path);
+        *path = joined;
+        return 0;
+}
+
 static void config_defaults(Config *c)
 {
         c->keep = 5;
@@ -973,6 +993,10 @@ int config_parse(const char *path, const char *text, Config **ret)
                         c->server.listen = strdup("127.0.0.1:8080");
                 if (!c->snapshot_dir || !c->server.listen)
                         r = -ENOMEM;
+                if (r >= 0)
+                        r = resolve_relative(path, &c->snapshot_dir);
+                for (size_t i = 0; r >= 0 && i < c->n_sources; i++)
+                        r = resolve_relative(path, &c->sources[i].path);
         }
         for (size_t i = 0; i < p.n_entries; i++) {
                 free(p.entries[i].section);

@@ -7,7 +7,8 @@
  *   [source.NAME]      type, path, columns, max_bad_ratio, time_reference
  *   [view.NAME]        source, group_by, aggregates, where, window
  *
- * Every mistake is reported as "FILE:LINE: [section] key: reason" through the logger and
+ * Relative paths (snapshot_dir, source paths) are taken relative to the config file's
+ * directory. Every mistake is reported as "FILE:LINE: [section] key: reason" through the logger and
  * config_load returns -EINVAL; programs exit with EX_CONFIG (78) on it. */
 #pragma once
 
