@@ -1,5 +1,6 @@
 #include "arena.h"
 
+#include <stdatomic.h>
 #include <sys/mman.h>
 
 #define ARENA_MIN_CHUNK (256u * 1024u)
@@ -12,12 +13,16 @@ typedef struct Chunk {
 
 static _Atomic size_t total_mapped, peak_mapped;
 
+/* The explicit stdatomic calls, not "+=" on the _Atomic or __atomic builtins: clang rejects
+ * both on _Atomic objects. Unsigned wrap-around makes adding a negative delta subtract. */
 static void account(ptrdiff_t delta)
 {
-        size_t now = (size_t)((ptrdiff_t)(total_mapped += (size_t)delta));
-        size_t peak = peak_mapped;
-        while (now > peak && !__atomic_compare_exchange_n(&peak_mapped, &peak, now, true,
-                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        size_t now = atomic_fetch_add_explicit(&total_mapped, (size_t)delta, memory_order_relaxed) +
+                     (size_t)delta;
+        size_t peak = atomic_load_explicit(&peak_mapped, memory_order_relaxed);
+        while (now > peak &&
+               !atomic_compare_exchange_weak_explicit(&peak_mapped, &peak, now,
+                                                      memory_order_relaxed, memory_order_relaxed))
                 ;
 }
 
