@@ -1,0 +1,228 @@
+#include "csv.h"
+
+void csv_cursor_init(CsvCursor *c, const char *buf, size_t len, bool eof)
+{
+        *c = (CsvCursor){.buf = buf, .len = len, .eof = eof, .line = 1};
+}
+
+void csv_cursor_done(CsvCursor *c)
+{
+        free(c->scratch);
+        c->scratch = NULL;
+        c->scratch_size = 0;
+}
+
+void csv_cursor_reset(CsvCursor *c, const char *buf, size_t len, bool eof)
+{
+        c->buf = buf;
+        c->len = len;
+        c->pos = 0;
+        c->eof = eof;
+}
+
+const char *csv_status_to_string(int status)
+{
+        switch (status) {
+        case CSV_RECORD: return "record";
+        case CSV_END: return "end";
+        case CSV_NEED_MORE: return "incomplete record";
+        case CSV_BAD_QUOTE: return "bad quoting";
+        case CSV_TOO_LONG: return "record too long";
+        default: return "error";
+        }
+}
+
+/* Byte classes for the unquoted scan: only ',' and '\n' end a field. A 256-byte table keeps
+ * the loop to one load and one branch per byte. */
+static const uint8_t field_end[256] = {[','] = 1, ['\n'] = 1};
+
+/* Skips a record whose quoting went wrong: to the first LF at which an even number of '"'
+ * has been seen since start. Returns CSV_BAD_QUOTE, or CSV_NEED_MORE (cursor unmoved). */
+static int skip_bad_record(CsvCursor *c, size_t start, int status)
+{
+        const char *b = c->buf;
+        bool in_quote = false;
+        uint64_t lines = 0;
+        size_t p = start;
+        for (; p < c->len; p++) {
+                if (b[p] == '"')
+                        in_quote = !in_quote;
+                else if (b[p] == '\n') {
+                        if (!in_quote)
+                                break;
+                        lines++;
+                }
+        }
+        if (p >= c->len && !c->eof)
+                return CSV_NEED_MORE;
+        c->rec_line = c->line;
+        c->rec_start = start;
+        c->line += lines + (p < c->len);
+        c->pos = p < c->len ? p + 1 : c->len;
+        return status;
+}
+
+static int scratch_reserve(CsvCursor *c)
+{
+        if (c->scratch)
+                return 0;
+        /* Sized for the longest record once, so field pointers into it never move. */
+        c->scratch = malloc(CSV_MAX_RECORD_BYTES);
+        if (!c->scratch)
+                return -ENOMEM;
+        c->scratch_size = CSV_MAX_RECORD_BYTES;
+        return 0;
+}
+
+int csv_next(CsvCursor *c, CsvField *fields, size_t max_fields, size_t *ret_n)
+{
+        const char *b = c->buf;
+        size_t len = c->len, p = c->pos;
+
+        /* blank lines (LF or CRLF) carry no record */
+        for (;;) {
+                if (p >= len) {
+                        c->pos = p;
+                        return c->eof ? CSV_END : CSV_NEED_MORE;
+                }
+                if (b[p] == '\n') {
+                        p++;
+                        c->line++;
+                } else if (b[p] == '\r' && (p + 1 < len ? b[p + 1] == '\n' : !c->eof)) {
+                        if (p + 1 >= len) {
+                                c->pos = p;
+                                return CSV_NEED_MORE;
+                        }
+                        p += 2;
+                        c->line++;
+                } else
+                        break;
+        }
+        c->pos = p;
+
+        const size_t start = p;
+        size_t n = 0, scratch_used = 0;
+        uint64_t inner_lines = 0;
+        for (;;) {
+                CsvField f = {.p = b + p};
+                bool last;
+                if (p < len && b[p] == '"') {
+                        /* quoted: copy only when a doubled quote forces unescaping */
+                        size_t q = p + 1, seg = q;
+                        char *out = NULL;
+                        f.quoted = true;
+                        for (;;) {
+                                const char *hit = memchr(b + q, '"', len - q);
+                                if (!hit) {
+                                        if (!c->eof)
+                                                return CSV_NEED_MORE;
+                                        return skip_bad_record(c, start, CSV_BAD_QUOTE);
+                                }
+                                q = (size_t)(hit - b);
+                                if (q + 1 < len && b[q + 1] == '"') {
+                                        /* doubled quote: flush the segment with one quote */
+                                        if (scratch_reserve(c) < 0)
+                                                return -ENOMEM;
+                                        size_t k = q + 1 - seg;
+                                        if (scratch_used + k > c->scratch_size)
+                                                return skip_bad_record(c, start, CSV_TOO_LONG);
+                                        if (!out)
+                                                out = c->scratch + scratch_used;
+                                        memcpy(c->scratch + scratch_used, b + seg, k);
+                                        scratch_used += k;
+                                        q += 2;
+                                        seg = q;
+                                        continue;
+                                }
+                                if (q + 1 >= len && !c->eof)
+                                        return CSV_NEED_MORE; /* "" may straddle the end */
+                                break;
+                        }
+                        if (out) {
+                                size_t k = q - seg;
+                                if (scratch_used + k > c->scratch_size)
+                                        return skip_bad_record(c, start, CSV_TOO_LONG);
+                                memcpy(c->scratch + scratch_used, b + seg, k);
+                                scratch_used += k;
+                                f.p = out;
+                                f.len = (uint32_t)(c->scratch + scratch_used - out);
+                        } else {
+                                f.p = b + p + 1;
+                                f.len = (uint32_t)MIN(q - p - 1, (size_t)UINT32_MAX);
+                        }
+                        for (const char *s = b + p + 1; (s = memchr(s, '\n', (size_t)(b + q - s)));
+                             s++)
+                                inner_lines++;
+                        q++; /* past the closing quote */
+                        if (q >= len) {
+                                last = true;
+                        } else if (b[q] == ',') {
+                                last = false;
+                        } else if (b[q] == '\n') {
+                                last = true;
+                        } else if (b[q] == '\r' && q + 1 < len && b[q + 1] == '\n') {
+                                last = true;
+                                q++;
+                        } else if (b[q] == '\r' && q + 1 >= len && !c->eof) {
+                                return CSV_NEED_MORE;
+                        } else
+                                return skip_bad_record(c, start, CSV_BAD_QUOTE);
+                        p = q + 1;
+                } else {
+                        size_t q = p;
+                        while (q < len && !field_end[(uint8_t)b[q]])
+                                q++;
+                        if (q >= len && !c->eof)
+                                return CSV_NEED_MORE;
+                        last = q >= len || b[q] == '\n';
+                        size_t k = q - p;
+                        if (last && k > 0 && b[q - 1] == '\r')
+                                k--;
+                        f.len = (uint32_t)MIN(k, (size_t)UINT32_MAX);
+                        p = q + 1;
+                }
+                if (n < max_fields)
+                        fields[n] = f;
+                n++;
+                if (last)
+                        break;
+        }
+        if (p > len)
+                p = len;
+        if (p - start > CSV_MAX_RECORD_BYTES) {
+                c->rec_line = c->line;
+                c->rec_start = start;
+                c->line += inner_lines + 1;
+                c->pos = p;
+                return CSV_TOO_LONG;
+        }
+        c->rec_line = c->line;
+        c->rec_start = start;
+        c->line += inner_lines + 1;
+        c->pos = p;
+        *ret_n = n;
+        return CSV_RECORD;
+}
+
+long csv_parse_buffer(const char *buf, size_t len, CsvRecordFn fn, void *userdata)
+{
+        CsvCursor c;
+        CsvField fields[CSV_MAX_FIELDS];
+        long count = 0;
+        csv_cursor_init(&c, buf, len, true);
+        for (;;) {
+                size_t n = 0;
+                int r = csv_next(&c, fields, ELEMENTSOF(fields), &n);
+                if (r == CSV_END)
+                        break;
+                if (r == -ENOMEM) {
+                        csv_cursor_done(&c);
+                        return -ENOMEM;
+                }
+                count++;
+                if (fn && fn(r, fields, MIN(n, ELEMENTSOF(fields)), c.rec_line, userdata) != 0)
+                        break;
+        }
+        csv_cursor_done(&c);
+        return count;
+}

@@ -1,0 +1,24 @@
+/* The aggregation run: every source read once, every view computed, one snapshot written.
+ *
+ * Outcomes beyond negative errno (a failure: unreadable input, write error, deadline):
+ *   ENGINE_BAD_CONFIG   a declared column is missing from a CSV header (exit 78)
+ *   ENGINE_BAD_ROWS     a source's malformed rows exceeded max_bad_ratio (exit 65) */
+#pragma once
+
+#include "config.h"
+
+enum {
+        ENGINE_OK = 0,
+        ENGINE_BAD_CONFIG = 1,
+        ENGINE_BAD_ROWS = 2,
+};
+
+typedef struct EngineResult {
+        uint64_t generation;
+        uint64_t bytes;
+        uint64_t rows_read;
+        uint64_t rows_rejected;
+} EngineResult;
+
+/* deadline_usec: CLOCK_MONOTONIC, 0 for none. Logs detail itself. */
+int engine_run(const Config *cfg, uint64_t deadline_usec, EngineResult *ret);

@@ -1,0 +1,112 @@
+/* tally-worker: one run of every source and view in the configuration, one snapshot out.
+ * A oneshot: it exits after publishing, so all its memory goes back to the kernel. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <sysexits.h>
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "tally-config.h"
+
+static void help(void)
+{
+        printf("Usage: tally-worker [OPTIONS]\n"
+               "Reads every source of the configuration once, computes every view and\n"
+               "publishes one snapshot into snapshot_dir.\n\n"
+               "  --config PATH        configuration file (default %s)\n"
+               "  --check-config       validate the configuration and exit\n"
+               "  --deadline DURATION  give up cleanly after DURATION (e.g. 90s); the\n"
+               "                       shorter of this and [worker] max_runtime applies\n"
+               "  -h, --help           this help\n"
+               "  --version            print the version\n\n"
+               "Exit status:\n"
+               "   0  snapshot written\n"
+               "   1  other failure: unreadable or missing input, write error, deadline\n"
+               "      passed (no snapshot written, no temp file left)\n"
+               "  65  a source had more malformed rows than its max_bad_ratio\n"
+               "      (no snapshot written, the previous one stays)\n"
+               "  78  bad configuration, including a declared column missing from a\n"
+               "      CSV header\n",
+               TALLY_DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+        enum { OPT_CONFIG = 256, OPT_CHECK, OPT_DEADLINE, OPT_VERSION };
+        static const struct option longopts[] = {
+            {"config", required_argument, NULL, OPT_CONFIG},
+            {"check-config", no_argument, NULL, OPT_CHECK},
+            {"deadline", required_argument, NULL, OPT_DEADLINE},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, OPT_VERSION},
+            {},
+        };
+        const uint64_t start = now_monotonic_usec();
+        const char *config_path = TALLY_DEFAULT_CONFIG;
+        bool check_only = false;
+        uint64_t deadline_arg = 0;
+        int c;
+
+        log_setup("tally-worker");
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+                switch (c) {
+                case OPT_CONFIG: config_path = optarg; break;
+                case OPT_CHECK: check_only = true; break;
+                case OPT_DEADLINE:
+                        if (parse_duration_usec(optarg, &deadline_arg) < 0 || deadline_arg == 0) {
+                                log_error("--deadline: '%s' is not a duration (e.g. 90s)", optarg);
+                                return EX_USAGE;
+                        }
+                        break;
+                case 'h': help(); return 0;
+                case OPT_VERSION: printf("tally-worker %s\n", TALLY_VERSION); return 0;
+                default: return EX_USAGE;
+                }
+        }
+        if (optind < argc) {
+                log_error("unexpected argument '%s'", argv[optind]);
+                return EX_USAGE;
+        }
+
+        _cleanup_(config_freep) Config *cfg = NULL;
+        int r = config_load(config_path, &cfg);
+        if (r == -ENOMEM)
+                return 1;
+        if (r < 0)
+                return EXIT_CONFIG;
+        if (check_only) {
+                log_info("%s: configuration is valid (%zu sources, %zu views)", config_path,
+                         cfg->n_sources, cfg->n_views);
+                return 0;
+        }
+
+        uint64_t limit = cfg->worker.max_runtime_usec;
+        if (deadline_arg && (!limit || deadline_arg < limit))
+                limit = deadline_arg;
+        uint64_t deadline = limit ? start + limit : 0;
+
+        EngineResult res = {};
+        r = engine_run(cfg, deadline, &res);
+        uint64_t ms = (now_monotonic_usec() - start) / USEC_PER_MSEC;
+        if (r == ENGINE_OK) {
+                log_struct(LOG_INFO, 0, MSGID_SNAPSHOT_WRITTEN,
+                           LOG_FIELDS(log_field("TALLY_GENERATION=%" PRIu64, res.generation),
+                                      log_field("TALLY_ROWS_READ=%" PRIu64, res.rows_read),
+                                      log_field("TALLY_ROWS_REJECTED=%" PRIu64, res.rows_rejected),
+                                      log_field("TALLY_DURATION_MS=%" PRIu64, ms)),
+                           "snapshot %" PRIu64 " written: %" PRIu64 " rows read, %" PRIu64
+                           " rejected, %" PRIu64 " bytes, %" PRIu64 " ms",
+                           res.generation, res.rows_read, res.rows_rejected, res.bytes, ms);
+                return 0;
+        }
+        int code = r == ENGINE_BAD_CONFIG ? EXIT_CONFIG : r == ENGINE_BAD_ROWS ? EX_DATAERR : 1;
+        log_struct(LOG_ERR, r < 0 ? r : 0, MSGID_WORKER_FAILED,
+                   LOG_FIELDS(log_field("TALLY_ROWS_READ=%" PRIu64, res.rows_read),
+                              log_field("TALLY_ROWS_REJECTED=%" PRIu64, res.rows_rejected),
+                              log_field("TALLY_DURATION_MS=%" PRIu64, ms),
+                              log_field("TALLY_EXIT_STATUS=%d", code)),
+                   "run failed after %" PRIu64 " ms, no snapshot written (exit %d)%s%s", ms, code,
+                   r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+        return code;
+}
