@@ -701,6 +701,13 @@ static int parse_view_key(Parser *p, const Entry *e, ViewConfig *v, const Source
 {
         if (strcmp(e->key, "source") == 0)
                 return 0; /* resolved before the other keys */
+        /* A repeated section merges its keys; a second group_by or where would overwrite
+         * (and leak) the first. */
+        if ((strcmp(e->key, "group_by") == 0 && v->group_by) ||
+            (strcmp(e->key, "where") == 0 && v->where)) {
+                report(p, e->line, e->section, e->key, "given twice");
+                return -EINVAL;
+        }
         if (strcmp(e->key, "group_by") == 0) {
                 _cleanup_(strv_freep) char **items = NULL;
                 int n = split_list(e->value, ',', &items);
