@@ -1,321 +1,719 @@
-/* First slice of the engine: one thread, whole files mapped, count and sum per group. */
+/* The run: for each source, its files are split into tasks at line boundaries, threads take
+ * tasks and fill their own shard, the shards are merged, and each view of the source is
+ * written into the snapshot. Then the snapshot is published.
+ *
+ * Plain files are mapped and the pages behind each thread's cursor are dropped as it goes,
+ * so resident memory follows the groups, not the input size. Gzip files are streamed
+ * through zlib, one task per file. */
 #include "engine.h"
 
 #include <fcntl.h>
 #include <glob.h>
 #include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
-#include "csv.h"
 #include "log.h"
-#include "numparse.h"
+#include "plan.h"
+#include "scan.h"
 #include "snapshot_write.h"
-#include "timeparse.h"
 
-typedef struct Group {
-        char *key; /* encoded */
-        size_t key_len;
-        uint64_t count;
-        double *sums;
-        int64_t *isums;
-} Group;
+#define SLICE_BYTES         (8u << 20)  /* work between deadline checks and page drops */
+#define MIN_TASK_BYTES      (16u << 20) /* smaller files are not split */
+#define GZ_BUFFER_BYTES     (4u << 20)  /* inflated bytes held per gzip stream */
+#define SINGLE_THREAD_BYTES (4u << 20)  /* below this, threads cost more than they save */
 
-typedef struct ViewState {
-        const ViewConfig *view;
-        Group *groups;
-        size_t n_groups, cap;
-} ViewState;
+static volatile sig_atomic_t stop_requested;
 
-static void encode_key(const ViewConfig *v, const Value *row, char *buf, size_t *len)
+void engine_request_stop(void)
 {
+        stop_requested = 1;
+}
+
+typedef struct InputFile {
+        char *path;
+        int fd;
+        bool gz;
+        const char *map;
+        size_t size;
+        size_t data_start;     /* first byte after the header */
+        uint64_t header_lines; /* lines the header took */
+        bool empty;            /* no header at all */
+        FileSchema schema;
+} InputFile;
+
+typedef struct SourceRun {
+        const Config *cfg;
+        const SourcePlan *plan;
+        uint64_t deadline;
+        InputFile *files;
+        size_t n_files;
+        ScanTask *tasks;
+        size_t n_tasks;
+        _Atomic size_t next_task;
+        _Atomic int error; /* first failure, negative errno or ENGINE_BAD_CONFIG */
+        Shard *shards;
+        size_t n_shards;
+} SourceRun;
+
+static bool past_deadline(const SourceRun *run)
+{
+        return stop_requested || (run->deadline && now_monotonic_usec() >= run->deadline);
+}
+
+static void set_error(SourceRun *run, int r)
+{
+        int expected = 0;
+        atomic_compare_exchange_strong(&run->error, &expected, r);
+}
+
+/* ---- files ---- */
+
+static bool is_gz(const char *path)
+{
+        size_t n = strlen(path);
+        return n >= 3 && strcmp(path + n - 3, ".gz") == 0;
+}
+
+static void input_done(InputFile *f)
+{
+        if (f->map && f->size)
+                munmap((void *)f->map, f->size);
+        if (f->fd >= 0)
+                close(f->fd);
+        free(f->path);
+}
+
+static int check_header(const SourceRun *run, InputFile *f, const CsvField *fields, size_t n)
+{
+        const SourceConfig *src = run->plan->cfg;
+        int missing = file_schema_build(&f->schema, src, fields, n);
+        if (missing == -E2BIG) {
+                log_error("%s: header has more than %d fields", f->path, SCAN_MAX_FIELDS);
+                return -E2BIG;
+        }
+        if (missing >= 0) {
+                log_error("%s: column '%s' declared in [source.%s] columns is missing from the "
+                          "CSV header",
+                          f->path, src->columns[missing].name, src->name);
+                return ENGINE_BAD_CONFIG;
+        }
+        return 0;
+}
+
+static int input_open(SourceRun *run, InputFile *f, const char *path)
+{
+        *f = (InputFile){.fd = -1, .gz = is_gz(path)};
+        f->path = strdup(path);
+        if (!f->path)
+                return -ENOMEM;
+        f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (f->fd < 0)
+                return log_error_errno(errno, "%s: cannot open input: %m", path);
+        struct stat st;
+        if (fstat(f->fd, &st) < 0)
+                return log_error_errno(errno, "%s: cannot stat input: %m", path);
+        if (!S_ISREG(st.st_mode))
+                return log_error_errno(EINVAL, "%s: input is not a regular file", path);
+        f->size = (size_t)st.st_size;
+        if (f->gz)
+                return 0; /* the header is read by the task that streams it */
+        if (f->size == 0) {
+                f->empty = true;
+                return 0;
+        }
+        void *m = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+        if (m == MAP_FAILED)
+                return log_error_errno(errno, "%s: cannot map input: %m", path);
+        f->map = m;
+        (void)madvise(m, f->size, MADV_SEQUENTIAL);
+        CsvCursor c;
+        CsvField fields[SCAN_MAX_FIELDS];
         size_t n = 0;
-        for (size_t i = 0; i < v->n_group_by; i++) {
-                const Value *x = &row[v->group_by[i]];
-                buf[n++] = (char)x->type;
-                if (x->type == VALUE_STR) {
-                        memcpy(buf + n, &x->len, 4);
-                        n += 4;
-                        memcpy(buf + n, x->s, x->len);
-                        n += x->len;
-                } else if (x->type != VALUE_NIL) {
-                        memcpy(buf + n, &x->i, 8);
-                        n += 8;
-                }
-        }
-        *len = n;
-}
-
-static Group *find_group(ViewState *vs, const char *key, size_t len)
-{
-        for (size_t i = 0; i < vs->n_groups; i++)
-                if (vs->groups[i].key_len == len && memcmp(vs->groups[i].key, key, len) == 0)
-                        return &vs->groups[i];
-        if (vs->n_groups == vs->cap) {
-                size_t cap = vs->cap ? vs->cap * 2 : 16;
-                Group *g = realloc(vs->groups, cap * sizeof(Group));
-                if (!g)
-                        return NULL;
-                vs->groups = g;
-                vs->cap = cap;
-        }
-        Group *g = &vs->groups[vs->n_groups];
-        *g = (Group){.key = malloc(len + 1), .key_len = len};
-        g->sums = calloc(vs->view->n_aggregates, sizeof(double));
-        g->isums = calloc(vs->view->n_aggregates, sizeof(int64_t));
-        if (!g->key || !g->sums || !g->isums)
-                return NULL;
-        memcpy(g->key, key, len);
-        vs->n_groups++;
-        return g;
-}
-
-static int parse_cell(ValueType t, const CsvField *f, Value *out)
-{
-        if (f->len == 0 && !f->quoted) {
-                *out = (Value){.type = VALUE_NIL};
+        csv_cursor_init(&c, f->map, f->size, true);
+        int r = csv_next(&c, fields, ELEMENTSOF(fields), &n);
+        if (r == CSV_END) {
+                csv_cursor_done(&c);
+                f->empty = true;
                 return 0;
         }
-        out->type = (uint8_t)t;
-        switch (t) {
-        case VALUE_STR:
-                out->s = f->p;
-                out->len = f->len;
-                return 0;
-        case VALUE_INT: return parse_int_field(f->p, f->len, &out->i);
-        case VALUE_NUM: return parse_num_field(f->p, f->len, &out->d);
-        case VALUE_TIME: return parse_time_usec(f->p, f->len, &out->i);
-        default: return -EINVAL;
+        if (r != CSV_RECORD) {
+                csv_cursor_done(&c);
+                return log_error_errno(EBADMSG, "%s: unreadable CSV header: %s", path,
+                                       csv_status_to_string(r));
         }
+        r = check_header(run, f, fields, n);
+        f->data_start = c.pos;
+        f->header_lines = c.line - 1;
+        csv_cursor_done(&c);
+        return r;
 }
 
-static int run_source(const Config *cfg, size_t si, ViewState *views, SnapshotSource *stats)
+static int cmp_path(const void *a, const void *b)
 {
-        const SourceConfig *s = &cfg->sources[si];
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_files(SourceRun *run)
+{
+        const SourceConfig *src = run->plan->cfg;
         glob_t g = {};
-        if (glob(s->path, GLOB_ERR, NULL, &g) != 0 || g.gl_pathc == 0) {
+        int k = glob(src->path, GLOB_ERR | GLOB_NOSORT, NULL, &g);
+        if (k == GLOB_NOMATCH || (k == 0 && g.gl_pathc == 0)) {
                 globfree(&g);
-                log_error("source %s: no input matches '%s'", s->name, s->path);
+                log_error("source %s: no input file matches '%s'", src->name, src->path);
                 return -ENOENT;
         }
+        if (k != 0) {
+                globfree(&g);
+                log_error("source %s: cannot list '%s'", src->name, src->path);
+                return -EIO;
+        }
+        /* sorted, so line numbers in logs and the order of work are reproducible */
+        qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), cmp_path);
+        run->files = calloc(g.gl_pathc, sizeof(InputFile));
+        if (!run->files) {
+                globfree(&g);
+                return -ENOMEM;
+        }
         int r = 0;
-        for (size_t fi = 0; fi < g.gl_pathc && r >= 0; fi++) {
-                const char *path = g.gl_pathv[fi];
-                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-                struct stat st;
-                if (fd < 0 || fstat(fd, &st) < 0) {
-                        r = log_error_errno(errno, "%s: cannot open: %m", path);
-                        break;
-                }
-                stats->files++;
-                if (st.st_size == 0)
-                        continue;
-                char *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-                if (map == MAP_FAILED) {
-                        r = log_error_errno(errno, "%s: cannot map: %m", path);
-                        break;
-                }
-                CsvCursor c;
-                CsvField fields[CONFIG_MAX_COLUMNS * 2];
-                int colmap[CONFIG_MAX_COLUMNS * 2];
-                size_t n;
-                csv_cursor_init(&c, map, (size_t)st.st_size, true);
-                int k = csv_next(&c, fields, ELEMENTSOF(fields), &n);
-                if (k != CSV_RECORD) {
-                        munmap(map, (size_t)st.st_size);
-                        continue;
-                }
-                size_t n_header = n;
-                for (size_t i = 0; i < MIN(n, ELEMENTSOF(colmap)); i++) {
-                        colmap[i] = -1;
-                        for (size_t j = 0; j < s->n_columns; j++)
-                                if (strlen(s->columns[j].name) == fields[i].len &&
-                                    memcmp(s->columns[j].name, fields[i].p, fields[i].len) == 0)
-                                        colmap[i] = (int)j;
-                }
-                for (size_t j = 0; j < s->n_columns; j++) {
-                        bool found = false;
-                        for (size_t i = 0; i < MIN(n, ELEMENTSOF(colmap)); i++)
-                                found |= colmap[i] == (int)j;
-                        if (!found) {
-                                log_error("%s: column '%s' of source '%s' is missing from the "
-                                          "header",
-                                          path, s->columns[j].name, s->name);
-                                r = ENGINE_BAD_CONFIG;
-                        }
-                }
-                while (r == 0) {
-                        k = csv_next(&c, fields, ELEMENTSOF(fields), &n);
-                        if (k == CSV_END)
-                                break;
-                        if (k == -ENOMEM) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        stats->rows_read++;
-                        if (k != CSV_RECORD || n != n_header) {
-                                stats->rows_rejected++;
-                                continue;
-                        }
-                        Value row[CONFIG_MAX_COLUMNS];
-                        bool bad = false;
-                        for (size_t i = 0; i < n && !bad; i++)
-                                if (colmap[i] >= 0)
-                                        bad = parse_cell(s->columns[colmap[i]].type, &fields[i],
-                                                         &row[colmap[i]]) < 0;
-                        if (bad) {
-                                stats->rows_rejected++;
-                                continue;
-                        }
-                        for (size_t vi = 0; vi < cfg->n_views; vi++) {
-                                const ViewConfig *v = views[vi].view;
-                                if (v->source != si)
-                                        continue;
-                                char key[8192];
-                                size_t klen;
-                                encode_key(v, row, key, &klen);
-                                Group *gr = find_group(&views[vi], key, klen);
-                                if (!gr) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                gr->count++;
-                                for (size_t a = 0; a < v->n_aggregates; a++) {
-                                        const AggregateDef *ad = &v->aggregates[a];
-                                        if (ad->kind != AGG_SUM)
-                                                continue;
-                                        const Value *x = &row[ad->column];
-                                        if (x->type == VALUE_INT)
-                                                gr->isums[a] += x->i;
-                                        else if (x->type == VALUE_NUM)
-                                                gr->sums[a] += x->d;
-                                }
-                        }
-                }
-                csv_cursor_done(&c);
-                munmap(map, (size_t)st.st_size);
+        for (size_t i = 0; i < g.gl_pathc && r == 0; i++) {
+                r = input_open(run, &run->files[i], g.gl_pathv[i]);
+                run->n_files = i + 1;
         }
         globfree(&g);
         return r;
 }
 
-static const ViewConfig *sort_view;
-static int cmp_group(const void *a, const void *b)
+/* ---- tasks ---- */
+
+static int plan_tasks(SourceRun *run, size_t threads, bool split)
 {
-        const Group *x = a, *y = b;
-        size_t n = MIN(x->key_len, y->key_len);
-        int c = memcmp(x->key, y->key, n);
-        (void)sort_view;
-        return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
+        size_t cap = 0;
+        for (size_t i = 0; i < run->n_files; i++)
+                cap += split && !run->files[i].gz ? threads * 4 + 1 : 1;
+        run->tasks = calloc(cap + 1, sizeof(ScanTask));
+        if (!run->tasks)
+                return -ENOMEM;
+        run->n_tasks = 0;
+        for (size_t i = 0; i < run->n_files; i++) {
+                InputFile *f = &run->files[i];
+                if (f->empty)
+                        continue;
+                if (f->gz) {
+                        run->tasks[run->n_tasks++] = (ScanTask){.file = i};
+                        continue;
+                }
+                size_t len = f->size - f->data_start;
+                size_t pieces = 1;
+                if (split && len > MIN_TASK_BYTES)
+                        pieces = MIN(threads * 4, len / MIN_TASK_BYTES + 1);
+                size_t start = f->data_start;
+                for (size_t k = 1; k <= pieces && start < f->size; k++) {
+                        size_t end = f->size;
+                        if (k < pieces) {
+                                /* the next task starts after the first LF past its share */
+                                size_t nominal = f->data_start + len / pieces * k;
+                                if (nominal <= start)
+                                        continue;
+                                const char *nl = memchr(f->map + nominal, '\n', f->size - nominal);
+                                end = nl ? (size_t)(nl - f->map) + 1 : f->size;
+                        }
+                        run->tasks[run->n_tasks++] =
+                            (ScanTask){.file = i, .start = start, .end = end};
+                        start = end;
+                }
+        }
+        return 0;
 }
 
-static int write_view(SnapshotWriter *w, const Config *cfg, ViewState *vs)
+static int run_mapped_task(SourceRun *run, Shard *s, ScanTask *t)
 {
-        const ViewConfig *v = vs->view;
-        const SourceConfig *s = &cfg->sources[v->source];
-        SnapshotColumn cols[CONFIG_MAX_COLUMNS + 64];
-        size_t nc = 0;
-        for (size_t i = 0; i < v->n_group_by; i++)
-                cols[nc++] = (SnapshotColumn){s->columns[v->group_by[i]].name,
-                                              s->columns[v->group_by[i]].type};
-        for (size_t a = 0; a < v->n_aggregates; a++) {
-                const AggregateDef *ad = &v->aggregates[a];
-                ValueType t = VALUE_NUM;
-                if (ad->kind == AGG_COUNT || ad->kind == AGG_DISTINCT ||
-                    ad->kind == AGG_APPROX_DISTINCT)
-                        t = VALUE_INT;
-                else if (ad->kind == AGG_SUM || ad->kind == AGG_MIN || ad->kind == AGG_MAX)
-                        t = s->columns[ad->column].type;
-                cols[nc++] = (SnapshotColumn){ad->label, t};
+        const InputFile *f = &run->files[t->file];
+        CsvCursor c;
+        csv_cursor_init(&c, f->map, f->size, true);
+        c.pos = t->start;
+        size_t dropped = t->start & ~(size_t)4095;
+        int r = 0;
+        while (r == 0 && c.pos < t->end) {
+                if (past_deadline(run)) {
+                        r = -ETIME;
+                        break;
+                }
+                r = scan_records(s, &f->schema, &c, MIN(c.pos + SLICE_BYTES, t->end), t);
+                /* Pages behind the cursor will not be read again by this task: drop them
+                 * from our resident set (they stay in the page cache). */
+                size_t upto = c.pos & ~(size_t)4095;
+                if (upto > dropped) {
+                        (void)madvise((void *)(f->map + dropped), upto - dropped, MADV_DONTNEED);
+                        dropped = upto;
+                }
         }
-        if (v->n_group_by == 0 && vs->n_groups == 0 && !find_group(vs, "", 0))
+        t->stop = c.pos;
+        t->lines = c.line - 1;
+        csv_cursor_done(&c);
+        return r < 0 ? r : 0;
+}
+
+static int gz_fill(gzFile gz, char *buf, size_t *len, size_t cap, bool *eof, const char *path)
+{
+        while (*len < cap && !*eof) {
+                int k = gzread(gz, buf + *len, (unsigned)MIN(cap - *len, (size_t)INT32_MAX));
+                if (k < 0) {
+                        int zerr;
+                        const char *msg = gzerror(gz, &zerr);
+                        log_error("%s: cannot decompress: %s", path, msg);
+                        return -EBADMSG;
+                }
+                if (k == 0)
+                        *eof = true;
+                *len += (size_t)k;
+        }
+        return 0;
+}
+
+static int run_gz_task(SourceRun *run, Shard *s, ScanTask *t)
+{
+        InputFile *f = &run->files[t->file];
+        int fd = dup(f->fd);
+        if (fd < 0)
+                return -errno;
+        gzFile gz = gzdopen(fd, "rb");
+        if (!gz) {
+                close(fd);
                 return -ENOMEM;
-        qsort(vs->groups, vs->n_groups, sizeof(Group), cmp_group);
-        int r = snapshot_writer_begin_view(w, v->name, v->n_group_by, nc, cols, vs->n_groups);
-        for (size_t gi = 0; gi < vs->n_groups && r >= 0; gi++) {
-                Group *g = &vs->groups[gi];
-                size_t off = 0;
-                for (size_t i = 0; i < v->n_group_by; i++) {
-                        uint8_t t = (uint8_t)g->key[off++];
-                        if (t == VALUE_NIL)
-                                r = snapshot_writer_put_nil(w);
-                        else if (t == VALUE_STR) {
-                                uint32_t len;
-                                memcpy(&len, g->key + off, 4);
-                                r = snapshot_writer_put_str(w, g->key + off + 4, len);
-                                off += 4 + len;
-                        } else {
-                                Value x = {.type = t};
-                                memcpy(&x.i, g->key + off, 8);
-                                off += 8;
-                                r = snapshot_writer_put_value(w, &x);
+        }
+        gzbuffer(gz, 256 * 1024);
+        char *buf = malloc(GZ_BUFFER_BYTES);
+        size_t len = 0;
+        bool eof = false, header = false;
+        uint64_t lines_before = 0; /* lines of earlier buffers */
+        CsvCursor c;
+        csv_cursor_init(&c, buf, 0, false);
+        int r = buf ? 0 : -ENOMEM;
+        while (r == 0) {
+                if (past_deadline(run)) {
+                        r = -ETIME;
+                        break;
+                }
+                r = gz_fill(gz, buf, &len, GZ_BUFFER_BYTES, &eof, f->path);
+                if (r < 0)
+                        break;
+                csv_cursor_reset(&c, buf, len, eof);
+                if (!header) {
+                        CsvField fields[SCAN_MAX_FIELDS];
+                        size_t n = 0;
+                        int k = csv_next(&c, fields, ELEMENTSOF(fields), &n);
+                        if (k == CSV_END) {
+                                f->empty = true;
+                                break;
                         }
+                        if (k != CSV_RECORD) {
+                                r = log_error_errno(EBADMSG, "%s: unreadable CSV header: %s",
+                                                    f->path, csv_status_to_string(k));
+                                break;
+                        }
+                        r = check_header(run, f, fields, n);
+                        if (r != 0)
+                                break;
+                        header = true;
+                        f->header_lines = c.line - 1;
+                        c.line = 1; /* data lines count from here, as in mapped tasks */
                 }
-                for (size_t a = 0; a < v->n_aggregates && r >= 0; a++) {
-                        const AggregateDef *ad = &v->aggregates[a];
-                        if (ad->kind == AGG_COUNT)
-                                r = snapshot_writer_put_int(w, (int64_t)g->count);
-                        else if (ad->kind == AGG_SUM && cols[v->n_group_by + a].type == VALUE_INT)
-                                r = snapshot_writer_put_int(w, g->isums[a]);
-                        else if (ad->kind == AGG_SUM)
-                                r = snapshot_writer_put_num(w, g->sums[a]);
-                        else
-                                r = snapshot_writer_put_nil(w);
+                r = scan_records(s, &f->schema, &c, SIZE_MAX, t);
+                if (r < 0)
+                        break;
+                if (r == 0)
+                        break; /* end of stream */
+                r = 0;
+                if (c.pos == 0 && len == GZ_BUFFER_BYTES) {
+                        /* one record larger than the buffer: count it bad, skip to a LF */
+                        const char *nl = memchr(buf, '\n', len);
+                        s->rows_read++;
+                        s->bad[BAD_TOO_LONG]++;
+                        c.pos = nl ? (size_t)(nl - buf) + 1 : len;
+                        c.line++;
                 }
+                memmove(buf, buf + c.pos, len - c.pos);
+                len -= c.pos;
+        }
+        (void)lines_before;
+        t->lines = c.line - 1;
+        csv_cursor_done(&c);
+        free(buf);
+        gzclose(gz);
+        return r;
+}
+
+typedef struct Worker {
+        SourceRun *run;
+        Shard *shard;
+} Worker;
+
+static void *worker_main(void *userdata)
+{
+        Worker *w = userdata;
+        SourceRun *run = w->run;
+        for (;;) {
+                if (atomic_load(&run->error) != 0)
+                        break;
+                size_t i = atomic_fetch_add(&run->next_task, 1);
+                if (i >= run->n_tasks)
+                        break;
+                ScanTask *t = &run->tasks[i];
+                int r = run->files[t->file].gz ? run_gz_task(run, w->shard, t)
+                                               : run_mapped_task(run, w->shard, t);
+                if (r != 0)
+                        set_error(run, r);
+        }
+        return NULL;
+}
+
+static int scan_all(SourceRun *run, size_t threads)
+{
+        run->shards = calloc(threads, sizeof(Shard));
+        if (!run->shards)
+                return -ENOMEM;
+        run->n_shards = threads;
+        for (size_t i = 0; i < threads; i++) {
+                int r = shard_init(&run->shards[i], run->plan);
+                if (r < 0)
+                        return r;
+        }
+        atomic_store(&run->next_task, 0);
+        atomic_store(&run->error, 0);
+        Worker workers[256];
+        pthread_t tids[256];
+        size_t started = 0;
+        for (size_t i = 1; i < threads; i++) {
+                workers[i] = (Worker){run, &run->shards[i]};
+                if (pthread_create(&tids[i], NULL, worker_main, &workers[i]) != 0)
+                        break;
+                started = i;
+        }
+        workers[0] = (Worker){run, &run->shards[0]};
+        worker_main(&workers[0]);
+        for (size_t i = 1; i <= started; i++)
+                pthread_join(tids[i], NULL);
+        return atomic_load(&run->error);
+}
+
+static void free_shards(SourceRun *run)
+{
+        for (size_t i = 0; i < run->n_shards; i++)
+                shard_done(&run->shards[i]);
+        free(run->shards);
+        run->shards = NULL;
+        run->n_shards = 0;
+}
+
+/* Tasks of one file assumed each boundary starts a record. That holds when the task before
+ * ended exactly there; a quoted line break across a boundary breaks it. */
+static bool seams_hold(const SourceRun *run)
+{
+        for (size_t i = 1; i < run->n_tasks; i++) {
+                const ScanTask *a = &run->tasks[i - 1], *b = &run->tasks[i];
+                if (a->file == b->file && !run->files[a->file].gz && a->stop != b->start)
+                        return false;
+        }
+        return true;
+}
+
+/* ---- results ---- */
+
+static int cmp_keys(const char *a, size_t alen, const char *b, size_t blen)
+{
+        size_t i = 0, j = 0;
+        while (i < alen && j < blen) {
+                uint8_t ta = (uint8_t)a[i++], tb = (uint8_t)b[j++];
+                if (ta != tb) /* missing first; types of one column never differ otherwise */
+                        return ta < tb ? -1 : 1;
+                if (ta == VALUE_NIL)
+                        continue;
+                if (ta == VALUE_STR) {
+                        uint32_t la, lb;
+                        memcpy(&la, a + i, 4);
+                        memcpy(&lb, b + j, 4);
+                        int c = memcmp(a + i + 4, b + j + 4, MIN(la, lb));
+                        if (c || la != lb)
+                                return c ? c : la < lb ? -1 : 1;
+                        i += 4 + la;
+                        j += 4 + lb;
+                } else if (ta == VALUE_NUM) {
+                        double x, y;
+                        memcpy(&x, a + i, 8);
+                        memcpy(&y, b + j, 8);
+                        if (x != y)
+                                return x < y ? -1 : 1;
+                        i += 8;
+                        j += 8;
+                } else {
+                        int64_t x, y;
+                        memcpy(&x, a + i, 8);
+                        memcpy(&y, b + j, 8);
+                        if (x != y)
+                                return x < y ? -1 : 1;
+                        i += 8;
+                        j += 8;
+                }
+        }
+        return 0;
+}
+
+static const Group *sort_groups;
+static int cmp_group_index(const void *a, const void *b)
+{
+        const Group *x = &sort_groups[*(const uint32_t *)a],
+                    *y = &sort_groups[*(const uint32_t *)b];
+        return cmp_keys(x->key, x->key_len, y->key, y->key_len);
+}
+
+static int put_key(SnapshotWriter *w, const Group *g, size_t n_keys)
+{
+        size_t off = 0;
+        int r = 0;
+        for (size_t i = 0; i < n_keys && r >= 0; i++) {
+                uint8_t t = (uint8_t)g->key[off++];
+                if (t == VALUE_NIL)
+                        r = snapshot_writer_put_nil(w);
+                else if (t == VALUE_STR) {
+                        uint32_t len;
+                        memcpy(&len, g->key + off, 4);
+                        r = snapshot_writer_put_str(w, g->key + off + 4, len);
+                        off += 4 + len;
+                } else {
+                        Value x = {.type = t};
+                        memcpy(&x.i, g->key + off, 8);
+                        off += 8;
+                        r = snapshot_writer_put_value(w, &x);
+                }
+        }
+        return r;
+}
+
+static int write_view(SnapshotWriter *w, Shard *s, ViewShard *vs, uint64_t scan_usec)
+{
+        uint64_t t0 = now_monotonic_usec();
+        const ViewPlan *vp = vs->plan;
+        const ViewConfig *v = vp->cfg;
+        const SourceConfig *src = s->plan->cfg;
+        SnapshotColumn cols[SNAPSHOT_MAX_COLUMNS];
+        size_t nc = 0;
+        if (v->n_group_by + v->n_aggregates > SNAPSHOT_MAX_COLUMNS)
+                return log_error_errno(E2BIG, "view %s: more than %d columns", v->name,
+                                       SNAPSHOT_MAX_COLUMNS);
+        for (size_t i = 0; i < v->n_group_by; i++)
+                cols[nc++] = (SnapshotColumn){src->columns[v->group_by[i]].name,
+                                              src->columns[v->group_by[i]].type};
+        for (size_t a = 0; a < v->n_aggregates; a++)
+                cols[nc++] = (SnapshotColumn){v->aggregates[a].label, vp->aggs[a].out_type};
+
+        if (v->n_group_by == 0 && vs->groups.n == 0) {
+                bool fresh; /* one global row even over no input */
+                long g = group_table_get(&vs->groups, "", 0, group_key_hash("", 0), true, &fresh);
+                if (g < 0)
+                        return (int)g;
+        }
+        _cleanup_free_ uint32_t *order = malloc((vs->groups.n + 1) * sizeof(uint32_t));
+        _cleanup_free_ Value *vals = calloc(v->n_aggregates + 1, sizeof(Value));
+        if (!order || !vals)
+                return -ENOMEM;
+        size_t n = 0;
+        for (size_t i = 0; i < vs->groups.n; i++)
+                if (v->n_group_by == 0 || group_rows(vs->groups.groups[i].state) > 0)
+                        order[n++] = (uint32_t)i;
+        sort_groups = vs->groups.groups;
+        qsort(order, n, sizeof(uint32_t), cmp_group_index);
+        int r = snapshot_writer_begin_view(w, v->name, v->n_group_by, nc, cols, n);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                Group *g = &vs->groups.groups[order[i]];
+                r = put_key(w, g, v->n_group_by);
+                if (r >= 0)
+                        r = shard_group_values(s, vp, g->state, vals);
+                for (size_t a = 0; a < v->n_aggregates && r >= 0; a++)
+                        r = snapshot_writer_put_value(w, &vals[a]);
         }
         if (r >= 0)
                 r = snapshot_writer_end_view(w);
-        return r;
+        if (r < 0)
+                return log_error_errno(r, "view %s: cannot encode: %m", v->name);
+        uint64_t ms = (scan_usec + now_monotonic_usec() - t0) / USEC_PER_MSEC;
+        log_struct(LOG_INFO, 0, NULL,
+                   LOG_FIELDS(log_field("TALLY_VIEW=%s", v->name), log_field("TALLY_ROWS=%zu", n),
+                              log_field("TALLY_DURATION_MS=%" PRIu64, ms)),
+                   "view %s: %zu rows in %" PRIu64 " ms", v->name, n, ms);
+        return 0;
+}
+
+/* ---- one source ---- */
+
+static void log_bad_rows(const SourceRun *run, const Shard *s)
+{
+        const SourceConfig *src = run->plan->cfg;
+        size_t logged = 0;
+        for (size_t ti = 0; ti < run->n_tasks && logged < SCAN_SAMPLES; ti++) {
+                const ScanTask *t = &run->tasks[ti];
+                const InputFile *f = &run->files[t->file];
+                uint64_t base = f->header_lines;
+                for (size_t k = 0; k < ti; k++)
+                        if (run->tasks[k].file == t->file)
+                                base += run->tasks[k].lines;
+                for (size_t i = 0; i < t->n_samples && logged < SCAN_SAMPLES; i++, logged++) {
+                        const BadSample *b = &t->samples[i];
+                        log_struct(LOG_WARNING, 0, NULL,
+                                   LOG_FIELDS(log_field("TALLY_SOURCE=%s", src->name),
+                                              log_field("TALLY_FILE=%s", f->path),
+                                              log_field("TALLY_LINE=%" PRIu64, base + b->line)),
+                                   "%s:%" PRIu64 ": malformed row skipped: %s%s%s", f->path,
+                                   base + b->line, bad_reason_to_string(b->reason),
+                                   b->column >= 0 ? " in column " : "",
+                                   b->column >= 0 ? src->columns[b->column].name : "");
+                }
+        }
+        uint64_t bad = shard_rows_rejected(s);
+        if (bad == 0)
+                return;
+        char summary[512] = "";
+        size_t len = 0;
+        for (int i = 0; i < _BAD_REASON_MAX; i++)
+                if (s->bad[i] && len < sizeof(summary))
+                        len +=
+                            (size_t)snprintf(summary + len, sizeof(summary) - len, "%s%s: %" PRIu64,
+                                             len ? ", " : "", bad_reason_to_string(i), s->bad[i]);
+        log_warning("source %s: %" PRIu64 " of %" PRIu64 " rows malformed (%s)", src->name, bad,
+                    s->rows_read, summary);
+}
+
+static size_t thread_count(const Config *cfg, const SourceRun *run)
+{
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < run->n_files; i++)
+                bytes += run->files[i].size;
+        if (bytes < SINGLE_THREAD_BYTES)
+                return 1;
+        long n = cfg->worker.threads ? (long)cfg->worker.threads : sysconf(_SC_NPROCESSORS_ONLN);
+        return (size_t)MAX(1L, MIN(n, 256L));
+}
+
+static int run_source(SourceRun *run, SnapshotWriter *w, EngineResult *res)
+{
+        const SourceConfig *src = run->plan->cfg;
+        uint64_t t0 = now_monotonic_usec();
+        int r = list_files(run);
+        if (r != 0)
+                return r;
+        size_t threads = thread_count(run->cfg, run);
+        if ((r = plan_tasks(run, threads, true)) < 0)
+                return r;
+        r = scan_all(run, threads);
+        if (r == 0 && !seams_hold(run)) {
+                log_debug("source %s: a quoted line break crosses a split point, rescanning "
+                          "sequentially",
+                          src->name);
+                free_shards(run);
+                free(run->tasks);
+                if ((r = plan_tasks(run, 1, false)) < 0)
+                        return r;
+                r = scan_all(run, 1);
+        }
+        if (r == -ETIME)
+                return log_error_errno(r, "source %s: deadline passed while reading", src->name);
+        if (r != 0)
+                return r;
+
+        Shard *s = &run->shards[0];
+        for (size_t i = 1; i < run->n_shards; i++)
+                if ((r = shard_merge(s, &run->shards[i])) < 0)
+                        return r;
+        uint64_t bad = shard_rows_rejected(s);
+        res->rows_read += s->rows_read;
+        res->rows_rejected += bad;
+        log_bad_rows(run, s);
+        for (size_t i = 0; i < run->n_files; i++)
+                if (run->files[i].empty)
+                        log_notice("%s: empty file (no header), no rows", run->files[i].path);
+        if (s->rows_read > 0 && (double)bad / (double)s->rows_read > src->max_bad_ratio) {
+                log_struct(LOG_ERR, 0, MSGID_BAD_ROWS,
+                           LOG_FIELDS(log_field("TALLY_SOURCE=%s", src->name),
+                                      log_field("TALLY_ROWS_READ=%" PRIu64, s->rows_read),
+                                      log_field("TALLY_ROWS_REJECTED=%" PRIu64, bad)),
+                           "source %s: %" PRIu64 " of %" PRIu64
+                           " rows malformed, above max_bad_ratio %g; no snapshot written",
+                           src->name, bad, s->rows_read, src->max_bad_ratio);
+                return ENGINE_BAD_ROWS;
+        }
+        /* The newest time per column is a property of the whole source: only now can
+         * windows against it be applied. */
+        if ((r = shard_apply_deferred(s, s->newest)) < 0)
+                return r;
+        if (past_deadline(run))
+                return log_error_errno(ETIME, "source %s: deadline passed", src->name);
+        uint64_t scan_usec = now_monotonic_usec() - t0;
+        for (size_t vi = 0; vi < run->plan->n_views && r >= 0; vi++)
+                r = write_view(w, s, &s->views[vi], scan_usec);
+        if (r < 0)
+                return r;
+        SnapshotSource info = {.name = src->name,
+                               .type = "csv",
+                               .files = run->n_files,
+                               .rows_read = s->rows_read,
+                               .rows_rejected = bad};
+        return snapshot_writer_add_source(w, &info);
+}
+
+static void source_run_done(SourceRun *run)
+{
+        free_shards(run);
+        for (size_t i = 0; i < run->n_files; i++)
+                input_done(&run->files[i]);
+        free(run->files);
+        free(run->tasks);
 }
 
 int engine_run(const Config *cfg, uint64_t deadline_usec, EngineResult *ret)
 {
-        _cleanup_(snapshot_writer_freep) SnapshotWriter *w = NULL;
-        int r = snapshot_writer_new(&w);
+        uint64_t t0 = now_monotonic_usec();
+        _cleanup_(plan_freep) Plan *plan = NULL;
+        int r = plan_build(cfg, (int64_t)now_realtime_usec(), &plan);
+        if (r == -EINVAL)
+                return ENGINE_BAD_CONFIG;
         if (r < 0)
                 return r;
-        ViewState *views = calloc(cfg->n_views + 1, sizeof(ViewState));
-        if (!views)
-                return -ENOMEM;
-        for (size_t i = 0; i < cfg->n_views; i++)
-                views[i].view = &cfg->views[i];
-        for (size_t si = 0; si < cfg->n_sources && r == 0; si++) {
-                SnapshotSource st = {.name = cfg->sources[si].name, .type = "csv"};
-                r = run_source(cfg, si, views, &st);
-                ret->rows_read += st.rows_read;
-                ret->rows_rejected += st.rows_rejected;
-                if (r == 0) {
-                        r = snapshot_writer_add_source(w, &st);
-                        if (st.rows_read > 0 && (double)st.rows_rejected / (double)st.rows_read >
-                                                    cfg->sources[si].max_bad_ratio) {
-                                log_struct(LOG_ERR, 0, MSGID_BAD_ROWS, LOG_NO_FIELDS,
-                                           "source %s: %" PRIu64 " of %" PRIu64
-                                           " rows malformed, above max_bad_ratio",
-                                           st.name, st.rows_rejected, st.rows_read);
-                                r = ENGINE_BAD_ROWS;
-                        }
+        _cleanup_(snapshot_writer_freep) SnapshotWriter *w = NULL;
+        if ((r = snapshot_writer_new(&w)) < 0)
+                return r;
+        for (size_t si = 0; si < plan->n_sources && r == 0; si++) {
+                if (cfg->sources[si].type != SOURCE_CSV) {
+                        log_error("source %s: only type = csv is supported by this worker",
+                                  cfg->sources[si].name);
+                        r = ENGINE_BAD_CONFIG;
+                        break;
                 }
+                SourceRun run = {.cfg = cfg, .plan = &plan->sources[si], .deadline = deadline_usec};
+                r = run_source(&run, w, ret);
+                source_run_done(&run);
         }
-        for (size_t i = 0; i < cfg->n_views && r == 0; i++)
-                r = write_view(w, cfg, &views[i]);
-        if (r == 0) {
-                SnapshotStats stats = {.rows_read = ret->rows_read,
-                                       .rows_rejected = ret->rows_rejected};
-                snapshot_writer_set_stats(w, &stats);
-                r = snapshot_writer_publish(w, cfg->snapshot_dir, cfg->keep, deadline_usec,
-                                            &ret->generation, &ret->bytes);
-                if (r < 0)
-                        log_error_errno(r, "cannot publish snapshot into %s: %m",
-                                        cfg->snapshot_dir);
-        }
-        for (size_t i = 0; i < cfg->n_views; i++) {
-                for (size_t g = 0; g < views[i].n_groups; g++) {
-                        free(views[i].groups[g].key);
-                        free(views[i].groups[g].sums);
-                        free(views[i].groups[g].isums);
-                }
-                free(views[i].groups);
-        }
-        free(views);
-        return r;
+        if (r != 0)
+                return r;
+        char host[256] = "";
+        (void)gethostname(host, sizeof(host) - 1);
+        SnapshotStats stats = {.rows_read = ret->rows_read,
+                               .rows_rejected = ret->rows_rejected,
+                               .duration_ms = (now_monotonic_usec() - t0) / USEC_PER_MSEC,
+                               .host = host};
+        snapshot_writer_set_stats(w, &stats);
+        if (stop_requested)
+                return log_error_errno(ECANCELED, "stopped by signal before publishing");
+        r = snapshot_writer_publish(w, cfg->snapshot_dir, cfg->keep, deadline_usec,
+                                    &ret->generation, &ret->bytes);
+        if (r == -ETIME)
+                return log_error_errno(r, "deadline passed while publishing, nothing written");
+        if (r < 0)
+                return log_error_errno(r, "cannot publish snapshot into %s: %m", cfg->snapshot_dir);
+        return 0;
 }

@@ -22,3 +22,5 @@ typedef struct EngineResult {
 
 /* deadline_usec: CLOCK_MONOTONIC, 0 for none. Logs detail itself. */
 int engine_run(const Config *cfg, uint64_t deadline_usec, EngineResult *ret);
+/* Async-signal-safe: makes a running engine stop at its next check and publish nothing. */
+void engine_request_stop(void);

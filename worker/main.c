@@ -2,6 +2,7 @@
  * A oneshot: it exits after publishing, so all its memory goes back to the kernel. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <sysexits.h>
 
 #include "config.h"
@@ -29,6 +30,11 @@ static void help(void)
                "  78  bad configuration, including a declared column missing from a\n"
                "      CSV header\n",
                TALLY_DEFAULT_CONFIG);
+}
+
+static void on_signal(int sig)
+{
+        engine_request_stop();
 }
 
 int main(int argc, char **argv)
@@ -85,6 +91,13 @@ int main(int argc, char **argv)
         if (deadline_arg && (!limit || deadline_arg < limit))
                 limit = deadline_arg;
         uint64_t deadline = limit ? start + limit : 0;
+
+        /* systemd stops a unit with SIGTERM: finish cleanly, publish nothing, leave no
+         * temp file, rather than dying mid-write. */
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigemptyset(&sa.sa_mask);
+        (void)sigaction(SIGTERM, &sa, NULL);
+        (void)sigaction(SIGINT, &sa, NULL);
 
         EngineResult res = {};
         r = engine_run(cfg, deadline, &res);

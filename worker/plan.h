@@ -1,0 +1,63 @@
+/* Views compiled against their source: which accumulators each group carries, where in
+ * its state block they live, and the type of every output column.
+ *
+ * An accumulator is the per-group state one or more aggregates read: sum, avg, min and max
+ * of a column share one summary; p50 and p95 of a column share one value list. */
+#pragma once
+
+#include "config.h"
+
+#define PLAN_MAX_ACCS 64 /* a windowed row keeps a 64-bit mask of missing inputs */
+
+typedef enum AccKind {
+        ACC_SUMMARY, /* n, sum, min, max */
+        ACC_VALUES,  /* every value: exact quantiles */
+        ACC_SET,     /* distinct values: exact distinct */
+        ACC_SKETCH,  /* approximate quantiles */
+        ACC_HLL,     /* approximate distinct */
+} AccKind;
+
+typedef struct Acc {
+        AccKind kind;
+        int column;
+        ValueType type; /* the column's */
+        size_t offset;  /* in the group state block */
+} Acc;
+
+typedef struct AggPlan {
+        const AggregateDef *def;
+        int acc; /* -1 for count */
+        ValueType out_type;
+} AggPlan;
+
+typedef struct ViewPlan {
+        const ViewConfig *cfg;
+        size_t index; /* in Config.views */
+        Acc accs[PLAN_MAX_ACCS];
+        size_t n_accs;
+        AggPlan *aggs;
+        size_t state_size; /* uint64 row count first, then the accumulators */
+        bool deferred;     /* window against the newest time: decided after the scan */
+        bool window_now;   /* window against the current time: cutoff known up front */
+        int64_t now_cutoff;
+} ViewPlan;
+
+typedef struct SourcePlan {
+        const SourceConfig *cfg;
+        size_t index;
+        ViewPlan *views;
+        size_t n_views;
+        bool interns;                       /* some exact distinct() reads a str column */
+        bool track_max[CONFIG_MAX_COLUMNS]; /* time columns some window reads */
+} SourcePlan;
+
+typedef struct Plan {
+        SourcePlan *sources;
+        size_t n_sources;
+} Plan;
+
+/* now_usec: realtime, for time_reference = now. Errors are logged; -EINVAL for a view the
+ * engine cannot run (e.g. more than PLAN_MAX_ACCS accumulators). */
+int plan_build(const Config *cfg, int64_t now_usec, Plan **ret);
+Plan *plan_free(Plan *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Plan *, plan_free);

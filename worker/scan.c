@@ -1,0 +1,116 @@
+#include "scan.h"
+
+#include "numparse.h"
+#include "timeparse.h"
+
+int file_schema_build(FileSchema *fs, const SourceConfig *src, const CsvField *header, size_t n)
+{
+        if (n > SCAN_MAX_FIELDS)
+                return -E2BIG;
+        fs->n_fields = n;
+        bool seen[CONFIG_MAX_COLUMNS] = {};
+        for (size_t i = 0; i < n; i++) {
+                const char *p = header[i].p;
+                size_t len = header[i].len;
+                if (i == 0 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+                        p += 3; /* a UTF-8 byte order mark is not part of the name */
+                        len -= 3;
+                }
+                fs->field_col[i] = -1;
+                for (size_t c = 0; c < src->n_columns; c++)
+                        if (!seen[c] && strlen(src->columns[c].name) == len &&
+                            memcmp(src->columns[c].name, p, len) == 0) {
+                                fs->field_col[i] = (int16_t)c;
+                                seen[c] = true;
+                                break;
+                        }
+        }
+        for (size_t c = 0; c < src->n_columns; c++)
+                if (!seen[c])
+                        return (int)c;
+        return -1;
+}
+
+static void bad_row(Shard *s, ScanTask *t, uint64_t line, BadReason reason, int column)
+{
+        s->bad[reason]++;
+        if (t->n_samples < SCAN_SAMPLES)
+                t->samples[t->n_samples++] = (BadSample){line, reason, column};
+}
+
+int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, ScanTask *t)
+{
+        const SourceConfig *src = s->plan->cfg;
+        CsvField fields[SCAN_MAX_FIELDS];
+        Value row[CONFIG_MAX_COLUMNS];
+        const size_t nf = fs->n_fields;
+        for (;;) {
+                if (c->pos >= limit)
+                        return 0;
+                size_t n;
+                int r = csv_next(c, fields, nf, &n);
+                if (r == CSV_END)
+                        return 0;
+                if (r == CSV_NEED_MORE)
+                        return 1;
+                if (r == -ENOMEM)
+                        return r;
+                s->rows_read++;
+                t->stop = c->pos;
+                if (r != CSV_RECORD) {
+                        bad_row(s, t, c->rec_line, r == CSV_TOO_LONG ? BAD_TOO_LONG : BAD_QUOTING,
+                                -1);
+                        continue;
+                }
+                if (n != nf) {
+                        bad_row(s, t, c->rec_line, BAD_FIELD_COUNT, -1);
+                        continue;
+                }
+                int bad_col = -1;
+                BadReason why = BAD_NUM;
+                for (size_t i = 0; i < nf; i++) {
+                        int col = fs->field_col[i];
+                        if (col < 0)
+                                continue;
+                        const CsvField *f = &fields[i];
+                        Value *x = &row[col];
+                        if (f->len == 0 && !f->quoted) {
+                                x->type = VALUE_NIL; /* an empty field is a missing value */
+                                continue;
+                        }
+                        ValueType type = src->columns[col].type;
+                        x->type = (uint8_t)type;
+                        int k = 0;
+                        switch (type) {
+                        case VALUE_STR:
+                                x->s = f->p;
+                                x->len = f->len;
+                                break;
+                        case VALUE_INT:
+                                k = parse_int_field(f->p, f->len, &x->i);
+                                why = BAD_INT;
+                                break;
+                        case VALUE_NUM:
+                                k = parse_num_field(f->p, f->len, &x->d);
+                                why = BAD_NUM;
+                                break;
+                        case VALUE_TIME:
+                                k = f->len > 64 ? -EINVAL : parse_time_usec(f->p, f->len, &x->i);
+                                why = BAD_TIME;
+                                break;
+                        default: k = -EINVAL;
+                        }
+                        if (k < 0) {
+                                bad_col = col;
+                                break;
+                        }
+                }
+                if (bad_col >= 0) {
+                        bad_row(s, t, c->rec_line, why, bad_col);
+                        continue;
+                }
+                r = shard_add_row(s, row);
+                if (r < 0)
+                        return r;
+        }
+}
