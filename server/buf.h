@@ -1,0 +1,33 @@
+/* A growable byte buffer for rendering.
+ *
+ * Large buffers come from malloc's mmap path, so growing them is an mremap and freeing
+ * them returns the pages at once; rendering a snapshot therefore leaves no heap behind.
+ * Out of memory is sticky: writers keep going and the caller checks buf_ok() once. */
+#pragma once
+
+#include "util.h"
+
+typedef struct Buf {
+        char *data;
+        size_t len;
+        size_t cap;
+        bool oom;
+} Buf;
+
+#define BUF_NULL ((Buf){0})
+
+void buf_done(Buf *b);
+static inline void buf_donep(Buf *b)
+{
+        buf_done(b);
+}
+/* Makes room for extra more bytes; false (and oom set) when that fails. */
+bool buf_reserve(Buf *b, size_t extra);
+void buf_put(Buf *b, const void *p, size_t n);
+void buf_putc(Buf *b, char c);
+void buf_puts(Buf *b, const char *s);
+void buf_printf(Buf *b, const char *fmt, ...) _printf_(2, 3);
+static inline bool buf_ok(const Buf *b)
+{
+        return !b->oom;
+}

@@ -1,0 +1,368 @@
+#include "doc.h"
+
+#include <math.h>
+
+#include "timeparse.h"
+
+void doc_init(Doc *d, Buf *b, DocFormat fmt)
+{
+        *d = (Doc){.b = b, .fmt = fmt};
+}
+
+/* JSON separator before a value or key at the current depth. */
+static void sep(Doc *d)
+{
+        if (d->fmt != DOC_JSON || d->depth == 0)
+                return;
+        if (d->after_key) {
+                d->after_key = false;
+                return;
+        }
+        if (!d->first[d->depth])
+                buf_putc(d->b, ',');
+        d->first[d->depth] = false;
+}
+
+static void mp_u8(Buf *b, uint8_t v)
+{
+        buf_putc(b, (char)v);
+}
+
+static void mp_be(Buf *b, uint64_t v, unsigned bytes)
+{
+        char t[8];
+        for (unsigned i = 0; i < bytes; i++)
+                t[i] = (char)(v >> (8 * (bytes - 1 - i)));
+        buf_put(b, t, bytes);
+}
+
+static void mp_container(Buf *b, uint32_t n, uint8_t fix, uint8_t c16, uint8_t c32)
+{
+        if (n < 16)
+                mp_u8(b, (uint8_t)(fix | n));
+        else if (n <= 0xffff) {
+                mp_u8(b, c16);
+                mp_be(b, n, 2);
+        } else {
+                mp_u8(b, c32);
+                mp_be(b, n, 4);
+        }
+}
+
+static void open_container(Doc *d, bool map, uint32_t n)
+{
+        sep(d);
+        if (d->fmt == DOC_JSON)
+                buf_putc(d->b, map ? '{' : '[');
+        else if (map)
+                mp_container(d->b, n, 0x80, 0xde, 0xdf);
+        else
+                mp_container(d->b, n, 0x90, 0xdc, 0xdd);
+        if (d->depth + 1 >= DOC_MAX_DEPTH) {
+                d->b->oom = true; /* a programming error; make it visible */
+                return;
+        }
+        d->depth++;
+        d->first[d->depth] = true;
+        d->is_map[d->depth] = map;
+}
+
+void doc_map(Doc *d, uint32_t n)
+{
+        open_container(d, true, n);
+}
+
+void doc_array(Doc *d, uint32_t n)
+{
+        open_container(d, false, n);
+}
+
+void doc_end(Doc *d)
+{
+        if (d->depth == 0)
+                return;
+        if (d->fmt == DOC_JSON)
+                buf_putc(d->b, d->is_map[d->depth] ? '}' : ']');
+        d->depth--;
+}
+
+static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
+{
+        /* Length of the valid UTF-8 sequence at s, 0 if invalid (RFC 3629 table). */
+        unsigned char c = s[0];
+        if (c < 0x80)
+                return 1;
+        size_t len;
+        unsigned char lo = 0x80, hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf)
+                len = 2;
+        else if (c >= 0xe0 && c <= 0xef) {
+                len = 3;
+                if (c == 0xe0)
+                        lo = 0xa0;
+                else if (c == 0xed)
+                        hi = 0x9f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+                len = 4;
+                if (c == 0xf0)
+                        lo = 0x90;
+                else if (c == 0xf4)
+                        hi = 0x8f;
+        } else
+                return 0;
+        if (n < len || s[1] < lo || s[1] > hi)
+                return 0;
+        for (size_t i = 2; i < len; i++)
+                if (s[i] < 0x80 || s[i] > 0xbf)
+                        return 0;
+        return len;
+}
+
+static void json_string(Buf *b, const char *str, size_t n)
+{
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *s = (const unsigned char *)str;
+        if (!buf_reserve(b, n + 2))
+                return;
+        buf_putc(b, '"');
+        size_t run = 0; /* bytes copied as they are, flushed in one memcpy */
+        size_t i = 0;
+        while (i < n) {
+                unsigned char c = s[i];
+                if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+                        run++;
+                        i++;
+                        continue;
+                }
+                if (c >= 0x80) {
+                        size_t l = utf8_valid_prefix(s + i, n - i);
+                        if (l) {
+                                run += l;
+                                i += l;
+                                continue;
+                        }
+                }
+                buf_put(b, s + i - run, run);
+                run = 0;
+                switch (c) {
+                case '"': buf_put(b, "\\\"", 2); break;
+                case '\\': buf_put(b, "\\\\", 2); break;
+                case '\n': buf_put(b, "\\n", 2); break;
+                case '\r': buf_put(b, "\\r", 2); break;
+                case '\t': buf_put(b, "\\t", 2); break;
+                default:
+                        if (c < 0x20) {
+                                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                                buf_put(b, e, 6);
+                        } else
+                                buf_put(b, "\xef\xbf\xbd", 3); /* U+FFFD */
+                        break;
+                }
+                i++;
+        }
+        buf_put(b, s + i - run, run);
+        buf_putc(b, '"');
+}
+
+static void mp_string(Buf *b, const char *s, size_t n)
+{
+        if (n < 32)
+                mp_u8(b, (uint8_t)(0xa0 | n));
+        else if (n <= 0xff) {
+                mp_u8(b, 0xd9);
+                mp_be(b, n, 1);
+        } else if (n <= 0xffff) {
+                mp_u8(b, 0xda);
+                mp_be(b, n, 2);
+        } else {
+                mp_u8(b, 0xdb);
+                mp_be(b, n, 4);
+        }
+        buf_put(b, s, n);
+}
+
+void doc_key(Doc *d, const char *k)
+{
+        sep(d);
+        if (d->fmt == DOC_JSON) {
+                json_string(d->b, k, strlen(k));
+                buf_putc(d->b, ':');
+                d->after_key = true;
+        } else
+                mp_string(d->b, k, strlen(k));
+}
+
+void doc_str(Doc *d, const char *s, size_t len)
+{
+        sep(d);
+        if (d->fmt == DOC_JSON)
+                json_string(d->b, s, len);
+        else
+                mp_string(d->b, s, len);
+}
+
+void doc_cstr(Doc *d, const char *s)
+{
+        doc_str(d, s, strlen(s));
+}
+
+static size_t format_u64(char *buf, uint64_t v)
+{
+        char t[24];
+        size_t n = 0;
+        do {
+                t[n++] = (char)('0' + v % 10);
+                v /= 10;
+        } while (v);
+        for (size_t i = 0; i < n; i++)
+                buf[i] = t[n - 1 - i];
+        return n;
+}
+
+static size_t format_i64(char *buf, int64_t v)
+{
+        if (v >= 0)
+                return format_u64(buf, (uint64_t)v);
+        buf[0] = '-';
+        return 1 + format_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
+}
+
+void doc_uint(Doc *d, uint64_t v)
+{
+        sep(d);
+        if (d->fmt == DOC_JSON) {
+                char t[24];
+                buf_put(d->b, t, format_u64(t, v));
+        } else if (v < 128)
+                mp_u8(d->b, (uint8_t)v);
+        else if (v <= 0xff) {
+                mp_u8(d->b, 0xcc);
+                mp_be(d->b, v, 1);
+        } else if (v <= 0xffff) {
+                mp_u8(d->b, 0xcd);
+                mp_be(d->b, v, 2);
+        } else if (v <= 0xffffffff) {
+                mp_u8(d->b, 0xce);
+                mp_be(d->b, v, 4);
+        } else {
+                mp_u8(d->b, 0xcf);
+                mp_be(d->b, v, 8);
+        }
+}
+
+void doc_int(Doc *d, int64_t v)
+{
+        if (v >= 0) {
+                doc_uint(d, (uint64_t)v);
+                return;
+        }
+        sep(d);
+        if (d->fmt == DOC_JSON) {
+                char t[24];
+                buf_put(d->b, t, format_i64(t, v));
+        } else if (v >= -32)
+                mp_u8(d->b, (uint8_t)(int8_t)v);
+        else if (v >= INT8_MIN) {
+                mp_u8(d->b, 0xd0);
+                mp_be(d->b, (uint64_t)v, 1);
+        } else if (v >= INT16_MIN) {
+                mp_u8(d->b, 0xd1);
+                mp_be(d->b, (uint64_t)v, 2);
+        } else if (v >= INT32_MIN) {
+                mp_u8(d->b, 0xd2);
+                mp_be(d->b, (uint64_t)v, 4);
+        } else {
+                mp_u8(d->b, 0xd3);
+                mp_be(d->b, (uint64_t)v, 8);
+        }
+}
+
+size_t format_double_shortest(char *buf, double v)
+{
+        /* Most values round-trip at 15 significant digits; 17 always does. */
+        for (int prec = 15; prec <= 17; prec++) {
+                int n = snprintf(buf, 32, "%.*g", prec, v);
+                if (prec == 17 || strtod(buf, NULL) == v)
+                        return (size_t)n;
+        }
+        return 0; /* not reached */
+}
+
+void doc_num(Doc *d, double v)
+{
+        if (!isfinite(v)) {
+                doc_nil(d);
+                return;
+        }
+        sep(d);
+        if (d->fmt == DOC_JSON) {
+                char t[32];
+                buf_put(d->b, t, format_double_shortest(t, v));
+        } else {
+                uint64_t bits;
+                memcpy(&bits, &v, sizeof(bits));
+                mp_u8(d->b, 0xcb);
+                mp_be(d->b, bits, 8);
+        }
+}
+
+void doc_nil(Doc *d)
+{
+        sep(d);
+        if (d->fmt == DOC_JSON)
+                buf_put(d->b, "null", 4);
+        else
+                mp_u8(d->b, 0xc0);
+}
+
+void doc_bool(Doc *d, bool v)
+{
+        sep(d);
+        if (d->fmt == DOC_JSON)
+                buf_puts(d->b, v ? "true" : "false");
+        else
+                mp_u8(d->b, v ? 0xc3 : 0xc2);
+}
+
+void doc_value(Doc *d, const Value *v)
+{
+        switch (v->type) {
+        case VALUE_STR: doc_str(d, v->s, v->len); break;
+        case VALUE_INT: doc_int(d, v->i); break;
+        case VALUE_NUM: doc_num(d, v->d); break;
+        case VALUE_TIME: {
+                char t[48];
+                size_t n = format_time_rfc3339(t, sizeof(t), v->i);
+                doc_str(d, t, n);
+                break;
+        }
+        default: doc_nil(d); break;
+        }
+}
+
+void doc_raw(Doc *d, const void *p, size_t n)
+{
+        sep(d);
+        buf_put(d->b, p, n);
+}
+
+size_t format_value_text(char *buf, size_t n, const Value *v)
+{
+        /* buf holds at least 48 bytes for the non-string types */
+        switch (v->type) {
+        case VALUE_INT: return format_i64(buf, v->i);
+        case VALUE_NUM:
+                if (!isfinite(v->d)) {
+                        memcpy(buf, "null", 4);
+                        return 4;
+                }
+                return format_double_shortest(buf, v->d);
+        case VALUE_TIME: return format_time_rfc3339(buf, n, v->i);
+        case VALUE_STR: {
+                size_t l = MIN((size_t)v->len, n);
+                memcpy(buf, v->s, l);
+                return l;
+        }
+        default: memcpy(buf, "null", 4); return 4;
+        }
+}

@@ -1,0 +1,257 @@
+#include "loader.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "snapshot_dir.h"
+#include "snapshot_read.h"
+
+#define REJECTED_MEMORY 32
+
+typedef struct Rejected {
+        uint64_t generation;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime;
+} Rejected;
+
+struct Loader {
+        char *dir;
+        uint64_t max_bytes;
+        uint64_t serving; /* generation of the newest snapshot handed out */
+        Rejected rejected[REJECTED_MEMORY];
+        size_t n_rejected, next_rejected;
+        LoaderStats stats;
+
+        pthread_t thread;
+        bool running;
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        bool scan_requested;
+        bool stop;
+        Served *mailbox;
+        void (*ready)(void *userdata);
+        void *userdata;
+};
+
+int loader_new(const char *dir, uint64_t max_bytes, Loader **ret)
+{
+        Loader *l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        l->dir = strdup(dir);
+        if (!l->dir) {
+                free(l);
+                return -ENOMEM;
+        }
+        l->max_bytes = MIN(max_bytes, SNAPSHOT_MAX_FILE_BYTES);
+        pthread_mutex_init(&l->lock, NULL);
+        pthread_cond_init(&l->wake, NULL);
+        *ret = l;
+        return 0;
+}
+
+Loader *loader_free(Loader *l)
+{
+        if (!l)
+                return NULL;
+        if (l->running) {
+                pthread_mutex_lock(&l->lock);
+                l->stop = true;
+                pthread_cond_signal(&l->wake);
+                pthread_mutex_unlock(&l->lock);
+                pthread_join(l->thread, NULL);
+        }
+        served_unref(l->mailbox);
+        pthread_mutex_destroy(&l->lock);
+        pthread_cond_destroy(&l->wake);
+        free(l->dir);
+        free(l);
+        return NULL;
+}
+
+static bool same_file(const Rejected *r, uint64_t gen, const struct stat *st)
+{
+        return r->generation == gen && r->dev == st->st_dev && r->ino == st->st_ino &&
+               r->size == st->st_size && r->mtime.tv_sec == st->st_mtim.tv_sec &&
+               r->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+static bool known_bad(const Loader *l, uint64_t gen, const struct stat *st)
+{
+        for (size_t i = 0; i < l->n_rejected; i++)
+                if (same_file(&l->rejected[i], gen, st))
+                        return true;
+        return false;
+}
+
+static void remember_bad(Loader *l, uint64_t gen, const struct stat *st)
+{
+        l->rejected[l->next_rejected] =
+            (Rejected){gen, st->st_dev, st->st_ino, st->st_size, st->st_mtim};
+        l->next_rejected = (l->next_rejected + 1) % REJECTED_MEMORY;
+        l->n_rejected = MIN(l->n_rejected + 1, (size_t)REJECTED_MEMORY);
+}
+
+static void reject(Loader *l, uint64_t gen, const char *name, const struct stat *st,
+                   const char *reason)
+{
+        atomic_fetch_add(&l->stats.rejected, 1);
+        log_struct(LOG_WARNING, 0, MSGID_SNAPSHOT_REJECTED,
+                   LOG_FIELDS(log_field("TALLY_GENERATION=%" PRIu64, gen),
+                              log_field("TALLY_FILE=%s", name),
+                              log_field("TALLY_REASON=%s", reason)),
+                   "Rejected snapshot %s/%s: %s; keeping the current one", l->dir, name, reason);
+        if (st)
+                remember_bad(l, gen, st);
+}
+
+/* Tries one file; 1 with *ret on success, 0 if rejected or gone. */
+static int try_load(Loader *l, int dirfd, uint64_t gen, Served **ret)
+{
+        char name[SNAPSHOT_NAME_MAX];
+        snapshot_name(name, sizeof(name), gen);
+        struct stat st;
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0; /* pruned between listing and now */
+        if (known_bad(l, gen, &st))
+                return 0;
+        uint64_t t0 = now_monotonic_usec();
+        char reason[256] = "";
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        int r = snapshot_read_file(dirfd, name, l->max_bytes, &s, reason, sizeof(reason));
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                if (!reason[0])
+                        snprintf(reason, sizeof(reason), "%s", strerror(-r));
+                reject(l, gen, name, &st, reason);
+                return 0;
+        }
+        if (s->generation != gen) {
+                snprintf(reason, sizeof(reason),
+                         "file name says generation %" PRIu64 " but the file says %" PRIu64, gen,
+                         s->generation);
+                reject(l, gen, name, &st, reason);
+                return 0;
+        }
+        Served *sv;
+        r = served_new(s, &sv);
+        if (r < 0) {
+                snprintf(reason, sizeof(reason), "cannot prepare for serving: %s", strerror(-r));
+                /* out of memory may pass: do not remember the file as bad */
+                reject(l, gen, name, r == -ENOMEM ? NULL : &st, reason);
+                return 0;
+        }
+        sv->prepare_usec = now_monotonic_usec() - t0;
+        atomic_fetch_add(&l->stats.loaded, 1);
+        atomic_store(&l->stats.last_duration_usec, sv->prepare_usec);
+        atomic_fetch_add(&l->stats.duration_usec_sum, sv->prepare_usec);
+        *ret = sv;
+        return 1;
+}
+
+static int scan(Loader *l, uint64_t serving, Served **ret)
+{
+        atomic_fetch_add(&l->stats.scans, 1);
+        _cleanup_close_ int dirfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return log_debug_errno(errno, "Cannot open snapshot directory %s: %m", l->dir);
+        _cleanup_free_ uint64_t *gens = NULL;
+        size_t n = 0;
+        int r = snapshot_dir_list(dirfd, &gens, &n);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot list %s: %m", l->dir);
+        for (size_t i = 0; i < n; i++) {
+                if (gens[i] == serving)
+                        return 0; /* the one serving is the newest good one */
+                r = try_load(l, dirfd, gens[i], ret);
+                if (r != 0)
+                        return r;
+        }
+        return 0;
+}
+
+int loader_scan_now(Loader *l, Served **ret)
+{
+        Served *sv = NULL;
+        int r = scan(l, l->serving, &sv);
+        if (r > 0) {
+                l->serving = sv->generation;
+                *ret = sv;
+        }
+        return r;
+}
+
+static void *loader_thread(void *arg)
+{
+        Loader *l = arg;
+        pthread_mutex_lock(&l->lock);
+        for (;;) {
+                while (!l->scan_requested && !l->stop)
+                        pthread_cond_wait(&l->wake, &l->lock);
+                if (l->stop)
+                        break;
+                l->scan_requested = false;
+                pthread_mutex_unlock(&l->lock);
+
+                Served *sv = NULL;
+                uint64_t before = atomic_load(&l->stats.loaded) + atomic_load(&l->stats.rejected);
+                int r = scan(l, l->serving, &sv);
+                /* Reading and rendering churned this thread's malloc arena (zlib, listing);
+                 * hand the pages back so RSS stays flat. */
+                if (atomic_load(&l->stats.loaded) + atomic_load(&l->stats.rejected) != before)
+                        malloc_trim(0);
+
+                pthread_mutex_lock(&l->lock);
+                if (r > 0) {
+                        l->serving = sv->generation;
+                        Served *old = l->mailbox;
+                        l->mailbox = sv;
+                        pthread_mutex_unlock(&l->lock);
+                        served_unref(old); /* superseded before the loop took it */
+                        if (l->ready)
+                                l->ready(l->userdata);
+                        pthread_mutex_lock(&l->lock);
+                }
+        }
+        pthread_mutex_unlock(&l->lock);
+        return NULL;
+}
+
+int loader_start(Loader *l, void (*ready)(void *userdata), void *userdata)
+{
+        l->ready = ready;
+        l->userdata = userdata;
+        int r = -pthread_create(&l->thread, NULL, loader_thread, l);
+        if (r < 0)
+                return r;
+        l->running = true;
+        return 0;
+}
+
+void loader_request_scan(Loader *l)
+{
+        pthread_mutex_lock(&l->lock);
+        l->scan_requested = true;
+        pthread_cond_signal(&l->wake);
+        pthread_mutex_unlock(&l->lock);
+}
+
+Served *loader_take(Loader *l)
+{
+        pthread_mutex_lock(&l->lock);
+        Served *sv = TAKE_PTR(l->mailbox);
+        pthread_mutex_unlock(&l->lock);
+        return sv;
+}
+
+const LoaderStats *loader_stats(const Loader *l)
+{
+        return &l->stats;
+}

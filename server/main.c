@@ -1,0 +1,88 @@
+/* tallyd: serves the newest tally snapshot over HTTP from memory. */
+#include <getopt.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "tally-config.h"
+
+static void help(void)
+{
+        printf("Usage: tallyd [OPTIONS]\n\n"
+               "Serves the newest snapshot written by tally-worker over HTTP.\n\n"
+               "  -c, --config PATH           configuration file (default %s)\n"
+               "      --check-config          validate the configuration and exit\n"
+               "      --spawn-worker[=INTERVAL]\n"
+               "                              run tally-worker now and every INTERVAL\n"
+               "                              (default [server] spawn_interval)\n"
+               "      --worker-path PATH      tally-worker to spawn (default %s)\n"
+               "  -h, --help                  show this help\n"
+               "      --version               show the version\n",
+               TALLY_DEFAULT_CONFIG, TALLY_WORKER_PATH);
+}
+
+int main(int argc, char **argv)
+{
+        enum { OPT_CHECK = 0x100, OPT_SPAWN, OPT_WORKER_PATH, OPT_VERSION };
+        static const struct option options[] = {
+            {"config", required_argument, NULL, 'c'},
+            {"check-config", no_argument, NULL, OPT_CHECK},
+            {"spawn-worker", optional_argument, NULL, OPT_SPAWN},
+            {"worker-path", required_argument, NULL, OPT_WORKER_PATH},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, OPT_VERSION},
+            {},
+        };
+        const char *config_path = TALLY_DEFAULT_CONFIG;
+        const char *worker_path = TALLY_WORKER_PATH;
+        const char *spawn_interval = NULL;
+        bool check = false, spawn = false;
+        int c;
+
+        log_setup("tallyd");
+        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c': config_path = optarg; break;
+                case OPT_CHECK: check = true; break;
+                case OPT_SPAWN:
+                        spawn = true;
+                        spawn_interval = optarg;
+                        break;
+                case OPT_WORKER_PATH: worker_path = optarg; break;
+                case 'h': help(); return 0;
+                case OPT_VERSION: printf("tallyd %s\n", TALLY_VERSION); return 0;
+                default: return 2;
+                }
+        }
+        if (optind < argc) {
+                log_error("Unexpected argument: %s", argv[optind]);
+                return 2;
+        }
+
+        _cleanup_(config_freep) Config *config = NULL;
+        int r = config_load(config_path, &config);
+        if (r < 0) {
+                if (r != -EINVAL)
+                        log_error_errno(r, "Cannot read %s: %m", config_path);
+                return EXIT_CONFIG;
+        }
+        uint64_t interval = config->server.spawn_interval_usec;
+        if (spawn_interval &&
+            (parse_duration_usec(spawn_interval, &interval) < 0 || interval < USEC_PER_SEC)) {
+                log_error("--spawn-worker=%s: expected a duration of at least 1s", spawn_interval);
+                return EXIT_CONFIG;
+        }
+        if (check) {
+                printf("%s: OK\n", config_path);
+                return 0;
+        }
+        ServerOptions o = {
+            .config = config,
+            .config_path = config_path,
+            .spawn_worker = spawn,
+            .spawn_interval_usec = interval,
+            .worker_path = worker_path,
+        };
+        r = server_run(&o);
+        return r < 0 ? 1 : 0;
+}

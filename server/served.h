@@ -1,0 +1,95 @@
+/* A snapshot prepared for serving: every body pre-rendered, rows indexed by key.
+ *
+ * Built from a validated Snapshot in the loader thread, then shared read-only by every
+ * event loop. All of it lives in one Arena (the Served struct included); the last
+ * served_unref() unmaps it in one piece, so RSS returns to baseline after each swap.
+ * References are held by each loop's current pointer and by every response body that
+ * still points into it (evbuffer_add_reference), so memory is freed only when the last
+ * byte of an old snapshot has left the socket. */
+#pragma once
+
+#include <stdatomic.h>
+
+#include "arena.h"
+#include "snapshot.h"
+
+/* Bodies larger than this are also kept gzip-compressed. */
+#define SERVED_GZIP_MIN 1024
+
+typedef struct Piece {
+        const char *p;
+        size_t len;
+} Piece;
+
+/* One format's renderings of a view. */
+typedef struct ViewBodies {
+        Piece head;       /* the fixed leading members, through "total_rows" */
+        Piece full;       /* the default whole-view document */
+        Piece full_gz;    /* .p NULL when not compressed */
+        Piece row_prefix; /* {"view":..,"generation":..,"row": */
+        const char *rows; /* start of the concatenated rows in full */
+        uint32_t *off;    /* row i spans rows[off[i]..off[i+1]-sep) */
+        unsigned sep;     /* bytes between rows: 1 in JSON (','), 0 in msgpack */
+} ViewBodies;
+
+typedef struct ServedView {
+        const char *name;
+        size_t name_len;
+        size_t n_rows;
+        size_t n_keys;
+        ViewBodies json;
+        ViewBodies mp;
+        /* Row index: open addressing over row numbers + 1 (0 = empty slot), keyed by the
+         * key cells' text, stored length-prefixed in keys[key_off[i]..key_off[i+1]). */
+        uint32_t *slots;
+        uint32_t mask;
+        const char *keys;
+        uint32_t *key_off;
+        char etag[48];
+} ServedView;
+
+typedef struct Served {
+        Arena *arena;
+        atomic_uint refs;
+        uint64_t generation;
+        int64_t created_usec;
+        uint64_t file_bytes;
+        uint64_t total_rows;
+        uint64_t prepare_usec;
+        char last_modified[40]; /* IMF-fixdate of created_usec */
+        char etag_views[48];
+        size_t n_views;
+        ServedView *views;
+        Piece views_json, views_json_gz, views_mp;
+        /* /v1/snapshot: everything but age_seconds is fixed; the body is head + age + tail */
+        Piece snap_json_head, snap_json_tail, snap_mp_head, snap_mp_tail;
+} Served;
+
+/* Renders s into a new Served with one reference. s is not consumed. */
+int served_new(const Snapshot *s, Served **ret);
+Served *served_ref(Served *sv);
+/* Drops a reference; frees everything at zero. NULL is fine. */
+void served_unref(Served *sv);
+static inline void served_unrefp(Served **sv)
+{
+        served_unref(*sv);
+}
+/* The cleanup signature evbuffer_add_reference wants. */
+void served_unref_cb(const void *data, size_t len, void *sv);
+
+const ServedView *served_find_view(const Served *sv, const char *name, size_t len);
+/* Row number whose key cells spell keys[0..n) (already percent-decoded), or -1. */
+ssize_t served_find_row(const ServedView *v, const char *const *keys, const size_t *lens, size_t n);
+static inline Piece served_row(const ViewBodies *b, size_t row)
+{
+        return (Piece){b->rows + b->off[row], b->off[row + 1] - b->off[row] - b->sep};
+}
+/* Rows [first, first+n) as one contiguous slice of the rendered body. */
+static inline Piece served_rows(const ViewBodies *b, size_t first, size_t n)
+{
+        if (n == 0)
+                return (Piece){b->rows, 0};
+        return (Piece){b->rows + b->off[first], b->off[first + n] - b->off[first] - b->sep};
+}
+/* Number of live Served objects in the process (tests and metrics). */
+unsigned served_live(void);
