@@ -72,6 +72,16 @@ static void set_error(SourceRun *run, int r)
         atomic_compare_exchange_strong(&run->error, &expected, r);
 }
 
+/* Tests shrink the split thresholds to exercise task seams on small files. */
+static size_t min_task_bytes(void)
+{
+        const char *e = getenv("TALLY_WORKER_TASK_BYTES");
+        uint64_t v;
+        if (e && parse_uint(e, 1, UINT32_MAX, &v) == 0)
+                return (size_t)v;
+        return MIN_TASK_BYTES;
+}
+
 /* ---- files ---- */
 
 static bool is_gz(const char *path)
@@ -211,8 +221,8 @@ static int plan_tasks(SourceRun *run, size_t threads, bool split)
                 }
                 size_t len = f->size - f->data_start;
                 size_t pieces = 1;
-                if (split && len > MIN_TASK_BYTES)
-                        pieces = MIN(threads * 4, len / MIN_TASK_BYTES + 1);
+                if (split && len > min_task_bytes())
+                        pieces = MIN(threads * 4, len / min_task_bytes() + 1);
                 size_t start = f->data_start;
                 for (size_t k = 1; k <= pieces && start < f->size; k++) {
                         size_t end = f->size;
@@ -280,9 +290,15 @@ static int gz_fill(gzFile gz, char *buf, size_t *len, size_t cap, bool *eof, con
 static int run_gz_task(SourceRun *run, Shard *s, ScanTask *t)
 {
         InputFile *f = &run->files[t->file];
+        /* a rescan reads the stream again: the dup shares the file offset, so rewind it */
         int fd = dup(f->fd);
         if (fd < 0)
                 return -errno;
+        if (lseek(fd, 0, SEEK_SET) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
         gzFile gz = gzdopen(fd, "rb");
         if (!gz) {
                 close(fd);
@@ -594,7 +610,7 @@ static size_t thread_count(const Config *cfg, const SourceRun *run)
         uint64_t bytes = 0;
         for (size_t i = 0; i < run->n_files; i++)
                 bytes += run->files[i].size;
-        if (bytes < SINGLE_THREAD_BYTES)
+        if (bytes < MIN(SINGLE_THREAD_BYTES, min_task_bytes()))
                 return 1;
         long n = cfg->worker.threads ? (long)cfg->worker.threads : sysconf(_SC_NPROCESSORS_ONLN);
         return (size_t)MAX(1L, MIN(n, 256L));
@@ -626,6 +642,17 @@ static int run_source(SourceRun *run, SnapshotWriter *w, EngineResult *res)
         if (r != 0)
                 return r;
 
+        /* The newest time per column is a property of the whole source: only now can
+         * windows against it be applied, in every shard, before they are merged. */
+        int64_t newest[CONFIG_MAX_COLUMNS];
+        for (size_t c = 0; c < CONFIG_MAX_COLUMNS; c++) {
+                newest[c] = INT64_MIN;
+                for (size_t i = 0; i < run->n_shards; i++)
+                        newest[c] = MAX(newest[c], run->shards[i].newest[c]);
+        }
+        for (size_t i = 0; i < run->n_shards; i++)
+                if ((r = shard_apply_deferred(&run->shards[i], newest)) < 0)
+                        return r;
         Shard *s = &run->shards[0];
         for (size_t i = 1; i < run->n_shards; i++)
                 if ((r = shard_merge(s, &run->shards[i])) < 0)
@@ -647,10 +674,6 @@ static int run_source(SourceRun *run, SnapshotWriter *w, EngineResult *res)
                            src->name, bad, s->rows_read, src->max_bad_ratio);
                 return ENGINE_BAD_ROWS;
         }
-        /* The newest time per column is a property of the whole source: only now can
-         * windows against it be applied. */
-        if ((r = shard_apply_deferred(s, s->newest)) < 0)
-                return r;
         if (past_deadline(run))
                 return log_error_errno(ETIME, "source %s: deadline passed", src->name);
         uint64_t scan_usec = now_monotonic_usec() - t0;
