@@ -12,9 +12,20 @@ typedef struct Buf {
         size_t len;
         size_t cap;
         bool oom;
+        bool mapped; /* backed by its own mmap, grown with mremap (buf_init_mapped) */
 } Buf;
 
 #define BUF_NULL ((Buf){0})
+
+/* For multi-megabyte bodies: the buffer is its own mapping, grown by mremap and
+ * pre-faulted in bulk (page faults dominate rendering otherwise), and can be handed over
+ * whole with buf_take_mapping instead of being copied. */
+static inline void buf_init_mapped(Buf *b)
+{
+        *b = (Buf){.mapped = true};
+}
+/* Shrinks the mapping to the data and hands it over (size in *ret_size, for munmap). */
+int buf_take_mapping(Buf *b, void **ret, size_t *ret_size);
 
 void buf_done(Buf *b);
 static inline void buf_donep(Buf *b)

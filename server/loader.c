@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "log.h"
@@ -188,9 +189,14 @@ int loader_scan_now(Loader *l, Served **ret)
         return r;
 }
 
+/* Preparing a snapshot is CPU-bound for a while; the event loops must win every
+ * wake-up against it, so this thread runs at a low priority (per-thread nice on Linux). */
+#define LOADER_NICE 10
+
 static void *loader_thread(void *arg)
 {
         Loader *l = arg;
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), LOADER_NICE);
         pthread_mutex_lock(&l->lock);
         for (;;) {
                 while (!l->scan_requested && !l->stop)

@@ -48,8 +48,16 @@ typedef struct ServedView {
         char etag[48];
 } ServedView;
 
+typedef struct ServedMapping {
+        void *p;
+        size_t size;
+} ServedMapping;
+
 typedef struct Served {
         Arena *arena;
+        /* multi-megabyte bodies are their own mappings, rendered in place, not copied */
+        ServedMapping *maps;
+        size_t n_maps, max_maps;
         atomic_uint refs;
         uint64_t generation;
         int64_t created_usec;

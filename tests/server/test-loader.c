@@ -1,0 +1,197 @@
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+
+#include "loader.h"
+#include "log.h"
+#include "snapshot_write.h"
+#include "test.h"
+
+static char dir[64];
+
+static uint64_t publish(size_t rows)
+{
+        SnapshotWriter *w = NULL;
+        snapshot_writer_new(&w);
+        SnapshotColumn cols[] = {{"k", VALUE_STR}, {"n", VALUE_INT}};
+        snapshot_writer_begin_view(w, "v", 1, 2, cols, rows);
+        for (size_t i = 0; i < rows; i++) {
+                char k[16];
+                snprintf(k, sizeof(k), "k%zu", i);
+                snapshot_writer_put_str(w, k, strlen(k));
+                snapshot_writer_put_int(w, (int64_t)i);
+        }
+        snapshot_writer_end_view(w);
+        uint64_t gen = 0;
+        int r = snapshot_writer_publish(w, dir, 10, 0, &gen, NULL);
+        snapshot_writer_free(w);
+        return r < 0 ? 0 : gen;
+}
+
+static void write_file(uint64_t gen, const char *data)
+{
+        char name[SNAPSHOT_NAME_MAX], path[128];
+        snapshot_name(name, sizeof(name), gen);
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        FILE *f = fopen(path, "w");
+        fputs(data, f);
+        fclose(f);
+}
+
+static void remove_gen(uint64_t gen)
+{
+        char name[SNAPSHOT_NAME_MAX], path[128];
+        snapshot_name(name, sizeof(name), gen);
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        unlink(path);
+}
+
+static void fresh_dir(void)
+{
+        char cmd[128];
+        if (dir[0]) {
+                snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+                (void)!system(cmd);
+        }
+        strcpy(dir, "/tmp/tally-test-loader.XXXXXX");
+        (void)!mkdtemp(dir);
+}
+
+static void test_empty_directory_loads_nothing(void)
+{
+        fresh_dir();
+        Loader *l;
+        CHECK_EQ_INT(loader_new(dir, 1 << 20, &l), 0);
+        Served *sv = NULL;
+        CHECK_EQ_INT(loader_scan_now(l, &sv), 0);
+        CHECK(sv == NULL);
+        loader_free(l);
+}
+
+static void test_newest_valid_is_loaded_once(void)
+{
+        fresh_dir();
+        publish(3);
+        uint64_t g2 = publish(5);
+        Loader *l;
+        loader_new(dir, 1 << 20, &l);
+        Served *sv = NULL;
+        CHECK_EQ_INT(loader_scan_now(l, &sv), 1);
+        CHECK_EQ_INT(sv->generation, g2);
+        CHECK_EQ_INT(sv->total_rows, 5);
+        Served *again = NULL;
+        CHECK_EQ_INT(loader_scan_now(l, &again), 0); /* unchanged directory: nothing new */
+        served_unref(sv);
+        loader_free(l);
+}
+
+static void test_bad_newer_file_is_rejected_once_and_older_kept(void)
+{
+        fresh_dir();
+        uint64_t g1 = publish(2);
+        Loader *l;
+        loader_new(dir, 1 << 20, &l);
+        Served *sv = NULL;
+        CHECK_EQ_INT(loader_scan_now(l, &sv), 1);
+        CHECK_EQ_INT(sv->generation, g1);
+        write_file(g1 + 1, "not a snapshot");
+        Served *next = NULL;
+        CHECK_EQ_INT(loader_scan_now(l, &next), 0);
+        CHECK_EQ_INT(atomic_load(&loader_stats(l)->rejected), 1);
+        CHECK_EQ_INT(loader_scan_now(l, &next), 0);
+        CHECK_EQ_INT(atomic_load(&loader_stats(l)->rejected), 1); /* remembered, not retried */
+        /* the next good one is picked up past the bad one */
+        uint64_t g3 = publish(4);
+        CHECK_EQ_INT(g3, g1 + 2);
+        CHECK_EQ_INT(loader_scan_now(l, &next), 1);
+        CHECK_EQ_INT(next->generation, g3);
+        served_unref(sv);
+        served_unref(next);
+        loader_free(l);
+}
+
+static void test_bad_newest_falls_back_at_start(void)
+{
+        fresh_dir();
+        uint64_t g1 = publish(2);
+        write_file(g1 + 1, "garbage");
+        Loader *l;
+        loader_new(dir, 1 << 20, &l);
+        Served *sv = NULL;
+        CHECK_EQ_INT(loader_scan_now(l, &sv), 1);
+        CHECK_EQ_INT(sv->generation, g1);
+        served_unref(sv);
+        loader_free(l);
+}
+
+static void test_deleting_newer_rolls_back(void)
+{
+        fresh_dir();
+        uint64_t g1 = publish(2);
+        uint64_t g2 = publish(3);
+        Loader *l;
+        loader_new(dir, 1 << 20, &l);
+        Served *sv = NULL, *back = NULL;
+        loader_scan_now(l, &sv);
+        CHECK_EQ_INT(sv->generation, g2);
+        remove_gen(g2);
+        CHECK_EQ_INT(loader_scan_now(l, &back), 1);
+        CHECK_EQ_INT(back->generation, g1);
+        served_unref(sv);
+        served_unref(back);
+        loader_free(l);
+}
+
+static void test_size_limit_rejects(void)
+{
+        fresh_dir();
+        publish(1000);
+        Loader *l;
+        loader_new(dir, 1024, &l);
+        Served *sv = NULL;
+        CHECK_EQ_INT(loader_scan_now(l, &sv), 0);
+        CHECK_EQ_INT(atomic_load(&loader_stats(l)->rejected), 1);
+        loader_free(l);
+}
+
+static atomic_int ready_calls;
+static void on_ready(void *userdata)
+{
+        ready_calls++;
+}
+
+static void test_thread_delivers_to_mailbox(void)
+{
+        fresh_dir();
+        Loader *l;
+        loader_new(dir, 1 << 20, &l);
+        CHECK_EQ_INT(loader_start(l, on_ready, NULL), 0);
+        uint64_t g = publish(7);
+        loader_request_scan(l);
+        Served *sv = NULL;
+        for (int i = 0; i < 500 && !sv; i++) {
+                usleep(10000);
+                sv = loader_take(l);
+        }
+        CHECK(sv);
+        CHECK_EQ_INT(sv->generation, g);
+        CHECK(ready_calls >= 1);
+        served_unref(sv);
+        /* a snapshot nobody took is dropped with the loader */
+        publish(8);
+        loader_request_scan(l);
+        for (int i = 0; i < 500 && ready_calls < 2; i++)
+                usleep(10000);
+        unsigned live = served_live();
+        CHECK(live == 1);
+        loader_free(l);
+        CHECK_EQ_INT(served_live(), 0);
+        fresh_dir();
+        rmdir(dir);
+}
+
+TEST_MAIN(TEST_CASE(test_empty_directory_loads_nothing),
+          TEST_CASE(test_newest_valid_is_loaded_once),
+          TEST_CASE(test_bad_newer_file_is_rejected_once_and_older_kept),
+          TEST_CASE(test_bad_newest_falls_back_at_start), TEST_CASE(test_deleting_newer_rolls_back),
+          TEST_CASE(test_size_limit_rejects), TEST_CASE(test_thread_delivers_to_mailbox))

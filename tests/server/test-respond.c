@@ -1,0 +1,283 @@
+#include "respond.h"
+#include "snapfix.h"
+#include "test.h"
+
+static Served *sv;
+
+static void body(const Response *r, char *out, size_t n)
+{
+        size_t o = 0;
+        for (size_t i = 0; i < r->n_pieces && o + r->pieces[i].len < n; i++) {
+                memcpy(out + o, r->pieces[i].p, r->pieces[i].len);
+                o += r->pieces[i].len;
+        }
+        out[o] = 0;
+}
+
+static void get(Served *s, const char *target, Response *resp, char *out, size_t n)
+{
+        Request req = {.method = METHOD_GET,
+                       .target = target,
+                       .target_len = strlen(target),
+                       .http11 = true,
+                       .has_host = true};
+        RespondContext ctx = {.served = s,
+                              .now_usec = 1714564800000000 + 5 * USEC_PER_SEC,
+                              .max_age_usec = 600 * USEC_PER_SEC};
+        respond(&ctx, &req, resp);
+        body(resp, out, n);
+}
+
+static void setup(void)
+{
+        if (!sv) {
+                Snapshot *s = snapfix_build(9, 600);
+                served_new(s, &sv);
+                snapshot_free(s);
+        }
+}
+
+static void test_healthz_always_ok(void)
+{
+        Response r;
+        char b[256];
+        get(NULL, "/healthz", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 200);
+        CHECK_STREQ(b, "{\"status\":\"ok\"}");
+}
+
+static void test_data_endpoints_503_before_a_snapshot(void)
+{
+        static const char *const t[] = {"/v1/views", "/v1/views/sales", "/v1/snapshot",
+                                        "/v1/views/sales/rows/a/b", "/readyz"};
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                Response r;
+                char b[256];
+                get(NULL, t[i], &r, b, sizeof(b));
+                CHECK_EQ_INT(r.status, 503);
+                CHECK(r.retry_after);
+        }
+        Response r;
+        char b[256];
+        get(NULL, "/v1/views", &r, b, sizeof(b));
+        CHECK_STREQ(b, "{\"error\":\"no snapshot loaded yet\",\"status\":503}");
+}
+
+static void test_view_page_with_limit_and_offset(void)
+{
+        setup();
+        Response r;
+        static char b[1 << 20];
+        get(sv, "/v1/views/sales?offset=1&limit=2", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 200);
+        CHECK(strstr(b, "\"total_rows\":602,\"offset\":1,\"limit\":2,\"rows\":[{\"region\":"
+                        "\"eu-west\",\"product\":\"p00001\""));
+        CHECK(strstr(b, "\"product\":\"p00002\""));
+        CHECK(!strstr(b, "\"product\":\"p00003\""));
+        CHECK(b[strlen(b) - 1] == '}' && b[strlen(b) - 2] == ']');
+        get(sv, "/v1/views/sales?offset=1000", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 200);
+        CHECK(strstr(b, "\"offset\":1000,\"limit\":602,\"rows\":[]}"));
+        get(sv, "/v1/views/sales?limit=0", &r, b, sizeof(b));
+        CHECK(strstr(b, "\"rows\":[]}"));
+        get(sv, "/v1/views/sales", &r, b, sizeof(b));
+        CHECK(strstr(b, "\"offset\":0,\"limit\":602,\"rows\":[{"));
+        CHECK_STREQ(r.etag, "W/\"9-0\"");
+        CHECK_STREQ(r.last_modified, "Wed, 01 May 2024 12:00:00 GMT");
+        CHECK_EQ_INT(r.generation, 9);
+        CHECK(r.vary);
+        CHECK_STREQ(r.content_type, "application/json; charset=utf-8");
+}
+
+static void test_row_lookup(void)
+{
+        setup();
+        Response r;
+        char b[1024];
+        get(sv, "/v1/views/sales/rows/eu-west/p00003", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 200);
+        CHECK_STREQ(b, "{\"view\":\"sales\",\"generation\":9,\"row\":{\"region\":\"eu-west\","
+                       "\"product\":\"p00003\",\"count\":3,\"sum(amount)\":3.5,"
+                       "\"at\":\"2024-05-01T12:00:00.000003Z\"}}");
+        get(sv, "/v1/views/sales/rows/a%2Fb/%C3%A9t%C3%A9", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 200);
+        get(sv, "/v1/views/sales/rows/eu-west/p00004", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 404);
+        CHECK(strstr(b, "\"status\":404"));
+        get(sv, "/v1/views/sales/rows/eu-west", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 400);
+        get(sv, "/v1/views/nope/rows/x", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 404);
+        get(sv, "/v1/views/by_id/rows/42", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 200);
+}
+
+static void test_errors(void)
+{
+        setup();
+        Response r;
+        char b[1024];
+        get(sv, "/nope", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 404);
+        CHECK_STREQ(b, "{\"error\":\"no such endpoint\",\"status\":404}");
+        get(sv, "/v1/views/sales?limit=x", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 400);
+        get(sv, "/v1/views/%zz", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 400);
+        get(sv, "/v1/views/a%22b", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 404);
+        CHECK_STREQ(b, "{\"error\":\"no view named \\\"a\\\"b\\\"\",\"status\":404}");
+        Request req = {.method = METHOD_OTHER,
+                       .target = "/healthz",
+                       .target_len = 8,
+                       .http11 = true,
+                       .has_host = true};
+        RespondContext ctx = {.served = sv};
+        respond(&ctx, &req, &r);
+        CHECK_EQ_INT(r.status, 405);
+        CHECK_STREQ(r.allow, "GET, HEAD");
+        req.method = METHOD_GET;
+        req.has_host = false;
+        respond(&ctx, &req, &r);
+        CHECK_EQ_INT(r.status, 400);
+        req.http11 = false; /* HTTP/1.0 needs no Host */
+        respond(&ctx, &req, &r);
+        CHECK_EQ_INT(r.status, 200);
+        req.has_body = true;
+        respond(&ctx, &req, &r);
+        CHECK_EQ_INT(r.status, 413);
+        CHECK(r.close);
+}
+
+static void test_conditional_requests(void)
+{
+        setup();
+        Request req = {.method = METHOD_GET,
+                       .target = "/v1/views/sales",
+                       .target_len = 15,
+                       .http11 = true,
+                       .has_host = true,
+                       .if_none_match = "W/\"9-0\""};
+        RespondContext ctx = {.served = sv, .max_age_usec = UINT64_MAX / 2};
+        Response r;
+        respond(&ctx, &req, &r);
+        CHECK_EQ_INT(r.status, 304);
+        CHECK(r.no_body);
+        CHECK_STREQ(r.etag, "W/\"9-0\"");
+        req.if_none_match = "W/\"8-0\"";
+        respond(&ctx, &req, &r);
+        CHECK_EQ_INT(r.status, 200);
+        req.if_none_match = NULL;
+        req.if_modified_since = "Wed, 01 May 2024 12:00:00 GMT";
+        respond(&ctx, &req, &r);
+        CHECK_EQ_INT(r.status, 304);
+        /* other views have their own tag */
+        req.target = "/v1/views/by_id";
+        req.target_len = strlen(req.target);
+        req.if_modified_since = NULL;
+        req.if_none_match = "W/\"9-0\"";
+        respond(&ctx, &req, &r);
+        CHECK_EQ_INT(r.status, 200);
+}
+
+static void test_head_keeps_length_and_drops_body(void)
+{
+        setup();
+        Request req = {.method = METHOD_HEAD,
+                       .target = "/v1/views/sales",
+                       .target_len = 15,
+                       .http11 = true,
+                       .has_host = true};
+        RespondContext ctx = {.served = sv, .max_age_usec = UINT64_MAX / 2};
+        Response head, get_r;
+        respond(&ctx, &req, &head);
+        req.method = METHOD_GET;
+        respond(&ctx, &req, &get_r);
+        CHECK(head.no_body);
+        CHECK(!get_r.no_body);
+        CHECK_EQ_INT(response_body_length(&head), response_body_length(&get_r));
+}
+
+static void test_representations(void)
+{
+        setup();
+        Request req = {.method = METHOD_GET,
+                       .target = "/v1/views/sales",
+                       .target_len = 15,
+                       .http11 = true,
+                       .has_host = true,
+                       .accept_encoding = "gzip"};
+        RespondContext ctx = {.served = sv, .max_age_usec = UINT64_MAX / 2};
+        Response r;
+        respond(&ctx, &req, &r);
+        CHECK_STREQ(r.content_encoding, "gzip");
+        CHECK_EQ_INT(r.n_pieces, 1);
+        CHECK((uint8_t)r.pieces[0].p[0] == 0x1f);
+        req.accept = "application/msgpack";
+        respond(&ctx, &req, &r);
+        CHECK(r.content_encoding == NULL);
+        CHECK_STREQ(r.content_type, "application/msgpack");
+        CHECK(((uint8_t)r.pieces[0].p[0] & 0xf0) == 0x80); /* a map */
+        req.target = "/v1/views/sales/rows/a/b%2Fc";
+        req.target_len = strlen(req.target);
+        respond(&ctx, &req, &r);
+        CHECK_EQ_INT(r.status, 200);
+        char b[256];
+        body(&r, b, sizeof(b));
+        CHECK((uint8_t)b[0] == 0x83);
+}
+
+static void test_snapshot_info_and_readyz(void)
+{
+        setup();
+        Response r;
+        char b[1024];
+        get(sv, "/v1/snapshot", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 200);
+        CHECK(strstr(b, "{\"generation\":9,\"created\":\"2024-05-01T12:00:00Z\",\"age_seconds\":5,"
+                        "\"worker\":{\"rows_read\":100,\"rows_rejected\":2,\"duration_ms\":7,"
+                        "\"host\":\"h\"},\"sources\":[{\"name\":\"events\",\"type\":\"csv\","));
+        get(sv, "/readyz", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 200);
+        CHECK(strstr(b, "\"status\":\"ready\""));
+        Request req = {.method = METHOD_GET,
+                       .target = "/readyz",
+                       .target_len = 7,
+                       .http11 = true,
+                       .has_host = true};
+        RespondContext ctx = {.served = sv,
+                              .now_usec = 1714564800000000 + 700 * USEC_PER_SEC,
+                              .max_age_usec = 600 * USEC_PER_SEC};
+        respond(&ctx, &req, &r);
+        CHECK_EQ_INT(r.status, 503);
+        CHECK(r.stale);
+}
+
+static void render(void *userdata, Buf *out)
+{
+        buf_puts(out, "x 1\n");
+}
+
+static void test_metrics_text(void)
+{
+        Request req = {.method = METHOD_GET,
+                       .target = "/metrics",
+                       .target_len = 8,
+                       .http11 = true,
+                       .has_host = true};
+        RespondContext ctx = {.render_metrics = render};
+        Response r;
+        respond(&ctx, &req, &r);
+        CHECK_EQ_INT(r.status, 200);
+        CHECK(strncmp(r.content_type, "text/plain", 10) == 0);
+        CHECK(r.n_pieces == 1 && r.pieces[0].len == 4);
+        response_done(&r);
+        served_unref(sv);
+        sv = NULL;
+}
+
+TEST_MAIN(TEST_CASE(test_healthz_always_ok), TEST_CASE(test_data_endpoints_503_before_a_snapshot),
+          TEST_CASE(test_view_page_with_limit_and_offset), TEST_CASE(test_row_lookup),
+          TEST_CASE(test_errors), TEST_CASE(test_conditional_requests),
+          TEST_CASE(test_head_keeps_length_and_drops_body), TEST_CASE(test_representations),
+          TEST_CASE(test_snapshot_info_and_readyz), TEST_CASE(test_metrics_text))

@@ -1,0 +1,166 @@
+#include "route.h"
+#include "test.h"
+
+static int parse(const char *t, Route *r)
+{
+        static char scratch[ROUTE_MAX_TARGET + 16];
+        return route_parse(t, strlen(t), scratch, sizeof(scratch), r);
+}
+
+static void test_fixed_endpoints(void)
+{
+        Route r;
+        CHECK_EQ_INT(parse("/healthz", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_HEALTHZ);
+        CHECK_EQ_INT(parse("/readyz", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_READYZ);
+        CHECK_EQ_INT(parse("/metrics", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_METRICS);
+        CHECK_EQ_INT(parse("/v1/views", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_VIEWS);
+        CHECK_EQ_INT(parse("/v1/snapshot", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_SNAPSHOT);
+}
+
+static void test_unknown_paths_are_not_found(void)
+{
+        static const char *const paths[] = {"/",
+                                            "/v1",
+                                            "/v1/",
+                                            "/v1/views/",
+                                            "/healthz/",
+                                            "/v2/views",
+                                            "/v1/views/sales/rows",
+                                            "/v1/views/sales/rows/",
+                                            "/v1/views/sales/x/a",
+                                            "/HEALTHZ",
+                                            "/v1/snapshot/x"};
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                Route r;
+                int k = parse(paths[i], &r);
+                if (k == 0 && r.kind != ROUTE_NOT_FOUND && r.kind != ROUTE_ROW)
+                        fprintf(stderr, "# %s routed to %s\n", paths[i],
+                                route_kind_to_string(r.kind));
+                CHECK(k == 0);
+                /* "/v1/views/sales/rows/" has one empty key: a row lookup that finds nothing */
+                CHECK(r.kind == ROUTE_NOT_FOUND ||
+                      (r.kind == ROUTE_ROW && strcmp(paths[i], "/v1/views/sales/rows/") == 0));
+        }
+}
+
+static void test_view_and_query(void)
+{
+        Route r;
+        CHECK_EQ_INT(parse("/v1/views/sales?limit=10&offset=20", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_VIEW);
+        CHECK(r.view.len == 5 && memcmp(r.view.p, "sales", 5) == 0);
+        CHECK(r.has_limit);
+        CHECK_EQ_INT(r.limit, 10);
+        CHECK_EQ_INT(r.offset, 20);
+        CHECK_EQ_INT(parse("/v1/views/sales?other=x&offset=3", &r), 0);
+        CHECK(!r.has_limit);
+        CHECK_EQ_INT(r.offset, 3);
+        CHECK_EQ_INT(parse("/v1/views/sales?limit=%31%32", &r), 0);
+        CHECK_EQ_INT(r.limit, 12);
+}
+
+static void test_bad_queries_are_rejected(void)
+{
+        Route r;
+        CHECK_EQ_INT(parse("/v1/views/sales?limit=-1", &r), -EINVAL);
+        CHECK_EQ_INT(parse("/v1/views/sales?limit=", &r), -EINVAL);
+        CHECK_EQ_INT(parse("/v1/views/sales?offset=1x", &r), -EINVAL);
+        CHECK_EQ_INT(parse("/v1/views/sales?limit=99999999999999", &r), -EINVAL);
+        CHECK_EQ_INT(parse("/v1/views/sales?%zz=1", &r), -EINVAL);
+}
+
+static void test_row_keys_are_percent_decoded(void)
+{
+        Route r;
+        CHECK_EQ_INT(parse("/v1/views/sales/rows/eu%2Dwest/p%2F1", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_ROW);
+        CHECK_EQ_INT(r.n_keys, 2);
+        CHECK(r.keys[0].len == 7 && memcmp(r.keys[0].p, "eu-west", 7) == 0);
+        CHECK(r.keys[1].len == 3 && memcmp(r.keys[1].p, "p/1", 3) == 0);
+        CHECK_EQ_INT(parse("/v1/views/s%20x/rows/a+b", &r), 0);
+        CHECK(r.view.len == 3 && memcmp(r.view.p, "s x", 3) == 0);
+        CHECK(r.keys[0].len == 3 && memcmp(r.keys[0].p, "a+b", 3) == 0); /* '+' is literal */
+        CHECK_EQ_INT(parse("/v1/views/sales/rows/%E2%82%AC", &r), 0);
+        CHECK(r.keys[0].len == 3 && memcmp(r.keys[0].p, "\xe2\x82\xac", 3) == 0);
+}
+
+static void test_bad_escapes_are_rejected(void)
+{
+        Route r;
+        CHECK_EQ_INT(parse("/v1/views/sales/rows/%", &r), -EINVAL);
+        CHECK_EQ_INT(parse("/v1/views/sales/rows/%4", &r), -EINVAL);
+        CHECK_EQ_INT(parse("/v1/views/sales/rows/%g0", &r), -EINVAL);
+        CHECK_EQ_INT(parse("views", &r), -EINVAL);
+        CHECK_EQ_INT(parse("", &r), -EINVAL);
+}
+
+static void test_too_many_keys_and_long_targets(void)
+{
+        char t[ROUTE_MAX_TARGET + 2];
+        int n = snprintf(t, sizeof(t), "/v1/views/v/rows");
+        for (int i = 0; i < ROUTE_MAX_KEYS + 1; i++)
+                n += snprintf(t + n, sizeof(t) - (size_t)n, "/k");
+        Route r;
+        CHECK_EQ_INT(parse(t, &r), -EINVAL);
+        memset(t, 'a', sizeof(t) - 1);
+        t[0] = '/';
+        t[sizeof(t) - 1] = 0;
+        CHECK_EQ_INT(parse(t, &r), -ENAMETOOLONG);
+}
+
+static void test_absolute_form(void)
+{
+        Route r;
+        CHECK_EQ_INT(parse("http://example.com/healthz", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_HEALTHZ);
+        CHECK_EQ_INT(parse("HTTPS://h:1/v1/views?x", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_VIEWS);
+        CHECK_EQ_INT(parse("http://h", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_NOT_FOUND);
+}
+
+static void test_accept_negotiation(void)
+{
+        CHECK(!accept_wants_msgpack(NULL));
+        CHECK(!accept_wants_msgpack("application/json"));
+        CHECK(accept_wants_msgpack("application/msgpack"));
+        CHECK(accept_wants_msgpack("application/json;q=0.5, application/x-msgpack"));
+        CHECK(!accept_wants_msgpack("application/msgpack;q=0, application/json"));
+        CHECK(!accept_wants_msgpack("application/json, application/msgpack;q=0.9"));
+        CHECK(accept_wants_msgpack("*/*;q=0.1, application/msgpack"));
+}
+
+static void test_accept_encoding(void)
+{
+        CHECK(!accept_encoding_gzip(NULL));
+        CHECK(accept_encoding_gzip("gzip"));
+        CHECK(accept_encoding_gzip("deflate, gzip;q=0.5"));
+        CHECK(accept_encoding_gzip("br, GZIP"));
+        CHECK(!accept_encoding_gzip("gzip;q=0"));
+        CHECK(!accept_encoding_gzip("identity"));
+        CHECK(accept_encoding_gzip("*"));
+        CHECK(!accept_encoding_gzip("*, gzip;q=0"));
+}
+
+static void test_etag_matching(void)
+{
+        CHECK(etag_list_matches("W/\"7-0\"", "W/\"7-0\""));
+        CHECK(etag_list_matches("\"7-0\"", "W/\"7-0\"")); /* weak comparison */
+        CHECK(etag_list_matches("\"1\", W/\"7-0\"", "W/\"7-0\""));
+        CHECK(etag_list_matches("*", "W/\"7-0\""));
+        CHECK(!etag_list_matches("W/\"6-0\"", "W/\"7-0\""));
+        CHECK(!etag_list_matches("W/\"7-01\"", "W/\"7-0\""));
+        CHECK(!etag_list_matches("", "W/\"7-0\""));
+}
+
+TEST_MAIN(TEST_CASE(test_fixed_endpoints), TEST_CASE(test_unknown_paths_are_not_found),
+          TEST_CASE(test_view_and_query), TEST_CASE(test_bad_queries_are_rejected),
+          TEST_CASE(test_row_keys_are_percent_decoded), TEST_CASE(test_bad_escapes_are_rejected),
+          TEST_CASE(test_too_many_keys_and_long_targets), TEST_CASE(test_absolute_form),
+          TEST_CASE(test_accept_negotiation), TEST_CASE(test_accept_encoding),
+          TEST_CASE(test_etag_matching))
