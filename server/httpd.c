@@ -7,6 +7,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "log.h"
@@ -151,16 +152,45 @@ static struct bufferevent *make_bufferevent(struct event_base *base, void *arg)
         return bev;
 }
 
+/* evconnlistener passes its callback's argument (evhttp's, not ours) to the error
+ * callback, so loops are found by their listener here. */
+static Loop *listener_loops[64];
+static pthread_mutex_t listener_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void register_listener(Loop *l, bool on)
+{
+        pthread_mutex_lock(&listener_lock);
+        for (size_t i = 0; i < ELEMENTSOF(listener_loops); i++)
+                if (on ? listener_loops[i] == NULL : listener_loops[i] == l) {
+                        listener_loops[i] = on ? l : NULL;
+                        break;
+                }
+        pthread_mutex_unlock(&listener_lock);
+}
+
+static Loop *loop_of_listener(struct evconnlistener *listener)
+{
+        Loop *found = NULL;
+        pthread_mutex_lock(&listener_lock);
+        for (size_t i = 0; i < ELEMENTSOF(listener_loops) && !found; i++)
+                if (listener_loops[i] && listener_loops[i]->listener == listener)
+                        found = listener_loops[i];
+        pthread_mutex_unlock(&listener_lock);
+        return found;
+}
+
 static void on_accept_error(struct evconnlistener *listener, void *arg)
 {
-        Loop *l = arg;
+        Loop *l = loop_of_listener(listener);
+        if (!l)
+                return;
         int err = EVUTIL_SOCKET_ERROR();
         /* Out of fds (the connection limit, see server.c): stop accepting for a moment
          * instead of spinning on a listening socket that stays readable. */
         evconnlistener_disable(listener);
         struct timeval tv = {0, (suseconds_t)ACCEPT_PAUSE_USEC};
         evtimer_add(l->resume_accept_ev, &tv);
-        static uint64_t last_log;
+        static _Atomic uint64_t last_log;
         uint64_t now = now_monotonic_usec();
         if (now - last_log > 10 * USEC_PER_SEC) {
                 last_log = now;
@@ -224,6 +254,7 @@ int loop_new(const LoopOptions *o, Loop **ret)
         if (!evhttp_bind_listener(l->http, l->listener))
                 goto fail;
         l->listener_bound = true;
+        register_listener(l, true);
         struct timeval hb = {(time_t)(HEARTBEAT_USEC / USEC_PER_SEC), 0};
         evtimer_add(l->heartbeat_ev, &hb);
         *ret = l;
@@ -237,6 +268,7 @@ Loop *loop_free(Loop *l)
 {
         if (!l)
                 return NULL;
+        register_listener(l, false);
         if (l->http)
                 evhttp_free(l->http); /* frees the bound listener and open connections */
         if (l->listener && !l->listener_bound)

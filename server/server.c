@@ -205,13 +205,13 @@ static void limit_connections(unsigned max_connections)
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
                 return;
-        /* fds open now: count them from the lowest free one upward is unreliable; use
-         * the highest open fd, which is what accept's lowest-free rule runs into */
-        int highest = 0;
-        for (int fd = 0; fd < 1024; fd++)
+        /* accept() takes the lowest free fd and fails once that reaches the limit, so
+         * the limit is the fds open now, a reserve for the loader, and the connections */
+        rlim_t open_now = 0;
+        for (int fd = 0; fd < 4096; fd++)
                 if (fcntl(fd, F_GETFD) >= 0)
-                        highest = fd;
-        rlim_t want = (rlim_t)highest + 1 + FD_RESERVE + max_connections;
+                        open_now++;
+        rlim_t want = open_now + FD_RESERVE + max_connections;
         if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
                 log_warning("max_connections = %u needs %llu fds, hard limit is %llu; "
                             "using the hard limit",

@@ -1,0 +1,171 @@
+#!/bin/bash
+# Every endpoint, header and error of tallyd's API, with curl against the real binary.
+source "$TALLY_SOURCE_ROOT/tests/server/lib-server.sh"
+
+server_config "$(free_port)"
+start_tallyd
+
+# --- before the first snapshot: health ok, ready and data 503 with JSON errors
+[[ $(curl -s "$URL/healthz") == '{"status":"ok"}' ]] || fail "healthz body"
+[[ $(status_of "$URL/readyz") == 503 ]] || fail "readyz before snapshot"
+for p in /v1/views /v1/views/sales /v1/views/sales/rows/a/b /v1/snapshot; do
+        [[ $(status_of "$URL$p") == 503 ]] || fail "$p before snapshot"
+done
+[[ $(curl -s "$URL/v1/views") == '{"error":"no snapshot loaded yet","status":503}' ]] || fail "503 body"
+[[ $(header_of Retry-After "$URL/v1/views") == 1 ]] || fail "Retry-After"
+pass "503 before the first snapshot, healthz ok"
+
+gen=$("$MKSNAP" "$T/snap" --rows 3000 --q1 --seed 5)
+wait_for 10 generation_is "$gen" || fail "snapshot $gen not loaded"
+[[ $(status_of "$URL/readyz") == 200 ]] || fail "readyz after load"
+grep -q "Serving snapshot generation $gen" "$T/tallyd.log" || fail "no loaded log line"
+grep -q "TALLY_GENERATION=$gen TALLY_ROWS=3000" "$T/tallyd.log" || fail "loaded fields"
+pass "loaded generation $gen via inotify"
+
+# --- GET /v1/views
+curl -s "$URL/v1/views" >"$T/views.json"
+[[ $(json_get "$T/views.json" 'd["generation"], d["views"][0]["name"], d["views"][0]["rows"]') == "$gen sales 3000" ]] ||
+        fail "views list: $(cat "$T/views.json")"
+
+# --- GET /v1/views/{view}: shape, types, default limit = all rows
+curl -s "$URL/v1/views/sales" >"$T/view.json"
+json_get "$T/view.json" 'd["view"], d["generation"], d["keys"], d["total_rows"], d["offset"], d["limit"], len(d["rows"])' >"$T/o"
+[[ $(cat "$T/o") == "sales $gen ['region', 'product'] 3000 0 3000 3000" ]] || fail "view: $(cat "$T/o")"
+[[ $(json_get "$T/view.json" '[c["name"]+":"+c["type"] for c in d["columns"]][:4]') == "['region:str', 'product:str', 'count:int', 'sum(amount):num']" ]] ||
+        fail "columns"
+[[ $(json_get "$T/view.json" 'sorted(d["rows"][0].keys())[:3]') == "['avg(amount)', 'count', 'distinct(user_id)']" ]] || fail "row keys"
+
+# --- limit and offset
+curl -s "$URL/v1/views/sales?offset=10&limit=5" >"$T/page.json"
+[[ $(json_get "$T/page.json" 'd["offset"], d["limit"], len(d["rows"]), d["rows"][0]["product"], d["total_rows"]') == "10 5 5 p00001 3000" ]] ||
+        fail "page: $(head -c 300 "$T/page.json")"
+python3 - "$T/view.json" "$T/page.json" <<'PY' || fail "page rows differ from the whole view"
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+assert a["rows"][10:15] == b["rows"], "slice"
+PY
+[[ $(curl -s "$URL/v1/views/sales?offset=2998&limit=10" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rows"]))') == 2 ]] || fail "tail page"
+[[ $(curl -s "$URL/v1/views/sales?offset=5000" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rows"]))') == 0 ]] || fail "past end"
+[[ $(status_of "$URL/v1/views/sales?limit=x") == 400 ]] || fail "bad limit"
+[[ $(status_of "$URL/v1/views/sales?offset=-1") == 400 ]] || fail "bad offset"
+pass "view document, limit and offset"
+
+# --- one row by key, percent-decoded
+curl -s "$URL/v1/views/sales/rows/us-east/p00001" >"$T/row.json"
+[[ $(json_get "$T/row.json" 'd["view"], d["generation"], d["row"]["region"], d["row"]["product"]') == "sales $gen us-east p00001" ]] ||
+        fail "row: $(cat "$T/row.json")"
+[[ $(json_get "$T/row.json" 'd["row"]') == $(json_get "$T/view.json" '[r for r in d["rows"] if r["region"]=="us-east" and r["product"]=="p00001"][0]') ]] ||
+        fail "row differs from the view's"
+[[ $(status_of "$URL/v1/views/sales/rows/us%2Deast/p%30%30%30%30%31") == 200 ]] || fail "percent-decoded key"
+[[ $(status_of "$URL/v1/views/sales/rows/us-east/nope") == 404 ]] || fail "missing row"
+curl -s "$URL/v1/views/sales/rows/us-east/nope" >"$T/e.json"
+[[ $(json_get "$T/e.json" 'd["status"], "error" in d') == "404 True" ]] || fail "404 JSON"
+[[ $(status_of "$URL/v1/views/sales/rows/us-east") == 400 ]] || fail "wrong key count"
+[[ $(status_of "$URL/v1/views/sales/rows/%zz/x") == 400 ]] || fail "bad escape"
+[[ $(status_of "$URL/v1/views/nope") == 404 ]] || fail "unknown view"
+[[ $(status_of "$URL/v1/nope") == 404 ]] || fail "unknown endpoint"
+pass "row lookup and its errors"
+
+# --- /v1/snapshot
+curl -s "$URL/v1/snapshot" >"$T/snap.json"
+json_get "$T/snap.json" 'd["generation"], d["created"].endswith("Z"), d["age_seconds"] >= 0, d["worker"]["host"], d["sources"][0]["name"]' >"$T/o"
+[[ $(cat "$T/o") == "$gen True True mksnap events" ]] || fail "snapshot: $(cat "$T/snap.json")"
+[[ $(header_of Cache-Control "$URL/v1/snapshot") == no-store ]] || fail "snapshot caching"
+pass "/v1/snapshot"
+
+# --- headers: content type, ETag, 304, Last-Modified, generation, Vary
+[[ $(header_of Content-Type "$URL/v1/views/sales") == "application/json; charset=utf-8" ]] || fail "content type"
+etag=$(header_of ETag "$URL/v1/views/sales")
+[[ $etag == "W/\"$gen-0\"" ]] || fail "etag $etag"
+[[ $(status_of -H "If-None-Match: $etag" "$URL/v1/views/sales") == 304 ]] || fail "If-None-Match"
+[[ $(status_of -H "If-None-Match: $etag" "$URL/v1/views/sales/rows/us-east/p00001") == 304 ]] || fail "row 304"
+[[ $(status_of -H 'If-None-Match: W/"1-9"' "$URL/v1/views/sales") == 200 ]] || fail "stale etag"
+[[ $(curl -s -H "If-None-Match: $etag" "$URL/v1/views/sales" | wc -c) == 0 ]] || fail "304 has a body"
+lm=$(header_of Last-Modified "$URL/v1/views/sales")
+[[ $lm == *GMT ]] || fail "Last-Modified $lm"
+[[ $(status_of -H "If-Modified-Since: $lm" "$URL/v1/views/sales") == 304 ]] || fail "If-Modified-Since"
+[[ $(header_of X-Tally-Generation "$URL/v1/views/sales") == "$gen" ]] || fail "X-Tally-Generation"
+[[ $(header_of Vary "$URL/v1/views/sales") == "Accept, Accept-Encoding" ]] || fail "Vary"
+pass "ETag/304, Last-Modified, X-Tally-Generation, Vary"
+
+# --- gzip
+[[ $(header_of Content-Encoding -H 'Accept-Encoding: gzip' "$URL/v1/views/sales") == gzip ]] || fail "gzip"
+curl -s -H 'Accept-Encoding: gzip' "$URL/v1/views/sales" | gzip -dc | cmp - "$T/view.json" || fail "gzip body differs"
+[[ -z $(header_of Content-Encoding "$URL/v1/views/sales") ]] || fail "gzip without asking"
+[[ -z $(header_of Content-Encoding -H 'Accept-Encoding: gzip;q=0' "$URL/v1/views/sales") ]] || fail "gzip q=0"
+pass "gzip"
+
+# --- msgpack (decoded with a few lines of python, no extra packages)
+cat >"$T/mp.py" <<'PY'
+import struct, sys
+def dec(b, i=0):
+    t = b[i]
+    if t <= 0x7f: return t, i + 1
+    if t >= 0xe0: return t - 256, i + 1
+    if 0x80 <= t <= 0x8f or t in (0xde, 0xdf):
+        n, i = (t & 15, i + 1) if t <= 0x8f else ((struct.unpack(">H", b[i+1:i+3])[0], i + 3) if t == 0xde else (struct.unpack(">I", b[i+1:i+5])[0], i + 5))
+        d = {}
+        for _ in range(n):
+            k, i = dec(b, i); v, i = dec(b, i); d[k] = v
+        return d, i
+    if 0x90 <= t <= 0x9f or t in (0xdc, 0xdd):
+        n, i = (t & 15, i + 1) if t <= 0x9f else ((struct.unpack(">H", b[i+1:i+3])[0], i + 3) if t == 0xdc else (struct.unpack(">I", b[i+1:i+5])[0], i + 5))
+        a = []
+        for _ in range(n):
+            v, i = dec(b, i); a.append(v)
+        return a, i
+    if 0xa0 <= t <= 0xbf: n = t & 31; return b[i+1:i+1+n].decode(), i + 1 + n
+    if t == 0xd9: n = b[i+1]; return b[i+2:i+2+n].decode(), i + 2 + n
+    if t == 0xda: n = struct.unpack(">H", b[i+1:i+3])[0]; return b[i+3:i+3+n].decode(), i + 3 + n
+    if t == 0xc0: return None, i + 1
+    if t == 0xc2: return False, i + 1
+    if t == 0xc3: return True, i + 1
+    if t == 0xcb: return struct.unpack(">d", b[i+1:i+9])[0], i + 9
+    for code, fmt, n in ((0xcc, ">B", 1), (0xcd, ">H", 2), (0xce, ">I", 4), (0xcf, ">Q", 8), (0xd0, ">b", 1), (0xd1, ">h", 2), (0xd2, ">i", 4), (0xd3, ">q", 8)):
+        if t == code: return struct.unpack(fmt, b[i+1:i+1+n])[0], i + 1 + n
+    raise ValueError(hex(t))
+data = sys.stdin.buffer.read()
+v, end = dec(data)
+assert end == len(data), "trailing bytes"
+print(repr(eval(sys.argv[1], {"d": v})))
+PY
+mp() { curl -s -H 'Accept: application/msgpack' "$URL$1" | python3 "$T/mp.py" "$2"; }
+[[ $(header_of Content-Type -H 'Accept: application/msgpack' "$URL/v1/views/sales") == application/msgpack ]] || fail "msgpack type"
+[[ $(mp /v1/views/sales '(d["view"], d["total_rows"], len(d["rows"]), d["rows"][1][:2])') == "('sales', 3000, 3000, ['eu-north', 'p00000'])" ]] ||
+        fail "msgpack view"
+[[ $(mp '/v1/views/sales?offset=3&limit=2' '(d["offset"], d["limit"], len(d["rows"]))') == "(3, 2, 2)" ]] || fail "msgpack page"
+[[ $(mp /v1/views/sales/rows/us-east/p00001 'd["row"][:2]') == "['us-east', 'p00001']" ]] || fail "msgpack row"
+[[ $(mp /v1/views '(d["generation"], d["views"][0]["name"])') == "($gen, 'sales')" ]] || fail "msgpack views"
+[[ $(mp /v1/snapshot 'd["generation"]') == "$gen" ]] || fail "msgpack snapshot"
+pass "msgpack"
+
+# --- HEAD: headers with the GET body's length, no body
+for p in /v1/views/sales /v1/views "/v1/views/sales?limit=3" /healthz /v1/views/sales/rows/us-east/p00001; do
+        get_len=$(curl -s "$URL$p" | wc -c)
+        head_len=$(header_of Content-Length -I "$URL$p")
+        [[ $get_len == "$head_len" ]] || fail "HEAD $p: Content-Length $head_len, GET body $get_len"
+        [[ $(curl -s -I "$URL$p" --max-time 3 | tr -d '\r' | sed '1,/^$/d' | wc -c) == 0 ]] || fail "HEAD $p sent a body"
+done
+pass "HEAD"
+
+# --- other methods: 405 with Allow, JSON body
+for m in POST PUT DELETE PATCH OPTIONS; do
+        [[ $(status_of -X "$m" "$URL/v1/views/sales") == 405 ]] || fail "$m not 405"
+done
+[[ $(header_of Allow -X POST "$URL/v1/views") == "GET, HEAD" ]] || fail "Allow"
+[[ $(curl -s -X DELETE "$URL/v1/views") == '{"error":"method not allowed","status":405}' ]] || fail "405 body"
+pass "405 with Allow"
+
+# --- /metrics
+curl -s "$URL/metrics" >"$T/metrics"
+for m in "tally_snapshot_generation $gen" 'tally_snapshot_age_seconds ' 'tally_view_rows{view="sales"} 3000' \
+        'tally_reloads_total{result="ok"} 1' 'tally_reloads_total{result="rejected"} 0' \
+        'tally_reload_duration_seconds_count 1' 'tally_http_requests_total{code="200"} ' \
+        'tally_http_requests_total{code="404"} ' 'tally_http_request_duration_seconds_bucket{le="+Inf"} ' \
+        'process_resident_memory_bytes '; do
+        grep -qF "$m" "$T/metrics" || fail "metrics lack: $m"
+done
+[[ $(header_of Content-Type "$URL/metrics") == "text/plain; version=0.0.4; charset=utf-8" ]] || fail "metrics type"
+n404=$(sed -n 's/^tally_http_requests_total{code="404"} //p' "$T/metrics")
+((n404 >= 4)) || fail "404s not counted ($n404)"
+pass "/metrics"

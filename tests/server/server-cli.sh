@@ -1,0 +1,31 @@
+#!/bin/bash
+# tallyd's command line: help, version, config checking and its exit codes.
+source "$TALLY_SOURCE_ROOT/tests/server/lib-server.sh"
+
+"$TALLYD" --help | grep -q -- '--spawn-worker' || fail "--help"
+[[ $("$TALLYD" --version) == "tallyd "* ]] || fail "--version"
+server_config 1
+[[ $("$TALLYD" --config "$T/tally.conf" --check-config) == *OK ]] || fail "--check-config on a good file"
+printf '[server]\nbogus = 1\n' >"$T/bad.conf"
+set +e
+"$TALLYD" --config "$T/bad.conf" --check-config 2>"$T/err"; rc=$?
+"$TALLYD" --config "$T/missing.conf" 2>/dev/null; rc2=$?
+"$TALLYD" --config "$T/tally.conf" --spawn-worker=nonsense 2>/dev/null; rc3=$?
+"$TALLYD" --no-such-option 2>/dev/null; rc4=$?
+set -e
+((rc == 78)) || fail "bad config exit $rc"
+grep -q "bad.conf:2" "$T/err" || fail "error does not name file and line: $(cat "$T/err")"
+((rc2 == 78)) || fail "missing config exit $rc2"
+((rc3 == 78)) || fail "bad --spawn-worker interval exit $rc3"
+((rc4 == 2)) || fail "unknown option exit $rc4"
+pass "exit codes: 0, 78 (EX_CONFIG), 2"
+
+# Port taken (by another tallyd): a clear startup failure, not a hang.
+server_config "$(free_port)"
+start_tallyd
+set +e
+timeout 5 "$TALLYD" --config "$T/tally.conf" 2>"$T/err"; rc=$?
+set -e
+((rc == 1)) || fail "listen failure exit $rc"
+grep -q "Cannot listen on 127.0.0.1:" "$T/err" || fail "listen failure message: $(cat "$T/err")"
+pass "listen failure reported"
