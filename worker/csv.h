@@ -39,6 +39,7 @@ typedef struct CsvCursor {
         uint64_t line;       /* 1-based line of the next record's first byte */
         uint64_t rec_line;   /* line the last returned record (or error) started on */
         size_t rec_start;    /* offset of that record */
+        bool used_scratch;   /* the last record has fields in scratch (valid until the next) */
         char *scratch;       /* unescaped quoted fields */
         size_t scratch_size; /* capacity */
 } CsvCursor;

@@ -481,11 +481,9 @@ static int cmp_keys(const char *a, size_t alen, const char *b, size_t blen)
         return 0;
 }
 
-static const Group *sort_groups;
-static int cmp_group_index(const void *a, const void *b)
+static int cmp_group(const void *a, const void *b)
 {
-        const Group *x = &sort_groups[*(const uint32_t *)a],
-                    *y = &sort_groups[*(const uint32_t *)b];
+        const Group *x = *(const Group *const *)a, *y = *(const Group *const *)b;
         return cmp_keys(x->key, x->key_len, y->key, y->key_len);
 }
 
@@ -531,23 +529,21 @@ static int write_view(SnapshotWriter *w, Shard *s, ViewShard *vs, uint64_t scan_
 
         if (v->n_group_by == 0 && vs->groups.n == 0) {
                 bool fresh; /* one global row even over no input */
-                long g = group_table_get(&vs->groups, "", 0, group_key_hash("", 0), true, &fresh);
-                if (g < 0)
-                        return (int)g;
+                if (!group_table_get(&vs->groups, "", 0, group_key_hash("", 0), true, &fresh))
+                        return -ENOMEM;
         }
-        _cleanup_free_ uint32_t *order = malloc((vs->groups.n + 1) * sizeof(uint32_t));
+        _cleanup_free_ Group **order = malloc((vs->groups.n + 1) * sizeof(Group *));
         _cleanup_free_ Value *vals = calloc(v->n_aggregates + 1, sizeof(Value));
         if (!order || !vals)
                 return -ENOMEM;
         size_t n = 0;
         for (size_t i = 0; i < vs->groups.n; i++)
-                if (v->n_group_by == 0 || group_rows(vs->groups.groups[i].state) > 0)
-                        order[n++] = (uint32_t)i;
-        sort_groups = vs->groups.groups;
-        qsort(order, n, sizeof(uint32_t), cmp_group_index);
+                if (v->n_group_by == 0 || group_rows(vs->groups.groups[i]->state) > 0)
+                        order[n++] = vs->groups.groups[i];
+        qsort(order, n, sizeof(Group *), cmp_group);
         int r = snapshot_writer_begin_view(w, v->name, v->n_group_by, nc, cols, n);
         for (size_t i = 0; i < n && r >= 0; i++) {
-                Group *g = &vs->groups.groups[order[i]];
+                Group *g = order[i];
                 r = put_key(w, g, v->n_group_by);
                 if (r >= 0)
                         r = shard_group_values(s, vp, g->state, vals);

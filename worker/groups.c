@@ -2,10 +2,13 @@
 
 #include <xxhash.h>
 
-int group_table_init(GroupTable *t, Arena *arena, size_t state_size)
+#define PTR_BITS 48
+#define PTR_MASK ((UINT64_C(1) << PTR_BITS) - 1)
+
+int group_table_init(GroupTable *t, Bump *arena, size_t state_size)
 {
-        *t = (GroupTable){.arena = arena, .state_size = state_size};
-        t->slots = calloc(64, sizeof(uint64_t));
+        *t = (GroupTable){.arena = arena, .state_size = (state_size + 15) & ~(size_t)15};
+        t->slots = bump_map_array(64 * sizeof(uint64_t));
         if (!t->slots)
                 return -ENOMEM;
         t->mask = 63;
@@ -14,8 +17,8 @@ int group_table_init(GroupTable *t, Arena *arena, size_t state_size)
 
 void group_table_done(GroupTable *t)
 {
-        free(t->slots);
-        free(t->groups);
+        bump_unmap_array(t->slots, (t->mask + 1) * sizeof(uint64_t));
+        bump_unmap_array(t->groups, t->cap * sizeof(Group *));
         *t = (GroupTable){};
 }
 
@@ -24,65 +27,73 @@ uint64_t group_key_hash(const char *key, size_t len)
         return XXH3_64bits(key, len);
 }
 
+static inline uint64_t slot_of(const Group *g)
+{
+        /* user-space pointers fit in 48 bits: the top 16 carry a hash tag, so most
+         * mismatches are rejected without touching the record */
+        return (g->hash >> PTR_BITS << PTR_BITS) | (uint64_t)(uintptr_t)g;
+}
+
 static int grow_slots(GroupTable *t)
 {
         size_t cap = (t->mask + 1) * 2;
-        uint64_t *slots = calloc(cap, sizeof(uint64_t));
+        uint64_t *slots = bump_map_array(cap * sizeof(uint64_t));
         if (!slots)
                 return -ENOMEM;
         for (size_t i = 0; i < t->n; i++) {
-                uint64_t h = t->groups[i].hash;
-                size_t j = h & (cap - 1);
+                const Group *g = t->groups[i];
+                size_t j = g->hash & (cap - 1);
                 while (slots[j])
                         j = (j + 1) & (cap - 1);
-                slots[j] = (h >> 32 << 32) | (i + 1);
+                slots[j] = slot_of(g);
         }
-        free(t->slots);
+        bump_unmap_array(t->slots, (t->mask + 1) * sizeof(uint64_t));
         t->slots = slots;
         t->mask = cap - 1;
         return 0;
 }
 
-long group_table_get(GroupTable *t, const char *key, uint32_t len, uint64_t hash, bool copy_key,
-                     bool *ret_new)
+Group *group_table_get(GroupTable *t, const char *key, uint32_t len, uint64_t hash, bool copy_key,
+                       bool *ret_new)
 {
-        uint64_t tag = hash >> 32 << 32;
+        uint64_t tag = hash >> PTR_BITS << PTR_BITS;
         size_t i = hash & t->mask;
         for (uint64_t s; (s = t->slots[i]); i = (i + 1) & t->mask) {
-                if ((s >> 32 << 32) != tag)
+                if ((s & ~PTR_MASK) != tag)
                         continue;
-                const Group *g = &t->groups[(uint32_t)s - 1];
-                if (g->key_len == len && memcmp(g->key, key, len) == 0) {
+                Group *g = (Group *)(uintptr_t)(s & PTR_MASK);
+                if (g->hash == hash && g->key_len == len && memcmp(g->key, key, len) == 0) {
                         *ret_new = false;
-                        return (long)((uint32_t)s - 1);
+                        return g;
                 }
         }
-        if (t->n >= UINT32_MAX - 1)
-                return -E2BIG;
         if (t->n == t->cap) {
-                size_t cap = t->cap ? t->cap * 2 : 64;
-                Group *g = realloc(t->groups, cap * sizeof(Group));
-                if (!g)
-                        return -ENOMEM;
-                t->groups = g;
+                size_t cap = t->cap ? t->cap * 2 : 1024;
+                Group **list = bump_map_array(cap * sizeof(Group *));
+                if (!list)
+                        return NULL;
+                if (t->n)
+                        memcpy(list, t->groups, t->n * sizeof(Group *));
+                bump_unmap_array(t->groups, t->cap * sizeof(Group *));
+                t->groups = list;
                 t->cap = cap;
         }
-        Group *g = &t->groups[t->n];
+        /* header, key, state: the probe that checks the key brings the state's first bytes */
+        size_t key_room = copy_key ? (len + 15) & ~(size_t)15 : 0;
+        char *mem = bump_alloc(t->arena, sizeof(Group) + key_room + t->state_size + 16, 16);
+        if (!mem)
+                return NULL;
+        Group *g = (Group *)mem;
         *g = (Group){.hash = hash, .key = key, .key_len = len};
         if (copy_key) {
-                char *k = arena_alloc(t->arena, len ? len : 1, 1);
-                if (!k)
-                        return -ENOMEM;
-                memcpy(k, key, len);
-                g->key = k;
+                memcpy(mem + sizeof(Group), key, len);
+                g->key = mem + sizeof(Group);
         }
-        g->state = arena_alloc0(t->arena, t->state_size ? t->state_size : 1, 16);
-        if (!g->state)
-                return -ENOMEM;
-        t->slots[i] = tag | (t->n + 1);
-        long idx = (long)t->n++;
+        g->state = mem + ((sizeof(Group) + key_room + 15) & ~(size_t)15);
+        t->slots[i] = slot_of(g);
+        t->groups[t->n++] = g;
         if (t->n * 2 > t->mask + 1 && grow_slots(t) < 0)
-                return -ENOMEM;
+                return NULL;
         *ret_new = true;
-        return idx;
+        return g;
 }

@@ -1,10 +1,12 @@
 /* The group table of one view in one thread: encoded key bytes -> group, open addressing.
- * Keys and per-group state blocks live in an arena the table borrows, so the whole table
- * goes away with that arena and groups are never moved once made. */
+ * Keys and per-group state blocks live in a bump allocator the table borrows (state and key
+ * side by side, one cache miss for both), so the whole table goes away with it and groups
+ * never move once made. Slots and the group array sit in huge-page mappings. */
 #pragma once
 
-#include "arena.h"
+#include "bump.h"
 
+/* A group record: this header, the key bytes, then the state, in one allocation. */
 typedef struct Group {
         uint64_t hash;
         const char *key;
@@ -13,18 +15,18 @@ typedef struct Group {
 } Group;
 
 typedef struct GroupTable {
-        Arena *arena;
-        uint64_t *slots; /* (hash >> 32) << 32 | (index + 1); 0 is free */
+        Bump *arena;
+        uint64_t *slots; /* record pointer, top 16 bits: top 16 bits of its hash; 0 is free */
         size_t mask;
-        Group *groups;
+        Group **groups; /* in order of creation */
         size_t n, cap;
         size_t state_size;
 } GroupTable;
 
-int group_table_init(GroupTable *t, Arena *arena, size_t state_size);
+int group_table_init(GroupTable *t, Bump *arena, size_t state_size);
 void group_table_done(GroupTable *t);
 uint64_t group_key_hash(const char *key, size_t len);
-/* Index of the group with this key, made if new (*ret_new then true). copy_key false keeps
- * the caller's key pointer, which must outlive the table. Negative errno on failure. */
-long group_table_get(GroupTable *t, const char *key, uint32_t len, uint64_t hash, bool copy_key,
-                     bool *ret_new);
+/* The group with this key, made if new (*ret_new then true). copy_key false keeps the
+ * caller's key pointer, which must outlive the table. NULL when out of memory. */
+Group *group_table_get(GroupTable *t, const char *key, uint32_t len, uint64_t hash, bool copy_key,
+                       bool *ret_new);

@@ -3,7 +3,7 @@
  * per thread; merging maps another thread's pointers through this table. */
 #pragma once
 
-#include "arena.h"
+#include "bump.h"
 
 typedef struct InternStr {
         uint64_t hash;
@@ -12,7 +12,7 @@ typedef struct InternStr {
 } InternStr;
 
 typedef struct Intern {
-        Arena *arena;
+        Bump *arena;
         const InternStr **slots;
         size_t cap, n;
 } Intern;

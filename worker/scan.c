@@ -38,23 +38,38 @@ static void bad_row(Shard *s, ScanTask *t, uint64_t line, BadReason reason, int 
                 t->samples[t->n_samples++] = (BadSample){line, reason, column};
 }
 
+int scan_flush(Shard *s)
+{
+        if (s->n_batch == 0)
+                return 0;
+        int r = shard_add_rows(s, s->batch, s->n_batch);
+        s->n_batch = 0;
+        return r;
+}
+
 int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, ScanTask *t)
 {
         const SourceConfig *src = s->plan->cfg;
         CsvField fields[SCAN_MAX_FIELDS];
-        Value row[CONFIG_MAX_COLUMNS];
-        const size_t nf = fs->n_fields;
+        const size_t nf = fs->n_fields, nc = src->n_columns;
         for (;;) {
+                int r;
+                if (s->n_batch == SHARD_BATCH && (r = scan_flush(s)) < 0)
+                        return r;
                 if (c->pos >= limit)
-                        return 0;
+                        return scan_flush(s);
                 size_t n;
-                int r = csv_next(c, fields, nf, &n);
+                r = csv_next(c, fields, nf, &n);
                 if (r == CSV_END)
-                        return 0;
-                if (r == CSV_NEED_MORE)
-                        return 1;
+                        return scan_flush(s);
+                if (r == CSV_NEED_MORE) {
+                        /* a stream is about to move its buffer under the batched rows */
+                        r = scan_flush(s);
+                        return r < 0 ? r : 1;
+                }
                 if (r == -ENOMEM)
                         return r;
+                Value *row = s->batch + s->n_batch * nc;
                 s->rows_read++;
                 t->stop = c->pos;
                 if (r != CSV_RECORD) {
@@ -109,8 +124,9 @@ int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, Sca
                         bad_row(s, t, c->rec_line, why, bad_col);
                         continue;
                 }
-                r = shard_add_row(s, row);
-                if (r < 0)
+                s->n_batch++;
+                /* unescaped fields live in scratch space the next record reuses */
+                if (c->used_scratch && (r = scan_flush(s)) < 0)
                         return r;
         }
 }

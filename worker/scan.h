@@ -36,3 +36,5 @@ int file_schema_build(FileSchema *fs, const SourceConfig *src, const CsvField *h
  * it) and feeds valid rows to s. Returns 0 when past limit or at the end, 1 when the cursor
  * needs more bytes (streams), negative errno on failure. */
 int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, ScanTask *t);
+/* Aggregates the rows collected so far (scan_records does this before it returns). */
+int scan_flush(Shard *s);

@@ -111,22 +111,59 @@ static void radix_sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
                 memcpy(v, src, n * sizeof(uint64_t));
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Quicksort with an insertion-sort cutoff, inline compares (qsort's callback costs more
+ * than the comparison itself), recursing into the smaller side so depth stays O(log n). */
+static void quick_sort_u64(uint64_t *v, size_t n)
 {
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-        return (x > y) - (x < y);
+        while (n > 24) {
+                uint64_t a = v[0], b = v[n / 2], c = v[n - 1];
+                uint64_t pivot =
+                    a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+                size_t i = 0, j = n - 1;
+                for (;;) {
+                        while (v[i] < pivot)
+                                i++;
+                        while (v[j] > pivot)
+                                j--;
+                        if (i >= j)
+                                break;
+                        uint64_t t = v[i];
+                        v[i] = v[j];
+                        v[j] = t;
+                        i++;
+                        j--;
+                }
+                size_t left = j + 1;
+                if (left < n - left) {
+                        quick_sort_u64(v, left);
+                        v += left;
+                        n -= left;
+                } else {
+                        quick_sort_u64(v + left, n - left);
+                        n = left;
+                }
+        }
+        for (size_t i = 1; i < n; i++) {
+                uint64_t x = v[i];
+                size_t j = i;
+                while (j > 0 && v[j - 1] > x) {
+                        v[j] = v[j - 1];
+                        j--;
+                }
+                v[j] = x;
+        }
 }
 
 size_t sort_unique_u64(uint64_t *v, size_t n)
 {
         if (n < 2)
                 return n;
-        uint64_t *tmp = n >= 256 ? malloc(n * sizeof(uint64_t)) : NULL;
+        uint64_t *tmp = n >= 4096 ? malloc(n * sizeof(uint64_t)) : NULL;
         if (tmp) {
                 radix_sort_u64(v, tmp, n);
                 free(tmp);
         } else
-                qsort(v, n, sizeof(uint64_t), cmp_u64);
+                quick_sort_u64(v, n);
         size_t k = 1;
         for (size_t i = 1; i < n; i++)
                 if (v[i] != v[k - 1])

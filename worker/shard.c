@@ -28,7 +28,7 @@ int shard_init(Shard *s, const SourcePlan *plan)
         *s = (Shard){.plan = plan};
         for (size_t i = 0; i < CONFIG_MAX_COLUMNS; i++)
                 s->newest[i] = INT64_MIN;
-        int r = arena_new(&s->arena);
+        int r = bump_new(&s->arena);
         if (r < 0)
                 return r;
         if ((r = vpool_init(&s->pool)) < 0)
@@ -38,7 +38,8 @@ int shard_init(Shard *s, const SourcePlan *plan)
         s->keybuf_size = CSV_MAX_RECORD_BYTES + 16 * CONFIG_MAX_COLUMNS;
         s->keybuf = malloc(s->keybuf_size);
         s->views = calloc(plan->n_views + 1, sizeof(ViewShard));
-        if (!s->keybuf || !s->views)
+        s->batch = calloc(SHARD_BATCH * (plan->cfg->n_columns + 1), sizeof(Value));
+        if (!s->keybuf || !s->views || !s->batch)
                 return -ENOMEM;
         for (size_t i = 0; i < plan->n_views; i++) {
                 s->views[i].plan = &plan->views[i];
@@ -57,7 +58,7 @@ static void free_pointers(ViewShard *vs)
                         continue;
                 for (size_t g = 0; g < vs->groups.n; g++) {
                         void **p =
-                            (void **)((char *)vs->groups.groups[g].state + vp->accs[a].offset);
+                            (void **)((char *)vs->groups.groups[g]->state + vp->accs[a].offset);
                         if (vp->accs[a].kind == ACC_SKETCH)
                                 sketch_free(*p);
                         else
@@ -78,10 +79,11 @@ void shard_done(Shard *s)
                 }
         free(s->views);
         free(s->keybuf);
+        free(s->batch);
         free(s->scratch);
         intern_done(&s->intern);
         vpool_done(&s->pool);
-        arena_free(s->arena);
+        bump_free(s->arena);
         *s = (Shard){};
 }
 
@@ -330,7 +332,7 @@ static int update(Shard *s, const ViewPlan *vp, void *state, const uint64_t *in,
 
 /* ---- rows ---- */
 
-static int defer(Shard *s, ViewShard *vs, uint32_t group, int64_t ts, const uint64_t *in,
+static int defer(Shard *s, ViewShard *vs, Group *group, int64_t ts, const uint64_t *in,
                  uint64_t missing)
 {
         const ViewPlan *vp = vs->plan;
@@ -358,54 +360,118 @@ static int defer(Shard *s, ViewShard *vs, uint32_t group, int64_t ts, const uint
                 }
         }
         uint64_t *rec = vs->deferred + vs->n_deferred++ * words;
-        rec[0] = group;
+        rec[0] = (uint64_t)(uintptr_t)group;
         rec[1] = missing;
         rec[2] = (uint64_t)ts;
         memcpy(rec + 3, in, vp->n_accs * 8);
         return 0;
 }
 
-int shard_add_row(Shard *s, const Value *row)
+static bool row_selected(const ViewPlan *vp, const Shard *s, const Value *row, int64_t *ret_ts)
 {
-        const SourcePlan *sp = s->plan;
-        for (size_t c = 0; c < sp->cfg->n_columns; c++)
-                if (sp->track_max[c] && row[c].type != VALUE_NIL && row[c].i > s->newest[c])
-                        s->newest[c] = row[c].i;
-        for (size_t vi = 0; vi < sp->n_views; vi++) {
-                ViewShard *vs = &s->views[vi];
-                const ViewPlan *vp = vs->plan;
-                const ViewConfig *v = vp->cfg;
-                bool keep = true;
-                for (size_t i = 0; i < v->n_where && keep; i++)
-                        keep = predicate_matches(&v->where[i], &row[v->where[i].column]);
-                if (!keep)
+        const ViewConfig *v = vp->cfg;
+        for (size_t i = 0; i < v->n_where; i++)
+                if (!predicate_matches(&v->where[i], &row[v->where[i].column]))
+                        return false;
+        if (v->window_column >= 0) {
+                const Value *t = &row[v->window_column];
+                if (t->type == VALUE_NIL)
+                        return false;
+                *ret_ts = t->i;
+                if (vp->window_now && t->i < vp->now_cutoff)
+                        return false;
+                if (vp->deferred && t->i < s->newest[v->window_column] - (int64_t)v->window_usec)
+                        return false;
+        }
+        return true;
+}
+
+static int view_add_rows(Shard *s, ViewShard *vs, const Value *rows, size_t n, size_t nc)
+{
+        const ViewPlan *vp = vs->plan;
+        const ViewConfig *v = vp->cfg;
+        GroupTable *t = &vs->groups;
+        uint64_t hash[SHARD_BATCH];
+        int64_t ts[SHARD_BATCH];
+        uint16_t sel[SHARD_BATCH];
+        Group *grp[SHARD_BATCH];
+        size_t ns = 0;
+
+        /* pass 1: filter, hash the key, prefetch its slot */
+        for (size_t i = 0; i < n; i++) {
+                const Value *row = rows + i * nc;
+                ts[ns] = 0;
+                if (!row_selected(vp, s, row, &ts[ns]))
                         continue;
-                int64_t ts = 0;
-                if (v->window_column >= 0) {
-                        const Value *t = &row[v->window_column];
-                        if (t->type == VALUE_NIL)
-                                continue;
-                        ts = t->i;
-                        if (vp->window_now && ts < vp->now_cutoff)
-                                continue;
-                        if (vp->deferred &&
-                            ts < s->newest[v->window_column] - (int64_t)v->window_usec)
-                                continue;
-                }
+                size_t klen = encode_key(s->keybuf, v, row);
+                uint64_t h = group_key_hash(s->keybuf, klen);
+                __builtin_prefetch(&t->slots[h & t->mask]);
+                hash[ns] = h;
+                sel[ns++] = (uint16_t)i;
+        }
+        /* pass 2: prefetch the record the slot points at */
+        for (size_t k = 0; k < ns; k++) {
+                uint64_t slot = t->slots[hash[k] & t->mask];
+                if (slot)
+                        __builtin_prefetch(
+                            (const void *)(uintptr_t)(slot & ((UINT64_C(1) << 48) - 1)));
+        }
+        /* pass 3: find or make the group, prefetch where its values go next */
+        for (size_t k = 0; k < ns; k++) {
+                const Value *row = rows + sel[k] * nc;
                 size_t klen = encode_key(s->keybuf, v, row);
                 bool fresh;
-                long g = group_table_get(&vs->groups, s->keybuf, (uint32_t)klen,
-                                         group_key_hash(s->keybuf, klen), true, &fresh);
-                if (g < 0)
-                        return (int)g;
+                Group *g = group_table_get(t, s->keybuf, (uint32_t)klen, hash[k], true, &fresh);
+                if (!g)
+                        return -ENOMEM;
+                grp[k] = g;
+                if (vp->deferred)
+                        continue;
+                for (size_t a = 0; a < vp->n_accs; a++) {
+                        const Acc *acc = &vp->accs[a];
+                        const VList *l =
+                            acc->kind == ACC_VALUES
+                                ? (const VList *)((char *)g->state + acc->offset)
+                            : acc->kind == ACC_SET
+                                ? &((const DistinctSet *)((char *)g->state + acc->offset))->list
+                                : NULL;
+                        const void *next = l ? vlist_next_slot(l) : NULL;
+                        if (next)
+                                __builtin_prefetch(next, 1);
+                }
+        }
+        /* pass 4: update */
+        for (size_t k = 0; k < ns; k++) {
+                const Value *row = rows + sel[k] * nc;
                 uint64_t in[PLAN_MAX_ACCS], missing;
                 int r = prepare_inputs(s, vp, row, in, &missing);
                 if (r < 0)
                         return r;
                 if (vp->deferred)
-                        r = defer(s, vs, (uint32_t)g, ts, in, missing);
+                        r = defer(s, vs, grp[k], ts[k], in, missing);
                 else
-                        r = update(s, vp, vs->groups.groups[g].state, in, missing);
+                        r = update(s, vp, grp[k]->state, in, missing);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int shard_add_rows(Shard *s, const Value *rows, size_t n)
+{
+        const SourcePlan *sp = s->plan;
+        const size_t nc = sp->cfg->n_columns;
+        for (size_t c = 0; c < nc; c++) {
+                if (!sp->track_max[c])
+                        continue;
+                for (size_t i = 0; i < n; i++) {
+                        const Value *x = &rows[i * nc + c];
+                        if (x->type != VALUE_NIL && x->i > s->newest[c])
+                                s->newest[c] = x->i;
+                }
+        }
+        for (size_t vi = 0; vi < sp->n_views; vi++) {
+                int r = view_add_rows(s, &s->views[vi], rows, n, nc);
                 if (r < 0)
                         return r;
         }
@@ -425,7 +491,7 @@ int shard_apply_deferred(Shard *s, const int64_t *newest)
                         const uint64_t *rec = vs->deferred + i * words;
                         if ((int64_t)rec[2] < cutoff)
                                 continue;
-                        int r = update(s, vp, vs->groups.groups[rec[0]].state, rec + 3, rec[1]);
+                        int r = update(s, vp, ((Group *)(uintptr_t)rec[0])->state, rec + 3, rec[1]);
                         if (r < 0)
                                 return r;
                 }
@@ -464,6 +530,7 @@ static void summary_merge(Summary *d, const Summary *s, ValueType t)
 
 static int remap_strings(Shard *dst, VList *l)
 {
+        vlist_seal(l);
         for (VChunk *k = l->head; k; k = k->next)
                 for (uint32_t i = 0; i < k->n; i++) {
                         const InternStr *e = (const InternStr *)(uintptr_t)k->v[i];
@@ -522,13 +589,13 @@ int shard_merge(Shard *dst, Shard *src)
         for (size_t vi = 0; vi < dst->plan->n_views; vi++) {
                 ViewShard *dv = &dst->views[vi], *sv = &src->views[vi];
                 for (size_t gi = 0; gi < sv->groups.n; gi++) {
-                        Group *g = &sv->groups.groups[gi];
+                        Group *g = sv->groups.groups[gi];
                         bool fresh;
-                        long idx = group_table_get(&dv->groups, g->key, g->key_len, g->hash, false,
+                        Group *d = group_table_get(&dv->groups, g->key, g->key_len, g->hash, false,
                                                    &fresh);
-                        if (idx < 0)
-                                return (int)idx;
-                        int r = merge_state(dst, dv->plan, dv->groups.groups[idx].state, g->state);
+                        if (!d)
+                                return -ENOMEM;
+                        int r = merge_state(dst, dv->plan, d->state, g->state);
                         if (r < 0)
                                 return r;
                 }

@@ -49,7 +49,7 @@ typedef enum BadReason {
 
 typedef struct Shard {
         const SourcePlan *plan;
-        Arena *arena; /* group keys and states */
+        Bump *arena; /* group keys and states */
         VPool pool;
         Intern intern;
         ViewShard *views;
@@ -58,6 +58,8 @@ typedef struct Shard {
         uint64_t bad[_BAD_REASON_MAX];
         char *keybuf;
         size_t keybuf_size;
+        Value *batch; /* SHARD_BATCH rows being collected by the scanner */
+        size_t n_batch;
         uint64_t *scratch;
         size_t scratch_size;
 } Shard;
@@ -68,8 +70,13 @@ int shard_init(Shard *s, const SourcePlan *plan);
 void shard_done(Shard *s);
 uint64_t shard_rows_rejected(const Shard *s);
 
-/* A valid row (one Value per source column, VALUE_NIL when missing) into every view. */
-int shard_add_row(Shard *s, const Value *row);
+#define SHARD_BATCH 128
+
+/* Valid rows (n_columns Values each, VALUE_NIL when missing, n <= SHARD_BATCH) into every
+ * view. Rows go through each view as a batch, in passes that prefetch what the next pass
+ * reads (hash slot, group record, the value chunks' next slot): the lookups of a batch
+ * then wait on memory together instead of one after another. */
+int shard_add_rows(Shard *s, const Value *rows, size_t n);
 /* Applies held-back rows with newest[] the newest time per column over all shards. */
 int shard_apply_deferred(Shard *s, const int64_t *newest);
 /* Moves src's groups into dst. src must stay alive (dst points at its keys) but is

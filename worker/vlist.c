@@ -3,12 +3,12 @@
 int vpool_init(VPool *p)
 {
         *p = (VPool){};
-        return arena_new(&p->arena);
+        return bump_new(&p->arena);
 }
 
 void vpool_done(VPool *p)
 {
-        p->arena = arena_free(p->arena);
+        p->arena = bump_free(p->arena);
 }
 
 static unsigned size_class(uint32_t cap)
@@ -26,8 +26,8 @@ static VChunk *chunk_get(VPool *p, uint32_t cap)
         if (k)
                 p->free[c] = k->next;
         else {
-                k = arena_alloc(p->arena, sizeof(VChunk) + (size_t)cap * sizeof(uint64_t),
-                                _Alignof(VChunk));
+                k = bump_alloc(p->arena, sizeof(VChunk) + (size_t)cap * sizeof(uint64_t),
+                               _Alignof(VChunk));
                 if (!k)
                         return NULL;
         }
@@ -42,8 +42,15 @@ static void chunk_put(VPool *p, VChunk *k)
         p->free[c] = k;
 }
 
+static void seal(VList *l)
+{
+        if (l->tail)
+                l->tail->n = (uint32_t)(l->next - l->tail->v);
+}
+
 int vlist_push_slow(VPool *p, VList *l, uint64_t v)
 {
+        seal(l);
         uint32_t cap = l->tail ? MIN(l->tail->cap * 2, (uint32_t)VLIST_MAX_CHUNK) : VLIST_MIN_CHUNK;
         VChunk *k = chunk_get(p, cap);
         if (!k)
@@ -53,7 +60,9 @@ int vlist_push_slow(VPool *p, VList *l, uint64_t v)
         else
                 l->head = k;
         l->tail = k;
-        k->v[k->n++] = v;
+        k->v[0] = v;
+        l->next = k->v + 1;
+        l->end = k->v + k->cap;
         l->n++;
         return 0;
 }
@@ -62,17 +71,22 @@ void vlist_join(VList *dst, VList *src)
 {
         if (!src->head)
                 return;
+        seal(dst);
+        seal(src);
         if (dst->tail)
                 dst->tail->next = src->head;
         else
                 dst->head = src->head;
         dst->tail = src->tail;
+        dst->next = src->next;
+        dst->end = src->end;
         dst->n += src->n;
         *src = (VList){};
 }
 
-void vlist_copy(const VList *l, uint64_t *out)
+void vlist_copy(VList *l, uint64_t *out)
 {
+        seal(l);
         for (const VChunk *k = l->head; k; k = k->next) {
                 memcpy(out, k->v, k->n * sizeof(uint64_t));
                 out += k->n;
@@ -81,6 +95,7 @@ void vlist_copy(const VList *l, uint64_t *out)
 
 void vlist_rewrite(VPool *p, VList *l, const uint64_t *v, uint64_t n)
 {
+        seal(l);
         /* Refill the existing chunks in order; chunks past the new end go back to the pool. */
         VChunk *k = l->head, *last = NULL;
         uint64_t left = n;
@@ -103,5 +118,12 @@ void vlist_rewrite(VPool *p, VList *l, const uint64_t *v, uint64_t n)
         else
                 l->head = NULL;
         l->tail = last;
+        l->next = last ? last->v + last->n : NULL;
+        l->end = last ? last->v + last->cap : NULL;
         l->n = n;
+}
+
+void vlist_seal(VList *l)
+{
+        seal(l);
 }

@@ -3,11 +3,11 @@
  *
  * Chunks double in size up to VLIST_MAX_CHUNK values, so a group wastes at most one
  * half-empty chunk, nothing is ever copied to grow, and lists from different threads are
- * joined by linking their chunks. A pool hands out memory from its arena and recycles
+ * joined by linking their chunks. A pool hands out memory from its bump allocator and recycles
  * chunks a list gives back (after deduplication). */
 #pragma once
 
-#include "arena.h"
+#include "bump.h"
 
 #define VLIST_MIN_CHUNK 4
 #define VLIST_MAX_CHUNK 1024
@@ -18,13 +18,17 @@ typedef struct VChunk {
         uint64_t v[];
 } VChunk;
 
+/* The append position is kept in the list itself (next, end), so appending touches only
+ * the slot written, which the engine prefetches; the tail chunk's n is brought up to date
+ * (sealed) before anything reads the chunks. */
 typedef struct VList {
         VChunk *head, *tail;
+        uint64_t *next, *end;
         uint64_t n;
 } VList;
 
 typedef struct VPool {
-        Arena *arena;
+        Bump *arena;
         VChunk *free[12]; /* by log2(cap / VLIST_MIN_CHUNK) */
 } VPool;
 
@@ -35,18 +39,25 @@ void vpool_done(VPool *p);
 int vlist_push_slow(VPool *p, VList *l, uint64_t v);
 static inline int vlist_push(VPool *p, VList *l, uint64_t v)
 {
-        VChunk *t = l->tail;
-        if (_likely_(t && t->n < t->cap)) {
-                t->v[t->n++] = v;
+        if (_likely_(l->next < l->end)) {
+                *l->next++ = v;
                 l->n++;
                 return 0;
         }
         return vlist_push_slow(p, l, v);
 }
 
+/* Where the next value will go (for prefetching), NULL if a new chunk is needed. */
+static inline const void *vlist_next_slot(const VList *l)
+{
+        return l->next < l->end ? l->next : NULL;
+}
+
 /* Moves every value of src to the end of dst (O(1): chunks are linked). */
 void vlist_join(VList *dst, VList *src);
 /* Copies the values into out (room for l->n). */
-void vlist_copy(const VList *l, uint64_t *out);
+void vlist_copy(VList *l, uint64_t *out);
+/* Brings the tail chunk's count up to date; call before walking the chunks directly. */
+void vlist_seal(VList *l);
 /* Replaces the contents with out[0..n) (n <= l->n), returning spare chunks to the pool. */
 void vlist_rewrite(VPool *p, VList *l, const uint64_t *v, uint64_t n);
