@@ -16,6 +16,20 @@ MSGID_WRITTEN=$(sed -n 's/^#define MSGID_SNAPSHOT_WRITTEN[[:space:]]*"\([0-9a-f]
 MSGID_LOADED=$(sed -n 's/^#define MSGID_SNAPSHOT_LOADED[[:space:]]*"\([0-9a-f]*\)".*/\1/p' "$TALLY_SOURCE_ROOT/common/log.h")
 MSGID_FAILED=$(sed -n 's/^#define MSGID_WORKER_FAILED[[:space:]]*"\([0-9a-f]*\)".*/\1/p' "$TALLY_SOURCE_ROOT/common/log.h")
 MSGID_BAD_ROWS=$(sed -n 's/^#define MSGID_BAD_ROWS[[:space:]]*"\([0-9a-f]*\)".*/\1/p' "$TALLY_SOURCE_ROOT/common/log.h")
+# Seconds since the test started on every line: slow steps show up in the log.
+pass() { echo "ok [${SECONDS}s]: $*"; }
+
+# wait_for with a calmer poll: every probe here forks nsenter and systemctl, and the
+# suite's containers share two cores with the rest of the tests.
+poll() {
+        local deadline=$((SECONDS + $1))
+        shift
+        until "$@" >/dev/null 2>&1; do
+                ((SECONDS < deadline)) || return 1
+                sleep 0.25
+        done
+}
+
 SNAPDIR=/var/lib/tally/snapshots
 INPUT=/var/lib/tally/input
 ROWS=400 # rows in the default input file
@@ -63,11 +77,12 @@ AccuracySec=100ms
 EOF
         ct tee /etc/systemd/system/tallyd.service.d/50-test.conf >/dev/null <<'EOF'
 [Service]
-WatchdogSec=3s
+WatchdogSec=5s
 TimeoutAbortSec=1s
 RestartSec=200ms
 EOF
         ct systemctl daemon-reload
+        echo "booted and installed [${SECONDS}s]"
 }
 
 put_input() {
@@ -98,6 +113,6 @@ json_count_total() {
 }
 
 _served_is() { [[ $(view_json | json_get generation) == "$1" ]]; }
-wait_served() { wait_for "${2:-20}" _served_is "$1"; }
+wait_served() { poll "${2:-20}" _served_is "$1"; }
 
 unit_prop() { ct systemctl show -P "$2" "$1"; }

@@ -30,14 +30,14 @@ pass "bad input: unit failed (65), journal explains it, tallyd still serves $G"
 # the timer keeps trying while the input is bad...
 _failed_twice() { (($(ct journalctl -u tally-worker.service MESSAGE_ID="$MSGID_FAILED" -o cat --no-pager | wc -l) >= 2)); }
 ct systemctl start tally-worker.timer
-wait_for 30 _failed_twice || ct_fail "the timer did not run the worker again after a failure"
+poll 30 _failed_twice || ct_fail "the timer did not run the worker again after a failure"
 # ...and the first run after the fix publishes and is served
 ct rm "$INPUT/events-2.csv"
 _recovered() { (($(written_gens | tail -n 1) > G)); }
-wait_for 30 _recovered || ct_fail "no successful timer run after the input was fixed"
-G2=$(written_gens | tail -n 1)
-wait_served "$G2" || ct_fail "tallyd does not serve the recovered generation $G2"
+poll 30 _recovered || ct_fail "no successful timer run after the input was fixed"
 ct systemctl stop tally-worker.timer
 ct_wait 30 sh -c '! systemctl is-active -q tally-worker.service' || ct_fail "worker run did not end"
+G2=$(written_gens | tail -n 1)
+wait_served "$G2" || ct_fail "tallyd does not serve the recovered generation $G2"
 [[ $(unit_prop tally-worker.service ActiveState) != failed ]] || ct_fail "worker still failed after a good run"
 pass "timer ran on after the failure; fixed input published and served generation $G2"

@@ -13,7 +13,7 @@ ct systemctl list-timers --all --no-legend tally-worker.timer | grep -q tally-wo
 
 # --- the timer fires the worker at least twice; every run succeeds, generations increase
 _two_runs() { (($(written_gens | wc -l) >= 2)); }
-wait_for 30 _two_runs || ct_fail "the timer did not run the worker twice in 30 s"
+poll 30 _two_runs || ct_fail "the timer did not run the worker twice in 30 s"
 ct systemctl stop tally-worker.timer
 ct_wait 30 sh -c '! systemctl is-active -q tally-worker.service' || ct_fail "worker run did not end"
 mapfile -t gens < <(written_gens)
@@ -83,9 +83,13 @@ ct journalctl -x -u tallyd.service MESSAGE_ID="$MSGID_LOADED" --no-pager | grep 
         ct_fail "no catalog-explained snapshot-loaded entry from tallyd"
 pass "journal: TALLY_GENERATION=$G2 entry has its fields; catalog text shown by journalctl -x"
 
-# --- reload: rescans, same process
+# --- reload: SIGHUP to the same process, which rescans
+_rescans() { ct journalctl -u tallyd.service -o cat --no-pager | grep -c 'SIGHUP: rescanning' || true; }
+before=$(_rescans)
 ct systemctl reload tallyd.service || ct_fail "systemctl reload tallyd failed"
+_rescanned() { (($(_rescans) > before)); }
+poll 10 _rescanned || ct_fail "tallyd logged no rescan after systemctl reload"
 [[ $(unit_prop tallyd.service MainPID) == "$pid" ]] || ct_fail "reload restarted tallyd"
 [[ $(unit_prop tallyd.service NRestarts) == 0 ]] || ct_fail "tallyd restarted during the test"
 wait_served "$G2" || ct_fail "tallyd stopped serving $G2 after reload"
-pass "systemctl reload tallyd keeps the process and serves $G2"
+pass "systemctl reload tallyd rescans in the same process and serves $G2"

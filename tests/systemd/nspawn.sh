@@ -133,12 +133,12 @@ ct_up() {
         until _ct_find_leader; do
                 kill -0 "$_ct_nspawn" 2>/dev/null || { cat "$CT_STATE/console.log" >&2; fail "nspawn exited"; }
                 ((SECONDS < deadline)) || fail "no container PID 1 after ${CT_BOOT_TIMEOUT}s"
-                sleep 0.05
+                sleep 0.1
         done
         until [[ $state == running || $state == degraded ]]; do
                 ((SECONDS < deadline)) || { tail -n 40 "$CT_STATE/console.log" >&2; fail "boot did not finish (state '$state')"; }
                 kill -0 "$_ct_nspawn" 2>/dev/null || { cat "$CT_STATE/console.log" >&2; fail "nspawn exited during boot"; }
-                sleep 0.05
+                sleep 0.1
                 state=$(ct systemctl is-system-running 2>/dev/null) || true
         done
         # What a package's postinst does after `meson install`.

@@ -20,7 +20,7 @@ _restarted() {
         s=$(unit_prop tallyd.service ActiveState)
         ((n >= 1)) && [[ $s == active && $p != "$pid" && $p != 0 ]]
 }
-wait_for 30 _restarted || ct_fail "tallyd was not restarted after its loop stopped"
+poll 30 _restarted || ct_fail "tallyd was not restarted after its loop stopped"
 ct journalctl -u tallyd.service --no-pager -o cat | grep -q 'Watchdog timeout' ||
         ct_fail "no 'Watchdog timeout' in tallyd's journal"
 [[ $(ct journalctl -u tallyd.service --no-pager -o cat | grep -c "Failed with result 'watchdog'") -ge 1 ]] ||
