@@ -14,6 +14,7 @@ ct_skip_unless_possible
 
 MSGID_WRITTEN=$(sed -n 's/^#define MSGID_SNAPSHOT_WRITTEN[[:space:]]*"\([0-9a-f]*\)".*/\1/p' "$TALLY_SOURCE_ROOT/common/log.h")
 MSGID_LOADED=$(sed -n 's/^#define MSGID_SNAPSHOT_LOADED[[:space:]]*"\([0-9a-f]*\)".*/\1/p' "$TALLY_SOURCE_ROOT/common/log.h")
+MSGID_REJECTED=$(sed -n 's/^#define MSGID_SNAPSHOT_REJECTED[[:space:]]*"\([0-9a-f]*\)".*/\1/p' "$TALLY_SOURCE_ROOT/common/log.h")
 MSGID_FAILED=$(sed -n 's/^#define MSGID_WORKER_FAILED[[:space:]]*"\([0-9a-f]*\)".*/\1/p' "$TALLY_SOURCE_ROOT/common/log.h")
 MSGID_BAD_ROWS=$(sed -n 's/^#define MSGID_BAD_ROWS[[:space:]]*"\([0-9a-f]*\)".*/\1/p' "$TALLY_SOURCE_ROOT/common/log.h")
 # Seconds since the test started on every line: slow steps show up in the log.

@@ -27,6 +27,18 @@ ct journalctl -x -u tally-worker.service MESSAGE_ID="$MSGID_FAILED" --no-pager |
 [[ $(unit_prop tallyd.service ActiveState) == active ]] || ct_fail "tallyd not active"
 pass "bad input: unit failed (65), journal explains it, tallyd still serves $G"
 
+# a corrupt snapshot file (not the worker's doing) is rejected, explained, not served
+newest=$(ct ls "$SNAPDIR" | grep '^snapshot-[0-9]*\.msgpack$' | sort | tail -n 1)
+digits=${newest#snapshot-}
+digits=${digits%.msgpack}
+bad=$(printf 'snapshot-%0*d.msgpack' "${#digits}" $((10#$digits + 100)))
+ct sh -c "head -c 4096 /dev/urandom >$SNAPDIR/.planted && chgrp tally $SNAPDIR/.planted && chmod 0640 $SNAPDIR/.planted && mv $SNAPDIR/.planted $SNAPDIR/$bad"
+_rejected() { ct journalctl -x -u tallyd.service MESSAGE_ID="$MSGID_REJECTED" --no-pager | grep -q 'could not accept'; }
+poll 20 _rejected || ct_fail "tallyd did not reject the corrupt $bad with a catalog-explained entry"
+[[ $(view_json | json_get generation) == "$G" ]] || ct_fail "tallyd does not serve $G after the corrupt file"
+ct rm "$SNAPDIR/$bad"
+pass "corrupt $bad rejected and explained; tallyd still serves $G"
+
 # the timer keeps trying while the input is bad...
 _failed_twice() { (($(ct journalctl -u tally-worker.service MESSAGE_ID="$MSGID_FAILED" -o cat --no-pager | wc -l) >= 2)); }
 ct systemctl start tally-worker.timer
