@@ -3,7 +3,7 @@
 #include <sys/mman.h>
 
 #define HUGE_PAGE    (UINT64_C(2) << 20)
-#define FIRST_REGION (UINT64_C(2) << 20)
+#define FIRST_REGION (UINT64_C(256) << 10) /* small runs never touch a huge page */
 #define MAX_REGION   (UINT64_C(64) << 20)
 
 typedef struct Region {
@@ -21,6 +21,11 @@ struct Bump {
 /* Maps size bytes at a 2 MiB boundary so the kernel can back them with huge pages. */
 static void *map_huge(size_t size)
 {
+        if (size < HUGE_PAGE) {
+                void *p =
+                    mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                return p == MAP_FAILED ? NULL : p;
+        }
         size_t want = size + HUGE_PAGE;
         char *p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
@@ -31,7 +36,8 @@ static void *map_huge(size_t size)
         size_t tail = (size_t)(p + want - (aligned + size));
         if (tail)
                 munmap(aligned + size, tail);
-        (void)madvise(aligned, size, MADV_HUGEPAGE);
+        if (size >= HUGE_PAGE)
+                (void)madvise(aligned, size, MADV_HUGEPAGE);
         return aligned;
 }
 
@@ -80,7 +86,11 @@ void *bump_alloc(Bump *b, size_t size, size_t align)
         uintptr_t p = ((uintptr_t)b->cur + align - 1) & ~(uintptr_t)(align - 1);
         if (!b->cur || p + size > (uintptr_t)b->end) {
                 size_t need = sizeof(Region) + size + align;
-                size_t rsize = MAX(b->next_size, (need + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1));
+                size_t rsize = MAX(b->next_size, need);
+                if (rsize >= HUGE_PAGE)
+                        rsize = (rsize + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+                else
+                        rsize = (rsize + 4095) & ~(size_t)4095;
                 Region *r = map_huge(rsize);
                 if (!r)
                         return NULL;

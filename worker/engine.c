@@ -172,6 +172,14 @@ static int cmp_path(const void *a, const void *b)
 static int list_files(SourceRun *run)
 {
         const SourceConfig *src = run->plan->cfg;
+        if (!strpbrk(src->path, "*?[")) {
+                /* a plain path: its own open error says more than "no match" */
+                run->files = calloc(1, sizeof(InputFile));
+                if (!run->files)
+                        return -ENOMEM;
+                run->n_files = 1;
+                return input_open(run, &run->files[0], src->path);
+        }
         glob_t g = {};
         int k = glob(src->path, GLOB_ERR | GLOB_NOSORT, NULL, &g);
         if (k == GLOB_NOMATCH || (k == 0 && g.gl_pathc == 0)) {

@@ -8,7 +8,8 @@
 #include "select.h"
 #include "sketch.h"
 
-#define DEDUP_MIN 64
+#define DEDUP_MIN \
+        1024 /* below this, sorting once at the end is cheaper than keeping the list unique */
 
 const char *bad_reason_to_string(BadReason r)
 {

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The documented outcomes of a run: exit codes, what is (not) published, what is logged.
+source "$TALLY_SOURCE_ROOT/tests/lib.sh"
+SNAPDUMP="$TALLY_BUILD_ROOT/tests/worker/snapdump"
+
+conf() { # conf PATH [extra source lines] -> $T/c.conf
+        cat >"$T/c.conf" <<CONF
+[tally]
+snapshot_dir = $T/snap
+keep = 3
+[source.ev]
+type = csv
+path = $1
+columns = ts:time, region:str, amount:num
+${2:-}
+[view.global]
+source = ev
+group_by =
+aggregates = count, sum(amount), avg(amount), min(amount)
+[view.recent]
+source = ev
+group_by = region
+aggregates = count
+window = ts 24h
+CONF
+}
+run() { set +e; "$TALLY_WORKER" --config "$T/c.conf" "$@" >"$T/out" 2>"$T/log"; rc=$?; set -e; }
+newest() { ls "$T/snap"/snapshot-*.msgpack 2>/dev/null | tail -1; }
+count_snaps() { ls "$T/snap" | grep -c '^snapshot-' || true; }
+no_tmp() { ! ls -A "$T/snap" | grep -q '^\.tmp-'; }
+mkdir -p "$T/snap"
+
+"$TALLY_WORKER" --help | grep -q "65  a source had more malformed rows" || fail "--help lacks exit codes"
+pass "--help documents exit codes"
+
+printf 'ts,region,amount\n2026-01-01T00:00:00Z,eu,1.5\n' >"$T/ok.csv"
+conf "$T/ok.csv"
+run --check-config
+[[ $rc == 0 ]] || fail "--check-config on a good config: $rc"
+[[ $(count_snaps) == 0 ]] || fail "--check-config wrote a snapshot"
+printf '[view.x]\nsource = nope\naggregates = count\n' >>"$T/c.conf"
+run --check-config
+[[ $rc == 78 ]] || fail "bad config: exit $rc, want 78"
+pass "--check-config: 0 for good, 78 for bad"
+
+conf "$T/missing.csv"
+run
+[[ $rc == 1 ]] || fail "missing file: exit $rc, want 1"
+grep -q "missing.csv: cannot open input" "$T/log" || fail "missing file not named"
+conf "$T/none-*.csv"
+run
+[[ $rc == 1 ]] || fail "glob without match: exit $rc, want 1"
+grep -q "no input file matches" "$T/log" || fail "unmatched glob not reported"
+mkdir -p "$T/adir.csv"
+conf "$T/adir.csv"
+run
+[[ $rc == 1 ]] || fail "directory as input: exit $rc"
+[[ $(count_snaps) == 0 ]] || fail "a failed run published"
+pass "missing, unmatched and unreadable inputs fail with 1 and publish nothing"
+
+: >"$T/empty.csv"
+conf "$T/empty.csv"
+run
+[[ $rc == 0 ]] || fail "empty file: exit $rc"
+"$SNAPDUMP" "$(newest)" >"$T/dump"
+grep -q $'^global\tcount=0\tsum(amount)=0\tavg(amount)=nil\tmin(amount)=nil$' "$T/dump" ||
+        { cat "$T/dump"; fail "empty file: global row"; }
+! grep -q '^recent' "$T/dump" || fail "empty file: grouped view has rows"
+grep -q "empty file" "$T/log" || fail "empty file not logged"
+printf 'ts,region,amount\r\n' >"$T/header.csv"
+conf "$T/header.csv"
+run
+[[ $rc == 0 ]] || fail "header only: exit $rc"
+"$SNAPDUMP" "$(newest)" | grep -q $'^global\tcount=0' || fail "header only: global row"
+pass "empty file and header only publish empty views (count 0, nil avg/min)"
+
+printf 'ts,amount\n2026-01-01T00:00:00Z,1\n' >"$T/nocol.csv"
+conf "$T/nocol.csv"
+before=$(count_snaps)
+run
+[[ $rc == 78 ]] || fail "column missing from header: exit $rc, want 78"
+grep -q "column 'region' declared in \[source.ev\] columns is missing from the CSV header" "$T/log" ||
+        fail "missing column not named"
+grep -q "nocol.csv" "$T/log" || fail "file of the missing column not named"
+[[ $(count_snaps) == "$before" ]] || fail "published despite a bad header"
+pass "declared column missing from the header: 78, naming column and file"
+
+"$TALLY_GEN" --rows 2000 --bad-rate 0.2 --seed 3 >"$T/bad.csv"
+conf "$T/bad.csv"
+sed -i 's/^columns = .*/columns = ts:time, region:str, amount:num, user_id:int, latency_ms:num, status:str, product:str/' "$T/c.conf"
+gen=$(newest)
+run
+[[ $rc == 65 ]] || fail "bad rows over the ratio: exit $rc, want 65"
+grep -q "above max_bad_ratio" "$T/log" || fail "bad-row failure not logged"
+grep -Eq "bad.csv:[0-9]+: malformed row skipped: (wrong field count|bad num|bad time|bad quoting)" "$T/log" ||
+        fail "malformed rows not logged with file and line"
+[[ $(newest) == "$gen" ]] || fail "a snapshot was published despite bad rows"
+echo "max_bad_ratio = 25%" >>"$T/c.conf"
+sed -i 's/^\(\[view.global\]\)/max_bad_ratio = 25%\n\1/' "$T/c.conf"
+sed -i '$d' "$T/c.conf"
+run
+[[ $rc == 0 ]] || { cat "$T/log"; fail "bad rows under a raised ratio: exit $rc"; }
+pass "malformed rows above max_bad_ratio: 65, nothing published; a higher ratio accepts them"
+
+"$TALLY_GEN" --rows 300000 --seed 5 >"$T/big.csv"
+conf "$T/big.csv"
+sed -i 's/^columns = .*/columns = ts:time, region:str, amount:num/' "$T/c.conf"
+gen=$(newest)
+run --deadline 1ms
+[[ $rc == 1 ]] || fail "deadline: exit $rc, want 1"
+grep -q "deadline passed" "$T/log" || fail "deadline not logged"
+no_tmp || fail "deadline left a temp file"
+[[ $(newest) == "$gen" ]] || fail "published after the deadline"
+printf '[worker]\nmax_runtime = 1ms\n' >>"$T/c.conf"
+run
+[[ $rc == 1 ]] || fail "max_runtime: exit $rc, want 1"
+no_tmp || fail "max_runtime left a temp file"
+pass "--deadline and max_runtime stop cleanly: 1, no temp file, previous snapshot kept"
+
+now=$(date -u +%s)
+{
+        echo "ts,region,amount"
+        echo "$((now - 3600)),recent,1"
+        echo "$(date -u -d @$((now - 7200)) +%Y-%m-%dT%H:%M:%SZ),recent,2"
+        echo "$((now - 3 * 86400)),old,4"
+        echo "$(((now + 3 * 86400) * 1000)),future,8"
+} >"$T/now.csv"
+conf "$T/now.csv" "time_reference = now"
+run
+[[ $rc == 0 ]] || fail "time_reference = now: exit $rc"
+"$SNAPDUMP" "$(newest)" >"$T/dump"
+grep -q $'^recent\tregion=recent\tcount=2$' "$T/dump" || { cat "$T/dump"; fail "now: recent rows"; }
+! grep -q 'region=old' "$T/dump" || fail "now: old rows inside the window"
+conf "$T/now.csv"
+run
+"$SNAPDUMP" "$(newest)" >"$T/dump"
+! grep -q 'region=recent' "$T/dump" || fail "newest: window should end at the future row"
+grep -q $'^recent\tregion=future\tcount=1$' "$T/dump" || fail "newest: the newest row"
+pass "windows against now and against the newest time"
+
+grep -q "TALLY_GENERATION=" "$T/log" && grep -q "TALLY_ROWS_READ=4" "$T/log" &&
+        grep -q "TALLY_VIEW=recent" "$T/log" || fail "run log lacks its fields"
+pass "one entry per run with generation, rows and duration, one per view"
