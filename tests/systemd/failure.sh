@@ -53,3 +53,25 @@ G2=$(written_gens | tail -n 1)
 wait_served "$G2" || ct_fail "tallyd does not serve the recovered generation $G2"
 [[ $(unit_prop tally-worker.service ActiveState) != failed ]] || ct_fail "worker still failed after a good run"
 pass "timer ran on after the failure; fixed input published and served generation $G2"
+
+# a hung run (a source that never delivers: a FIFO nobody writes to) is ended by
+# TimeoutStartSec= and cannot block later runs; shortened by drop-in
+ct mkdir -p /etc/systemd/system/tally-worker.service.d
+ct tee /etc/systemd/system/tally-worker.service.d/50-test.conf >/dev/null <<'CONF'
+[Service]
+TimeoutStartSec=2s
+TimeoutStopSec=2s
+CONF
+ct systemctl daemon-reload
+ct mkfifo "$INPUT/events-9.csv"
+start=$SECONDS
+ct systemctl start tally-worker.service && ct_fail "a run reading a silent FIFO succeeded"
+[[ $(unit_prop tally-worker.service Result) == timeout ]] ||
+        ct_fail "hung run: Result=$(unit_prop tally-worker.service Result), want timeout"
+((SECONDS - start < 15)) || ct_fail "hung run took $((SECONDS - start)) s to be stopped"
+ct rm "$INPUT/events-9.csv"
+ct systemctl start tally-worker.service || ct_fail "the run after a hung one failed"
+G3=$(written_gens | tail -n 1)
+((G3 > G2)) || ct_fail "the run after a hung one wrote no newer generation"
+wait_served "$G3" || ct_fail "tallyd does not serve $G3"
+pass "hung run stopped by TimeoutStartSec (Result=timeout); the next run published $G3"
