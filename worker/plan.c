@@ -82,7 +82,10 @@ static int build_view(const Config *cfg, size_t vi, int64_t now_usec, ViewPlan *
         if (v->window_column >= 0) {
                 if (s->window_from_now) {
                         vp->window_now = true;
-                        vp->now_cutoff = now_usec - (int64_t)v->window_usec;
+                        /* durations are far below 2^62 µs, now is positive */
+                        vp->now_cutoff = v->window_usec >= (UINT64_C(1) << 62)
+                                             ? INT64_MIN
+                                             : now_usec - (int64_t)v->window_usec;
                 } else
                         vp->deferred = true;
         }

@@ -109,6 +109,15 @@ static int scratch_reserve(Shard *s, size_t n)
         return 0;
 }
 
+/* t - window without overflow: "no time seen yet" is INT64_MIN */
+static inline int64_t window_start(int64_t t, uint64_t window)
+{
+        int64_t r;
+        if (window > (uint64_t)INT64_MAX || __builtin_sub_overflow(t, (int64_t)window, &r))
+                return INT64_MIN;
+        return r;
+}
+
 static inline uint64_t dbits(double d)
 {
         uint64_t u;
@@ -340,7 +349,8 @@ static int defer(Shard *s, ViewShard *vs, Group *group, int64_t ts, const uint64
         size_t words = 3 + vp->n_accs;
         if (vs->n_deferred == vs->cap_deferred) {
                 /* drop what the newest time seen so far already rules out, then grow */
-                int64_t cutoff = s->newest[vp->cfg->window_column] - (int64_t)vp->cfg->window_usec;
+                int64_t cutoff =
+                    window_start(s->newest[vp->cfg->window_column], vp->cfg->window_usec);
                 size_t k = 0;
                 for (size_t i = 0; i < vs->n_deferred; i++) {
                         uint64_t *rec = vs->deferred + i * words;
@@ -381,7 +391,8 @@ static bool row_selected(const ViewPlan *vp, const Shard *s, const Value *row, i
                 *ret_ts = t->i;
                 if (vp->window_now && t->i < vp->now_cutoff)
                         return false;
-                if (vp->deferred && t->i < s->newest[v->window_column] - (int64_t)v->window_usec)
+                if (vp->deferred &&
+                    t->i < window_start(s->newest[v->window_column], v->window_usec))
                         return false;
         }
         return true;
@@ -486,7 +497,7 @@ int shard_apply_deferred(Shard *s, const int64_t *newest)
                 const ViewPlan *vp = vs->plan;
                 if (!vp->deferred)
                         continue;
-                int64_t cutoff = newest[vp->cfg->window_column] - (int64_t)vp->cfg->window_usec;
+                int64_t cutoff = window_start(newest[vp->cfg->window_column], vp->cfg->window_usec);
                 size_t words = 3 + vp->n_accs;
                 for (size_t i = 0; i < vs->n_deferred; i++) {
                         const uint64_t *rec = vs->deferred + i * words;
