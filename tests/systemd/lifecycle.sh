@@ -93,3 +93,9 @@ poll 10 _rescanned || ct_fail "tallyd logged no rescan after systemctl reload"
 [[ $(unit_prop tallyd.service NRestarts) == 0 ]] || ct_fail "tallyd restarted during the test"
 wait_served "$G2" || ct_fail "tallyd stopped serving $G2 after reload"
 pass "systemctl reload tallyd rescans in the same process and serves $G2"
+
+# the sandboxing took nothing away the programs use: no EPERM/EACCES anywhere
+denied=$(ct journalctl -u tallyd.service -u tally-worker.service -o cat --no-pager |
+        grep -E 'Operation not permitted|Permission denied|Read-only file system' || true)
+[[ -z $denied ]] || ct_fail "hardening denied something: $denied"
+pass "no permission errors under the hardened units"
