@@ -436,6 +436,49 @@ static void free_shards(SourceRun *run)
         run->n_shards = 0;
 }
 
+/* Runs fn(run, k, n, userdata) for k in 0..n-1 on n threads, one per shard (the caller's
+ * thread is k = 0). Returns the first failure. */
+typedef int (*PartFn)(SourceRun *run, size_t k, size_t n, void *userdata);
+
+typedef struct Part {
+        SourceRun *run;
+        PartFn fn;
+        void *userdata;
+        size_t k, n;
+        int r;
+} Part;
+
+static void *part_main(void *userdata)
+{
+        Part *p = userdata;
+        p->r = p->fn(p->run, p->k, p->n, p->userdata);
+        return NULL;
+}
+
+static int run_parts(SourceRun *run, PartFn fn, void *userdata)
+{
+        size_t n = run->n_shards;
+        Part parts[256];
+        pthread_t tids[256];
+        bool started[256] = {};
+        for (size_t k = 0; k < n; k++)
+                parts[k] = (Part){run, fn, userdata, k, n, 0};
+        for (size_t k = 1; k < n; k++)
+                started[k] = pthread_create(&tids[k], NULL, part_main, &parts[k]) == 0;
+        for (size_t k = 1; k < n; k++)
+                if (!started[k])
+                        part_main(&parts[k]); /* no thread: do its share here */
+        part_main(&parts[0]);
+        int r = 0;
+        for (size_t k = 1; k < n; k++) {
+                if (started[k])
+                        pthread_join(tids[k], NULL);
+                if (parts[k].r < 0 && r == 0)
+                        r = parts[k].r;
+        }
+        return parts[0].r < 0 ? parts[0].r : r;
+}
+
 /* Tasks of one file assumed each boundary starts a record. That holds when the task before
  * ended exactly there; a quoted line break across a boundary breaks it. */
 static bool seams_hold(const SourceRun *run)
@@ -518,8 +561,31 @@ static int put_key(SnapshotWriter *w, const Group *g, size_t n_keys)
         return r;
 }
 
-static int write_view(SnapshotWriter *w, Shard *s, ViewShard *vs, uint64_t scan_usec)
+#define FINISH_BLOCK 16384
+
+typedef struct FinishJob {
+        const ViewPlan *vp;
+        Group **order;
+        size_t from, n;
+        Value *vals;
+} FinishJob;
+
+static int finish_part(SourceRun *run, size_t k, size_t nk, void *userdata)
 {
+        FinishJob *j = userdata;
+        size_t na = j->vp->cfg->n_aggregates;
+        for (size_t i = j->n * k / nk; i < j->n * (k + 1) / nk; i++) {
+                int r = shard_group_values(&run->shards[k], j->vp, j->order[j->from + i]->state,
+                                           &j->vals[i * na]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int write_view(SnapshotWriter *w, SourceRun *run, ViewShard *vs, uint64_t scan_usec)
+{
+        Shard *s = &run->shards[0];
         uint64_t t0 = now_monotonic_usec();
         const ViewPlan *vp = vs->plan;
         const ViewConfig *v = vp->cfg;
@@ -541,7 +607,7 @@ static int write_view(SnapshotWriter *w, Shard *s, ViewShard *vs, uint64_t scan_
                         return -ENOMEM;
         }
         _cleanup_free_ Group **order = malloc((vs->groups.n + 1) * sizeof(Group *));
-        _cleanup_free_ Value *vals = calloc(v->n_aggregates + 1, sizeof(Value));
+        _cleanup_free_ Value *vals = calloc(FINISH_BLOCK * v->n_aggregates + 1, sizeof(Value));
         if (!order || !vals)
                 return -ENOMEM;
         size_t n = 0;
@@ -550,13 +616,18 @@ static int write_view(SnapshotWriter *w, Shard *s, ViewShard *vs, uint64_t scan_
                         order[n++] = vs->groups.groups[i];
         qsort(order, n, sizeof(Group *), cmp_group);
         int r = snapshot_writer_begin_view(w, v->name, v->n_group_by, nc, cols, n);
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                Group *g = order[i];
-                r = put_key(w, g, v->n_group_by);
-                if (r >= 0)
-                        r = shard_group_values(s, vp, g->state, vals);
-                for (size_t a = 0; a < v->n_aggregates && r >= 0; a++)
-                        r = snapshot_writer_put_value(w, &vals[a]);
+        /* Final values (sorting for distinct, selection for quantiles) are computed by all
+         * threads, a block of groups at a time, then written in key order. */
+        FinishJob job = {.vp = vp, .order = order, .vals = vals};
+        for (size_t from = 0; from < n && r >= 0; from += FINISH_BLOCK) {
+                job.from = from;
+                job.n = MIN((size_t)FINISH_BLOCK, n - from);
+                r = run_parts(run, finish_part, &job);
+                for (size_t i = 0; i < job.n && r >= 0; i++) {
+                        r = put_key(w, order[from + i], v->n_group_by);
+                        for (size_t a = 0; a < v->n_aggregates && r >= 0; a++)
+                                r = snapshot_writer_put_value(w, &vals[i * v->n_aggregates + a]);
+                }
         }
         if (r >= 0)
                 r = snapshot_writer_end_view(w);
@@ -571,6 +642,11 @@ static int write_view(SnapshotWriter *w, Shard *s, ViewShard *vs, uint64_t scan_
 }
 
 /* ---- one source ---- */
+
+static int apply_deferred_part(SourceRun *run, size_t k, size_t nk, void *userdata)
+{
+        return shard_apply_deferred(&run->shards[k], userdata);
+}
 
 static void log_bad_rows(const SourceRun *run, const Shard *s)
 {
@@ -654,9 +730,8 @@ static int run_source(SourceRun *run, SnapshotWriter *w, EngineResult *res)
                 for (size_t i = 0; i < run->n_shards; i++)
                         newest[c] = MAX(newest[c], run->shards[i].newest[c]);
         }
-        for (size_t i = 0; i < run->n_shards; i++)
-                if ((r = shard_apply_deferred(&run->shards[i], newest)) < 0)
-                        return r;
+        if ((r = run_parts(run, apply_deferred_part, newest)) < 0)
+                return r;
         Shard *s = &run->shards[0];
         for (size_t i = 1; i < run->n_shards; i++)
                 if ((r = shard_merge(s, &run->shards[i])) < 0)
@@ -682,7 +757,7 @@ static int run_source(SourceRun *run, SnapshotWriter *w, EngineResult *res)
                 return log_error_errno(ETIME, "source %s: deadline passed", src->name);
         uint64_t scan_usec = now_monotonic_usec() - t0;
         for (size_t vi = 0; vi < run->plan->n_views && r >= 0; vi++)
-                r = write_view(w, s, &s->views[vi], scan_usec);
+                r = write_view(w, run, &s->views[vi], scan_usec);
         if (r < 0)
                 return r;
         SnapshotSource info = {.name = src->name,

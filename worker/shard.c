@@ -36,7 +36,8 @@ int shard_init(Shard *s, const SourcePlan *plan)
                 return r;
         if ((r = intern_init(&s->intern)) < 0)
                 return r;
-        s->keybuf_size = CSV_MAX_RECORD_BYTES + 16 * CONFIG_MAX_COLUMNS;
+        /* first half: one key of any size; second half: the keys of a batch */
+        s->keybuf_size = 2 * (CSV_MAX_RECORD_BYTES + 16 * CONFIG_MAX_COLUMNS);
         s->keybuf = malloc(s->keybuf_size);
         s->views = calloc(plan->n_views + 1, sizeof(ViewShard));
         s->batch = calloc(SHARD_BATCH * (plan->cfg->n_columns + 1), sizeof(Value));
@@ -406,34 +407,51 @@ static int view_add_rows(Shard *s, ViewShard *vs, const Value *rows, size_t n, s
         uint64_t hash[SHARD_BATCH];
         int64_t ts[SHARD_BATCH];
         uint16_t sel[SHARD_BATCH];
+        uint32_t koff[SHARD_BATCH], klens[SHARD_BATCH];
         Group *grp[SHARD_BATCH];
         size_t ns = 0;
 
-        /* pass 1: filter, hash the key, prefetch its slot */
+        /* pass 1: filter, encode and hash the key, prefetch its slot. Keys are kept for
+         * pass 3 while they fit the key buffer (re-encoded after that). */
+        size_t kused = 0, kmax = s->keybuf_size / 2;
         for (size_t i = 0; i < n; i++) {
                 const Value *row = rows + i * nc;
                 ts[ns] = 0;
                 if (!row_selected(vp, s, row, &ts[ns]))
                         continue;
                 size_t klen = encode_key(s->keybuf, v, row);
-                uint64_t h = group_key_hash(s->keybuf, klen);
+                const char *kb = s->keybuf;
+                koff[ns] = UINT32_MAX;
+                if (kused + klen <= kmax) {
+                        memcpy(s->keybuf + kmax + kused, kb, klen);
+                        koff[ns] = (uint32_t)kused;
+                        kused += klen;
+                }
+                klens[ns] = (uint32_t)klen;
+                uint64_t h = group_key_hash(kb, klen);
                 __builtin_prefetch(&t->slots[h & t->mask]);
                 hash[ns] = h;
                 sel[ns++] = (uint16_t)i;
         }
-        /* pass 2: prefetch the record the slot points at */
+        /* pass 2: prefetch the record the slot points at: header, key, state */
+        size_t lines = MIN((sizeof(Group) + 32 + t->state_size + 63) / 64, (size_t)4);
         for (size_t k = 0; k < ns; k++) {
                 uint64_t slot = t->slots[hash[k] & t->mask];
-                if (slot)
-                        __builtin_prefetch(
-                            (const void *)(uintptr_t)(slot & ((UINT64_C(1) << 48) - 1)));
+                if (!slot)
+                        continue;
+                const char *rec = (const char *)(uintptr_t)(slot & ((UINT64_C(1) << 48) - 1));
+                for (size_t l = 0; l < lines; l++)
+                        __builtin_prefetch(rec + 64 * l);
         }
         /* pass 3: find or make the group, prefetch where its values go next */
         for (size_t k = 0; k < ns; k++) {
-                const Value *row = rows + sel[k] * nc;
-                size_t klen = encode_key(s->keybuf, v, row);
+                const char *kb = s->keybuf;
+                if (koff[k] == UINT32_MAX)
+                        encode_key(s->keybuf, v, rows + sel[k] * nc);
+                else
+                        kb = s->keybuf + kmax + koff[k];
                 bool fresh;
-                Group *g = group_table_get(t, s->keybuf, (uint32_t)klen, hash[k], true, &fresh);
+                Group *g = group_table_get(t, kb, klens[k], hash[k], true, &fresh);
                 if (!g)
                         return -ENOMEM;
                 grp[k] = g;
