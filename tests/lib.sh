@@ -68,4 +68,12 @@ aggregates = count, sum(amount)
 CONF
 }
 
+# Skips the calling test (meson counts exit 77 as skipped) in sanitizer builds.
+skip_if_sanitized() {
+        if [[ -n ${TALLY_SANITIZE:-} && ${TALLY_SANITIZE} != none ]]; then
+                echo "skipped: $* is not meaningful under -Db_sanitize=$TALLY_SANITIZE"
+                exit 77
+        fi
+}
+
 http_get() { curl -sS --max-time 5 "$@"; }
