@@ -50,3 +50,16 @@ header_of() {
 }
 
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
+
+# stop_tallyd: SIGTERM, expect exit 0 and a log free of sanitizer reports.
+stop_tallyd() {
+        kill -TERM "$TALLYD_PID"
+        local rc=0
+        wait "$TALLYD_PID" || rc=$?
+        if grep -Eq "AddressSanitizer|LeakSanitizer|runtime error:" "$T/tallyd.log"; then
+                cat "$T/tallyd.log" >&2
+                fail "sanitizer report in tallyd's log"
+        fi
+        ((rc == 0)) || fail "tallyd exited with $rc on SIGTERM"
+        pass "clean exit on SIGTERM"
+}

@@ -169,3 +169,4 @@ done
 n404=$(sed -n 's/^tally_http_requests_total{code="404"} //p' "$T/metrics")
 ((n404 >= 4)) || fail "404s not counted ($n404)"
 pass "/metrics"
+stop_tallyd

@@ -90,3 +90,4 @@ wait "$holder" || true
 wait_for 10 curl -sf --max-time 1 "$URL/healthz" || fail "not serving after connections closed"
 grep -q "pausing new connections" "$T/tallyd.log" || fail "limit not logged"
 pass "max_connections holds back new connections and recovers"
+stop_tallyd

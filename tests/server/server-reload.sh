@@ -76,3 +76,4 @@ pass "20 reloads under load, $total requests, none failed"
 # Memory of old snapshots is released: only the serving one stays alive.
 wait_for 10 bash -c "curl -s '$URL/metrics' | grep -q '^tally_served_snapshots 1$'" || fail "old snapshots still alive"
 pass "old snapshots released"
+stop_tallyd

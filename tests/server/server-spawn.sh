@@ -40,7 +40,4 @@ grep -Eq 'tally_worker_runs_total\{result="ok"\} [1-9]' "$T/m" || fail "ok runs 
 grep -Eq 'tally_worker_runs_total\{result="failed"\} [2-9]' "$T/m" || fail "failed runs not counted"
 pass "runs resume after failures and are counted"
 
-kill -TERM "$TALLYD_PID"
-wait "$TALLYD_PID"; rc=$?
-((rc == 0)) || fail "SIGTERM exit status $rc"
-pass "SIGTERM: clean exit 0"
+stop_tallyd
