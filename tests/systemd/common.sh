@@ -96,8 +96,14 @@ put_input() {
         ct mv "$INPUT/$name.tmp" "$INPUT/$name"
 }
 
+# The worker's own entries are matched by SYSLOG_IDENTIFIER, which the worker sends itself.
+# `-u tally-worker` also works, but journald 252 attributes a datagram to a unit by reading
+# the sender's /proc/PID/cgroup, and a oneshot that logs and exits at once can be gone by
+# then (under load): that entry then lacks _SYSTEMD_UNIT. Fixed upstream in v256 (pidfds).
+WORKER_ENTRIES=SYSLOG_IDENTIFIER=tally-worker
+
 written_gens() {
-        ct journalctl -u tally-worker.service MESSAGE_ID="$MSGID_WRITTEN" -o json --no-pager |
+        ct journalctl "$WORKER_ENTRIES" MESSAGE_ID="$MSGID_WRITTEN" -o json --no-pager |
                 python3 -c 'import json, sys
 for line in sys.stdin:
     if line.strip():

@@ -19,9 +19,9 @@ ct systemctl start tally-worker.service && ct_fail "worker run over bad input su
 [[ $(unit_prop tally-worker.service ExecMainStatus) == 65 ]] ||
         ct_fail "worker exit status $(unit_prop tally-worker.service ExecMainStatus), want 65"
 [[ $(ct ls "$SNAPDIR") == "$before" ]] || ct_fail "the failed run changed the snapshot directory"
-ct journalctl -x -u tally-worker.service MESSAGE_ID="$MSGID_BAD_ROWS" --no-pager | grep -q 'too many bad rows' ||
+ct journalctl -x "$WORKER_ENTRIES" MESSAGE_ID="$MSGID_BAD_ROWS" --no-pager | grep -q 'too many bad rows' ||
         ct_fail "no catalog-explained bad-rows entry"
-ct journalctl -x -u tally-worker.service MESSAGE_ID="$MSGID_FAILED" --no-pager | grep -q 'aggregation run failed' ||
+ct journalctl -x "$WORKER_ENTRIES" MESSAGE_ID="$MSGID_FAILED" --no-pager | grep -q 'aggregation run failed' ||
         ct_fail "no catalog-explained worker-failed entry"
 [[ $(view_json | json_get generation) == "$G" ]] || ct_fail "tallyd does not serve the previous generation $G"
 [[ $(unit_prop tallyd.service ActiveState) == active ]] || ct_fail "tallyd not active"
@@ -40,7 +40,7 @@ ct rm "$SNAPDIR/$bad"
 pass "corrupt $bad rejected and explained; tallyd still serves $G"
 
 # the timer keeps trying while the input is bad...
-_failed_twice() { (($(ct journalctl -u tally-worker.service MESSAGE_ID="$MSGID_FAILED" -o cat --no-pager | wc -l) >= 2)); }
+_failed_twice() { (($(ct journalctl "$WORKER_ENTRIES" MESSAGE_ID="$MSGID_FAILED" -o cat --no-pager | wc -l) >= 2)); }
 ct systemctl start tally-worker.timer
 poll 30 _failed_twice || ct_fail "the timer did not run the worker again after a failure"
 # ...and the first run after the fix publishes and is served
