@@ -1,14 +1,14 @@
 #!/bin/bash
 # Runs one libFuzzer target for a bounded time from its seed corpus.
 #   run-fuzz.sh FUZZER FUZZ_SOURCE_DIR NAME
-# FUZZ_SECONDS (default 60) bounds the run. New inputs go to a scratch directory, never
-# into the repo's seeds. On a crash or leak the input is copied to
+# TALLY_FUZZ_SECONDS (or FUZZ_SECONDS; default 60) bounds the run. New inputs go to a
+# scratch directory, never into the repo's seeds. On a crash or leak the input is copied to
 # $FUZZ_ARTIFACT_DIR (default $TALLY_BUILD_ROOT/fuzz-artifacts/NAME) and the run fails:
 # add that file to tests/fuzz/regressions/NAME/ once the bug is understood.
 set -uo pipefail
 
 fuzzer=$1 src=$2 name=$3
-secs=${FUZZ_SECONDS:-60}
+secs=${TALLY_FUZZ_SECONDS:-${FUZZ_SECONDS:-60}}
 artifacts=${FUZZ_ARTIFACT_DIR:-${TALLY_BUILD_ROOT:-.}/fuzz-artifacts/$name}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tally-fuzz-$name.XXXXXX")
 trap 'rm -rf "$work"' EXIT
