@@ -80,6 +80,7 @@ EOF
 [Service]
 WatchdogSec=5s
 TimeoutAbortSec=1s
+LimitCORE=0
 RestartSec=200ms
 EOF
         ct systemctl daemon-reload
