@@ -35,13 +35,13 @@ ct_skip_unless_possible() {
 # /usr inside the container: anything staged under /lib (Debian's systemd.pc says
 # /lib/systemd/system for --prefix=/usr) moves to /usr/lib.
 ct_install() {
-        rm -rf "$CT_STAGE"
+        rm -rf "${CT_STAGE:?}"
         meson install -C "$TALLY_BUILD_ROOT" --no-rebuild --quiet --destdir "$CT_STAGE" >"$T/install.log" 2>&1 ||
                 { cat "$T/install.log" >&2; fail "meson install failed"; }
         mkdir -p "$CT_STAGE/usr"
         if [[ -d $CT_STAGE/lib ]]; then
                 cp -a "$CT_STAGE/lib/." "$CT_STAGE/usr/lib/"
-                rm -rf "$CT_STAGE/lib"
+                rm -rf "${CT_STAGE:?}/lib"
         fi
         CT_UNITDIR=$(dirname "$(find "$CT_STAGE" -name tallyd.service -print -quit)")
         [[ -d $CT_UNITDIR && $CT_UNITDIR != . ]] || fail "meson install put no unit files in $CT_STAGE"
