@@ -16,7 +16,7 @@
  * snapshot reference per piece); shorter ones are cheaper to copy than to track. */
 #define REFERENCE_MIN 2048
 /* libevent's 16 KiB default per write halves large-body throughput. */
-#define MAX_SINGLE_WRITE (1024 * 1024)
+#define MAX_SINGLE_WRITE (4 * 1024 * 1024)
 /* Enough to see a GET body and refuse it in JSON; larger ones evhttp refuses itself. */
 #define MAX_BODY          4096
 #define HEARTBEAT_USEC    (1 * USEC_PER_SEC)
@@ -226,7 +226,15 @@ int loop_new(const LoopOptions *o, Loop **ret)
                 return -ENOMEM;
         l->o = *o;
         atomic_init(&l->heartbeat_usec, now_monotonic_usec());
-        l->base = event_base_new();
+        /* With a changelist, the read-disable/re-enable and similar flips evhttp does
+         * within one loop iteration cancel out instead of each costing an epoll_ctl:
+         * measured 4 -> 2 epoll_ctl per keep-alive request. */
+        struct event_config *cfg = event_config_new();
+        if (!cfg)
+                goto fail;
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        l->base = event_base_new_with_config(cfg);
+        event_config_free(cfg);
         if (!l->base)
                 goto fail;
         l->http = evhttp_new(l->base);
