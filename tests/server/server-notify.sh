@@ -1,0 +1,48 @@
+#!/bin/bash
+# systemd integration without systemd: sd_notify messages caught on a socket of our own
+# (READY=1, STATUS=, WATCHDOG=1 at half WATCHDOG_USEC) and socket activation through
+# systemd-socket-activate. Skipped (77) when tallyd is built without libsystemd.
+source "$TALLY_SOURCE_ROOT/tests/server/lib-server.sh"
+ldd "$TALLYD" | grep -q libsystemd || { echo "built without systemd"; exit 77; }
+
+cat >"$T/notify.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as out:
+    while True:
+        for line in s.recv(4096).decode().splitlines():
+            out.write(line + "\n")
+PY
+start_bg python3 "$T/notify.py" "$T/notify.sock" "$T/notify.log"
+wait_for 5 test -S "$T/notify.sock" || fail "notify socket"
+
+port=$(free_port)
+server_config "$port"
+NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 start_tallyd
+wait_for 5 grep -q '^READY=1$' "$T/notify.log" || fail "no READY=1"
+grep -q '^STATUS=no snapshot yet$' "$T/notify.log" || fail "no initial STATUS"
+n0=$(grep -c '^WATCHDOG=1$' "$T/notify.log" || true)
+sleep 1 # 0.2 s pings: expect about five more
+n1=$(grep -c '^WATCHDOG=1$' "$T/notify.log")
+((n1 - n0 >= 3)) || fail "watchdog pings: $n0 -> $n1 in 1 s"
+pass "READY=1, initial STATUS, WATCHDOG=1 at half the interval"
+
+"$MKSNAP" "$T/snap" --rows 40 >/dev/null
+wait_for 10 grep -Eq '^STATUS=generation 1, 40 rows, age [0-9]+ s$' "$T/notify.log" || fail "STATUS after load: $(tail -3 "$T/notify.log")"
+pass "STATUS follows the snapshot"
+stop_tallyd
+grep -q '^STOPPING=1$' "$T/notify.log" || fail "no STOPPING=1"
+pass "STOPPING=1 on SIGTERM"
+
+# Socket activation: the configured port is not used; the passed socket is.
+: >"$T/tallyd.log"
+aport=$(free_port)
+start_bg systemd-socket-activate -l "127.0.0.1:$aport" "$TALLYD" --config "$T/tally.conf"
+act=$BG_PID
+wait_for 10 curl -sf "http://127.0.0.1:$aport/healthz" || fail "no answer on the activated socket"
+[[ $(curl -s "http://127.0.0.1:$aport/v1/views/sales/rows/eu-west/p00000" | python3 -c 'import json,sys; print(json.load(sys.stdin)["row"]["product"])') == p00000 ]] ||
+        fail "data over the activated socket"
+[[ $(status_of "http://127.0.0.1:$port/healthz") == 000 ]] || fail "configured port should stay unbound"
+kill -TERM "$act"; wait "$act" || fail "activated tallyd exit status"
+pass "socket activation via sd_listen_fds"
