@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -36,6 +35,7 @@ struct Loader {
         bool scan_requested;
         bool stop;
         Served *mailbox;
+        Served *retired; /* last references dropped elsewhere, unmapped here */
         void (*ready)(void *userdata);
         void *userdata;
 };
@@ -69,6 +69,11 @@ Loader *loader_free(Loader *l)
                 pthread_join(l->thread, NULL);
         }
         served_unref(l->mailbox);
+        while (l->retired) {
+                Served *next = l->retired->next_retired;
+                served_release(l->retired);
+                l->retired = next;
+        }
         pthread_mutex_destroy(&l->lock);
         pthread_cond_destroy(&l->wake);
         free(l->dir);
@@ -199,20 +204,26 @@ static void *loader_thread(void *arg)
         (void)setpriority(PRIO_PROCESS, (id_t)gettid(), LOADER_NICE);
         pthread_mutex_lock(&l->lock);
         for (;;) {
-                while (!l->scan_requested && !l->stop)
+                while (!l->scan_requested && !l->retired && !l->stop)
                         pthread_cond_wait(&l->wake, &l->lock);
                 if (l->stop)
                         break;
+                Served *dead = TAKE_PTR(l->retired);
+                bool do_scan = l->scan_requested;
                 l->scan_requested = false;
                 pthread_mutex_unlock(&l->lock);
 
+                while (dead) {
+                        Served *next = dead->next_retired;
+                        served_release(dead);
+                        dead = next;
+                }
+                if (!do_scan) {
+                        pthread_mutex_lock(&l->lock);
+                        continue;
+                }
                 Served *sv = NULL;
-                uint64_t before = atomic_load(&l->stats.loaded) + atomic_load(&l->stats.rejected);
                 int r = scan(l, l->serving, &sv);
-                /* Reading and rendering churned this thread's malloc arena (zlib, listing);
-                 * hand the pages back so RSS stays flat. */
-                if (atomic_load(&l->stats.loaded) + atomic_load(&l->stats.rejected) != before)
-                        malloc_trim(0);
 
                 pthread_mutex_lock(&l->lock);
                 if (r > 0) {
@@ -255,6 +266,16 @@ Served *loader_take(Loader *l)
         Served *sv = TAKE_PTR(l->mailbox);
         pthread_mutex_unlock(&l->lock);
         return sv;
+}
+
+void loader_retire(Served *sv, void *userdata)
+{
+        Loader *l = userdata;
+        pthread_mutex_lock(&l->lock);
+        sv->next_retired = l->retired;
+        l->retired = sv;
+        pthread_cond_signal(&l->wake);
+        pthread_mutex_unlock(&l->lock);
 }
 
 const LoaderStats *loader_stats(const Loader *l)

@@ -41,3 +41,6 @@ void loader_request_scan(Loader *l);
 /* The prepared snapshot waiting in the mailbox, or NULL. */
 Served *loader_take(Loader *l);
 const LoaderStats *loader_stats(const Loader *l);
+/* A served_set_retire_hook() receiver: queues sv for unmapping on the loader thread
+ * (which must be running, or the loader freed later, which releases what is queued). */
+void loader_retire(Served *sv, void *userdata);

@@ -375,7 +375,16 @@ static void format_http_date(char *buf, size_t n, int64_t usec)
                 strcpy_checked(buf, n, "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
-static void served_release(Served *sv)
+static void (*_Atomic retire_hook)(Served *sv, void *userdata);
+static void *_Atomic retire_userdata;
+
+void served_set_retire_hook(void (*hook)(Served *sv, void *userdata), void *userdata)
+{
+        retire_userdata = userdata;
+        retire_hook = hook;
+}
+
+void served_release(Served *sv)
 {
         for (size_t i = 0; i < sv->n_maps; i++)
                 munmap(sv->maps[i].p, sv->maps[i].size);
@@ -473,7 +482,11 @@ void served_unref(Served *sv)
         if (atomic_fetch_sub_explicit(&sv->refs, 1, memory_order_acq_rel) != 1)
                 return;
         live--;
-        served_release(sv);
+        void (*hook)(Served *, void *) = retire_hook;
+        if (hook)
+                hook(sv, retire_userdata);
+        else
+                served_release(sv);
 }
 
 void served_unref_cb(const void *data, size_t len, void *sv)

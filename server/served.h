@@ -71,6 +71,7 @@ typedef struct Served {
         Piece views_json, views_json_gz, views_mp;
         /* /v1/snapshot: everything but age_seconds is fixed; the body is head + age + tail */
         Piece snap_json_head, snap_json_tail, snap_mp_head, snap_mp_tail;
+        struct Served *next_retired; /* the loader's list of snapshots to unmap */
 } Served;
 
 /* Renders s into a new Served with one reference. s is not consumed. */
@@ -99,5 +100,11 @@ static inline Piece served_rows(const ViewBodies *b, size_t first, size_t n)
                 return (Piece){b->rows, 0};
         return (Piece){b->rows + b->off[first], b->off[first + n] - b->off[first] - b->sep};
 }
+/* Where the last reference goes: unmapping megabytes takes page-table work that an event
+ * loop should not do between two requests, so the server hands it to the loader thread.
+ * Without a hook (tests, tools) the memory is released at once. */
+void served_set_retire_hook(void (*hook)(Served *sv, void *userdata), void *userdata);
+/* Unmaps and frees sv now; for the retire hook's receiver. */
+void served_release(Served *sv);
 /* Number of live Served objects in the process (tests and metrics). */
 unsigned served_live(void);

@@ -252,7 +252,6 @@ static void teardown(Server *s)
         for (unsigned i = 0; i < s->n_threads; i++)
                 pthread_join(s->threads[i], NULL);
         spawner_free(s->spawner);
-        loader_free(s->loader); /* joins the loader thread first */
         struct event *evs[] = {s->watch_ev,    s->poll_ev,   s->loaded_ev,  s->status_ev,
                                s->watchdog_ev, s->sighup_ev, s->sigterm_ev, s->sigint_ev};
         for (size_t i = 0; i < ELEMENTSOF(evs); i++)
@@ -262,6 +261,9 @@ static void teardown(Server *s)
                 loop_free(s->loops[i]);
         watch_free(s->watch);
         served_unref(s->current);
+        /* loops are gone: no more references anywhere; release what is queued */
+        loader_free(s->loader);
+        served_set_retire_hook(NULL, NULL);
         if (s->listen_owned)
                 close(s->listen_fd);
         pthread_mutex_destroy(&s->lock);
@@ -366,6 +368,7 @@ int server_run(const ServerOptions *o)
                 log_error_errno(r, "Cannot start the loader thread: %m");
                 goto out;
         }
+        served_set_retire_hook(loader_retire, s.loader);
         /* Signals are handled on the main loop only; the other threads never see them. */
         sigset_t block, old;
         sigemptyset(&block);

@@ -138,6 +138,30 @@ static void test_references_free_at_zero(void)
         served_unref(NULL);
 }
 
-TEST_MAIN(TEST_CASE(test_view_body_shape), TEST_CASE(test_row_slices),
-          TEST_CASE(test_rows_found_by_key_text), TEST_CASE(test_large_bodies_are_gzipped),
-          TEST_CASE(test_views_and_snapshot_documents), TEST_CASE(test_references_free_at_zero))
+static Served *retired;
+static void retire(Served *sv, void *userdata)
+{
+        retired = sv;
+        *(int *)userdata += 1;
+}
+
+static void test_last_reference_goes_to_the_retire_hook(void)
+{
+        int calls = 0;
+        Served *sv = build(10);
+        CHECK(sv);
+        served_set_retire_hook(retire, &calls);
+        served_ref(sv);
+        served_unref(sv);
+        CHECK_EQ_INT(calls, 0);
+        served_unref(sv);
+        served_set_retire_hook(NULL, NULL);
+        CHECK_EQ_INT(calls, 1);
+        CHECK(retired == sv);
+        served_release(sv); /* what the loader thread does */
+}
+
+TEST_MAIN(TEST_CASE(test_view_body_shape), TEST_CASE(test_last_reference_goes_to_the_retire_hook),
+          TEST_CASE(test_row_slices), TEST_CASE(test_rows_found_by_key_text),
+          TEST_CASE(test_large_bodies_are_gzipped), TEST_CASE(test_views_and_snapshot_documents),
+          TEST_CASE(test_references_free_at_zero))
