@@ -14,22 +14,23 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 
 
 def run(cmd, env=None):
-    """Runs cmd, returns (wall seconds, peak RSS in KiB, stdout). Peak RSS comes from GNU
-    time: the kernel carries the high-water mark of the forking process across exec, so
-    rusage taken here would include this Python process."""
+    """Runs cmd, returns (wall seconds, peak RSS in KiB, stdout, CPU seconds). Peak RSS
+    comes from GNU time: the kernel carries the high-water mark of the forking process
+    across exec, so rusage taken here would include this Python process. CPU time (user +
+    system) is reported too: on a shared machine it is steadier than wall time."""
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
     t0 = time.perf_counter()
-    status = subprocess.call(["/usr/bin/time", "-f", "TALLY_BENCH_RSS=%M"] + cmd,
+    status = subprocess.call(["/usr/bin/time", "-f", "TALLY_BENCH_RSS=%M %U %S"] + cmd,
                              stdout=out, stderr=err, env=env)
     wall = time.perf_counter() - t0
     err.seek(0)
     text = err.read().decode(errors="replace")
     if status != 0:
         sys.exit(f"{cmd[0]} failed ({status}): {text[-2000:]}")
-    rss = int(text.rsplit("TALLY_BENCH_RSS=", 1)[1].split()[0])
+    rss, user, system = text.rsplit("TALLY_BENCH_RSS=", 1)[1].split()[:3]
     out.seek(0)
-    return wall, rss, out.read().decode()
+    return wall, int(rss), out.read().decode(), float(user) + float(system)
 
 
 def tally_cmd(args, query, data, snapdir):
@@ -108,17 +109,19 @@ def main():
         "duckdb": lambda q: (node + [os.path.join(BENCH, "worker-duckdb.js"), q, args.data], env),
     }
     results = {}
-    stats = {(t, q): ([], []) for t in tools for q in ("q1", "q2")}
+    stats = {(t, q): ([], [], []) for t in tools for q in ("q1", "q2")}
     for i in range(args.runs):
         for q in ("q1", "q2"):
             for t, mk in tools.items():
                 cmd, e = mk(q)
-                wall, rss, out = run(cmd, e)
+                wall, rss, out, cpu = run(cmd, e)
                 stats[(t, q)][0].append(wall)
                 stats[(t, q)][1].append(rss)
+                stats[(t, q)][2].append(cpu)
                 if i == 0:
                     results[(t, q)] = tally_result(args, tmp) if t == "tally" else js_result(out)
-                print(f"  run {i + 1} {q} {t}: {wall:.3f} s, {rss / 1024:.0f} MiB", flush=True)
+                print(f"  run {i + 1} {q} {t}: {wall:.3f} s, {rss / 1024:.0f} MiB, CPU {cpu:.2f} s",
+                      flush=True)
     for q in ("q1", "q2"):
         agree(results[("tally", q)], results[("polars", q)], f"{q} tally/polars")
         agree(results[("tally", q)], results[("duckdb", q)], f"{q} tally/duckdb")
@@ -130,23 +133,24 @@ def main():
         empty.append(run(cmd)[0])
         true.append(run(["/bin/true"])[0])
     print()
-    print("| query | tool | wall (median) | peak RSS (median) | wall vs Polars | RSS vs Polars | wall vs DuckDB | RSS vs DuckDB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| query | tool | wall (median) | peak RSS (median) | CPU user+sys (median) | wall vs Polars "
+          "| RSS vs Polars | CPU vs Polars | wall vs DuckDB | RSS vs DuckDB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for q in ("q1", "q2"):
-        med = {t: (statistics.median(stats[(t, q)][0]), statistics.median(stats[(t, q)][1]))
-               for t in tools}
+        med = {t: tuple(statistics.median(x) for x in stats[(t, q)]) for t in tools}
         for t in tools:
-            w, r = med[t]
-            pw, pr = med["polars"]
-            dw, dr = med["duckdb"]
-            print(f"| {q.upper()} | {t} | {w:.3f} s | {r / 1024:.0f} MiB | {w / pw:.2f}x | "
-                  f"{r / pr:.2f}x | {w / dw:.2f}x | {r / dr:.2f}x |")
+            w, r, c = med[t]
+            pw, pr, pc = med["polars"]
+            dw, dr, _ = med["duckdb"]
+            print(f"| {q.upper()} | {t} | {w:.3f} s | {r / 1024:.0f} MiB | {c:.2f} s | {w / pw:.2f}x | "
+                  f"{r / pr:.2f}x | {c / pc:.2f}x | {w / dw:.2f}x | {r / dr:.2f}x |")
     print(f"| empty input (header only), start to exit | tally | "
-          f"{statistics.median(empty) * 1000:.1f} ms | | | | | |")
+          f"{statistics.median(empty) * 1000:.1f} ms | | | | | | | |")
     print(f"| same harness, /bin/true (exec baseline) | - | "
-          f"{statistics.median(true) * 1000:.1f} ms | | | | | |")
+          f"{statistics.median(true) * 1000:.1f} ms | | | | | | | |")
     print()
-    print(f"runs per tool and query: {args.runs}, interleaved; rows: see data file {args.data}")
+    print(f"runs per tool and query: {args.runs}, interleaved; data: {args.data}; "
+          f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

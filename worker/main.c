@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 
         /* systemd stops a unit with SIGTERM: finish cleanly, publish nothing, leave no
          * temp file, rather than dying mid-write. */
-        struct sigaction sa = {.sa_handler = on_signal};
+        struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
         sigemptyset(&sa.sa_mask);
         (void)sigaction(SIGTERM, &sa, NULL);
         (void)sigaction(SIGINT, &sa, NULL);
