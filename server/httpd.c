@@ -29,7 +29,11 @@ struct Loop {
         struct evconnlistener *listener;
         struct event *swap_ev;
         struct event *heartbeat_ev;
-        struct event *resume_accept_ev;
+        struct event *resume_accept_ev;  /* after EMFILE: a short pause */
+        struct event *resume_ev;         /* below max_connections again */
+        struct event *adopt_ev;          /* priority 0: runs before any I/O callback */
+        struct bufferevent *pending[64]; /* accepted, not yet adopted (see adopt) */
+        size_t n_pending;
         bool listener_bound; /* evhttp frees a bound listener itself */
         Served *served;
         LoopMetrics metrics;
@@ -41,6 +45,117 @@ static uint64_t mono_nsec(void)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Connection tracking.
+ *
+ * evhttp 2.1 has neither a connection limit nor a deadline for a whole request (its
+ * timeout restarts with every byte, so a client trickling one header byte at a time holds
+ * a connection forever). Both need to know each connection from accept to close, which
+ * evhttp only reveals indirectly: the bufferevent we create for it (bevcb), whose callback
+ * argument evhttp then sets to the evhttp_connection. Right after the accept, at a higher
+ * priority than any I/O, the loop reads that argument back ("adopts" the connection),
+ * registers a close callback and arms the request deadline. The deadline is suspended
+ * while a request is being answered and re-armed when the response is done. */
+typedef struct Conn {
+        Loop *loop;
+        struct evhttp_connection *evcon;
+        struct event *deadline;
+        int fd;
+} Conn;
+
+/* fd -> Conn. fds are unique in the process and a slot is only touched by the loop that
+ * owns the connection, so no lock; fds beyond the table get no deadline (still counted). */
+#define CONN_TABLE_SIZE 65536
+static Conn *_Atomic *conn_by_fd;
+static pthread_once_t conn_table_once = PTHREAD_ONCE_INIT;
+
+static void conn_table_init(void)
+{
+        /* calloc'd: pages never touched cost no memory */
+        conn_by_fd = calloc(CONN_TABLE_SIZE, sizeof(*conn_by_fd));
+}
+
+static struct timeval tv_usec(uint64_t usec)
+{
+        return (struct timeval){(time_t)(usec / USEC_PER_SEC), (suseconds_t)(usec % USEC_PER_SEC)};
+}
+
+static void limit_release(Loop *l)
+{
+        ConnLimit *lim = l->o.limit;
+        unsigned before = atomic_fetch_sub(&lim->open, 1);
+        if (before == lim->max && l->o.resume_all)
+                l->o.resume_all(l->o.userdata);
+}
+
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+        Conn *c = arg;
+        if (conn_by_fd && c->fd >= 0 && c->fd < CONN_TABLE_SIZE)
+                conn_by_fd[c->fd] = NULL;
+        event_free(c->deadline);
+        limit_release(c->loop);
+        free(c);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+        Conn *c = arg;
+        log_debug("Closing a connection that sent no complete request within the timeout");
+        /* frees c through on_conn_close */
+        evhttp_connection_free(c->evcon);
+}
+
+static Conn *conn_of(struct evhttp_request *req)
+{
+        struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+        struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+        int fd = bev ? (int)bufferevent_getfd(bev) : -1;
+        if (!conn_by_fd || fd < 0 || fd >= CONN_TABLE_SIZE)
+                return NULL;
+        Conn *c = conn_by_fd[fd];
+        return c && c->evcon == evcon ? c : NULL;
+}
+
+static void on_response_done(struct evhttp_request *req, void *arg)
+{
+        Conn *c = arg;
+        struct timeval tv = tv_usec(c->loop->o.timeout_usec);
+        evtimer_add(c->deadline, &tv);
+}
+
+static void on_adopt(evutil_socket_t fd, short what, void *arg)
+{
+        Loop *l = arg;
+        for (size_t i = 0; i < l->n_pending; i++) {
+                struct bufferevent *bev = l->pending[i];
+                void *cbarg = NULL;
+                bufferevent_getcb(bev, NULL, NULL, NULL, &cbarg);
+                Conn *c = cbarg ? calloc(1, sizeof(*c)) : NULL;
+                if (c) {
+                        c->loop = l;
+                        c->evcon = cbarg;
+                        c->fd = (int)bufferevent_getfd(bev);
+                        c->deadline = evtimer_new(l->base, on_deadline, c);
+                }
+                if (!c || !c->deadline) {
+                        /* evhttp dropped it already (or no memory): count it closed */
+                        if (c && cbarg) {
+                                free(c);
+                                evhttp_connection_free(cbarg);
+                        }
+                        limit_release(l);
+                } else {
+                        struct timeval tv = tv_usec(l->o.timeout_usec);
+                        evtimer_add(c->deadline, &tv);
+                        if (conn_by_fd && c->fd >= 0 && c->fd < CONN_TABLE_SIZE)
+                                conn_by_fd[c->fd] = c;
+                        evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
+                }
+                bufferevent_decref(bev);
+        }
+        l->n_pending = 0;
 }
 
 static void add_piece(struct evbuffer *out, const Response *resp, const Piece *p, Served *sv)
@@ -102,6 +217,12 @@ static void on_request(struct evhttp_request *req, void *arg)
 {
         Loop *l = arg;
         uint64_t t0 = mono_nsec();
+        Conn *conn = conn_of(req);
+        if (conn) {
+                /* answering is not waiting: the deadline restarts when this is sent */
+                evtimer_del(conn->deadline);
+                evhttp_request_set_on_complete_cb(req, on_response_done, conn);
+        }
         struct evkeyvalq *in = evhttp_request_get_input_headers(req);
         enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
         const char *uri = evhttp_request_get_uri(req);
@@ -146,9 +267,34 @@ static struct bufferevent *make_bufferevent(struct event_base *base, void *arg)
                               atomic_load_explicit(&l->metrics.connections, memory_order_relaxed) +
                                   1,
                               memory_order_relaxed);
+        /* Counted from here; at the limit this loop stops accepting at once (the listener
+         * checks after each accept), so with one loop the limit is exact and with N loops
+         * it can be passed by at most N - 1 racing accepts. */
+        ConnLimit *lim = l->o.limit;
+        if (atomic_fetch_add(&lim->open, 1) + 1 >= lim->max) {
+                evconnlistener_disable(l->listener);
+                static _Atomic uint64_t last_log;
+                uint64_t now = now_monotonic_usec();
+                if (now - last_log > 10 * USEC_PER_SEC) {
+                        last_log = now;
+                        log_warning("max_connections (%u) reached; new connections wait in the "
+                                    "listen backlog",
+                                    lim->max);
+                }
+        }
         struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-        if (bev)
-                bufferevent_set_max_single_write(bev, MAX_SINGLE_WRITE);
+        if (!bev || l->n_pending == ELEMENTSOF(l->pending)) {
+                /* evhttp closes the socket when we return NULL; nothing to adopt */
+                if (bev)
+                        bufferevent_free(bev);
+                limit_release(l);
+                return NULL;
+        }
+        bufferevent_set_max_single_write(bev, MAX_SINGLE_WRITE);
+        /* held until adopted, so a connection evhttp drops at once cannot dangle */
+        bufferevent_incref(bev);
+        l->pending[l->n_pending++] = bev;
+        event_active(l->adopt_ev, EV_TIMEOUT, 0);
         return bev;
 }
 
@@ -201,7 +347,13 @@ static void on_accept_error(struct evconnlistener *listener, void *arg)
 static void on_resume_accept(evutil_socket_t fd, short what, void *arg)
 {
         Loop *l = arg;
-        evconnlistener_enable(l->listener);
+        if (atomic_load(&l->o.limit->open) < l->o.limit->max)
+                evconnlistener_enable(l->listener);
+}
+
+void loop_resume_accept(Loop *l)
+{
+        event_active(l->resume_ev, EV_TIMEOUT, 0);
 }
 
 static void on_swap(evutil_socket_t fd, short what, void *arg)
@@ -237,10 +389,18 @@ int loop_new(const LoopOptions *o, Loop **ret)
         event_config_free(cfg);
         if (!l->base)
                 goto fail;
+        /* priority 0 for adopting new connections, 1 (the default) for everything else */
+        if (event_base_priority_init(l->base, 2) < 0)
+                goto fail;
+        pthread_once(&conn_table_once, conn_table_init);
         l->http = evhttp_new(l->base);
         l->swap_ev = event_new(l->base, -1, 0, on_swap, l);
         l->heartbeat_ev = event_new(l->base, -1, EV_PERSIST, on_heartbeat, l);
         l->resume_accept_ev = evtimer_new(l->base, on_resume_accept, l);
+        l->resume_ev = event_new(l->base, -1, 0, on_resume_accept, l);
+        l->adopt_ev = event_new(l->base, -1, 0, on_adopt, l);
+        if (!l->resume_ev || !l->adopt_ev || event_priority_set(l->adopt_ev, 0) < 0)
+                goto fail;
         l->listener =
             evconnlistener_new(l->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, 0, o->listen_fd);
         if (!l->http || !l->swap_ev || !l->heartbeat_ev || !l->resume_accept_ev || !l->listener)
@@ -287,6 +447,12 @@ Loop *loop_free(Loop *l)
                 event_free(l->heartbeat_ev);
         if (l->resume_accept_ev)
                 event_free(l->resume_accept_ev);
+        if (l->resume_ev)
+                event_free(l->resume_ev);
+        for (size_t i = 0; i < l->n_pending; i++)
+                bufferevent_decref(l->pending[i]);
+        if (l->adopt_ev)
+                event_free(l->adopt_ev);
         served_unref(l->served);
         if (l->base)
                 event_base_free(l->base);

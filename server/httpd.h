@@ -8,14 +8,24 @@
 #pragma once
 
 #include <event2/event.h>
+#include <stdatomic.h>
 
 #include "metrics.h"
 #include "respond.h"
 
 typedef struct Loop Loop;
 
+/* Shared by all loops: open connections against max_connections. */
+typedef struct ConnLimit {
+        atomic_uint open;
+        unsigned max;
+} ConnLimit;
+
 typedef struct LoopOptions {
         int listen_fd;
+        ConnLimit *limit;
+        /* Called (any loop's thread) when connections drop below the limit again. */
+        void (*resume_all)(void *userdata);
         unsigned max_header_bytes;
         uint64_t timeout_usec;
         uint64_t max_age_usec;
@@ -35,6 +45,8 @@ void loop_set_served(Loop *l, Served *sv);
 const LoopMetrics *loop_metrics(const Loop *l);
 /* Monotonic time of the loop's last heartbeat tick (the watchdog checks every loop). */
 uint64_t loop_heartbeat(const Loop *l);
+/* Any thread: start accepting again (after the connection limit was reached). */
+void loop_resume_accept(Loop *l);
 /* Runs until loop_stop(). */
 int loop_run(Loop *l);
 /* Any thread. */

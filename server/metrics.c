@@ -171,6 +171,10 @@ void metrics_render(Buf *b, const MetricsInput *in)
                 conns += load(&in->loops[l]->connections);
         header(b, "tally_http_connections_total", "counter", "Connections accepted.");
         buf_printf(b, "tally_http_connections_total %llu\n", (unsigned long long)conns);
+        header(b, "tally_http_connections_open", "gauge", "Connections open now.");
+        buf_printf(b, "tally_http_connections_open %u\n", in->open_connections);
+        header(b, "tally_http_connections_max", "gauge", "max_connections.");
+        buf_printf(b, "tally_http_connections_max %u\n", in->max_connections);
         header(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
         buf_printf(b, "process_resident_memory_bytes %llu\n",
                    (unsigned long long)metrics_rss_bytes());

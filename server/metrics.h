@@ -43,6 +43,7 @@ typedef struct MetricsInput {
         const LoopMetrics *const *loops;
         size_t n_loops;
         uint64_t worker_runs_ok, worker_runs_failed;
+        unsigned open_connections, max_connections;
 } MetricsInput;
 
 void metrics_render(Buf *out, const MetricsInput *in);

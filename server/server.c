@@ -20,7 +20,7 @@
 #define MAX_LOOPS   64
 #define STATUS_USEC (2 * USEC_PER_SEC)
 /* fds tallyd needs beyond connections: loader (dir, file, listing), spawn, slack */
-#define FD_RESERVE 16
+#define FD_RESERVE 64
 
 typedef struct Server {
         const ServerOptions *o;
@@ -42,7 +42,18 @@ typedef struct Server {
         struct event *sighup_ev, *sigterm_ev, *sigint_ev;
         uint64_t watchdog_usec;
         bool notify_status;
+        ConnLimit limit;
+        atomic_bool stopping; /* loops are being freed: no cross-loop wake-ups */
 } Server;
+
+static void resume_all(void *userdata)
+{
+        Server *s = userdata;
+        if (atomic_load(&s->stopping))
+                return;
+        for (unsigned i = 0; i < s->n_loops; i++)
+                loop_resume_accept(s->loops[i]);
+}
 
 static Served *fetch_current(void *userdata)
 {
@@ -198,20 +209,21 @@ static struct timeval tv_of(uint64_t usec)
                                 .tv_usec = (suseconds_t)(usec % USEC_PER_SEC)};
 }
 
-/* evhttp 2.1 has no connection limit; the fd limit is the one that holds for every loop
- * at once. accept() then fails with EMFILE and the loop pauses accepting (httpd.c). */
-static void limit_connections(unsigned max_connections)
+/* Connections are counted and held to max_connections by the loops (httpd.c); the fd
+ * limit only has to leave room for them and for the loader, so a full house of clients
+ * can never starve snapshot loading of fds. */
+static void ensure_fd_limit(unsigned max_connections, unsigned loops)
 {
         struct rlimit rl;
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
                 return;
-        /* accept() takes the lowest free fd and fails once that reaches the limit, so
-         * the limit is the fds open now, a reserve for the loader, and the connections */
         rlim_t open_now = 0;
         for (int fd = 0; fd < 4096; fd++)
                 if (fcntl(fd, F_GETFD) >= 0)
                         open_now++;
-        rlim_t want = open_now + FD_RESERVE + max_connections;
+        rlim_t want = open_now + max_connections + loops + FD_RESERVE;
+        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= want)
+                return;
         if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
                 log_warning("max_connections = %u needs %llu fds, hard limit is %llu; "
                             "using the hard limit",
@@ -221,7 +233,7 @@ static void limit_connections(unsigned max_connections)
         }
         rl.rlim_cur = want;
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-                log_warning_errno(errno, "Cannot set the fd limit for max_connections: %m");
+                log_warning_errno(errno, "Cannot raise the fd limit for max_connections: %m");
 }
 
 static int setup_listen(Server *s)
@@ -247,6 +259,7 @@ static int setup_listen(Server *s)
 
 static void teardown(Server *s)
 {
+        atomic_store(&s->stopping, true);
         for (unsigned i = 1; i < s->n_loops; i++)
                 loop_stop(s->loops[i]);
         for (unsigned i = 0; i < s->n_threads; i++)
@@ -290,8 +303,11 @@ int server_run(const ServerOptions *o)
                 goto out;
 
         s.n_loops = MAX(1u, MIN(c->server.workers, (unsigned)MAX_LOOPS));
+        s.limit.max = MAX(c->server.max_connections, 1u);
         LoopOptions lo = {
             .listen_fd = s.listen_fd,
+            .limit = &s.limit,
+            .resume_all = resume_all,
             .max_header_bytes = c->server.max_header_bytes,
             .timeout_usec = c->server.timeout_usec,
             .max_age_usec = c->server.max_age_usec,
@@ -388,7 +404,7 @@ int server_run(const ServerOptions *o)
                 log_error_errno(r, "Cannot start event loop threads: %m");
                 goto out;
         }
-        limit_connections(c->server.max_connections);
+        ensure_fd_limit(c->server.max_connections, s.n_loops);
 
         if (o->spawn_worker) {
                 SpawnOptions so = {

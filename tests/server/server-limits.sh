@@ -43,6 +43,19 @@ elif mode == "idle":
     except (socket.timeout, ConnectionResetError):
         closed = False
     print("closed" if closed else "open", round(time.time() - t))
+elif mode == "trickle":
+    # one header byte every 200 ms: each byte restarts evhttp's own timeout, only a
+    # deadline for the whole request ends it
+    s = socket.create_connection(("127.0.0.1", port)); t = time.time()
+    req = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000
+    for i in range(len(req)):
+        try:
+            s.send(req[i:i + 1])
+        except OSError:
+            break
+        time.sleep(0.2)
+        if time.time() - t > 8: break
+    print("closed" if time.time() - t < 8 else "open", round(time.time() - t))
 elif mode == "hold":
     socks = []
     for i in range(int(sys.argv[3])):
@@ -76,18 +89,28 @@ out=$(raw getbody)
 [[ $(status_of --data-binary @/etc/hostname -X GET "$URL/v1/views") == 413 ]] || fail "curl GET with body"
 pass "request body on GET refused"
 
+out=$(raw trickle)
+[[ $out == "closed 1" || $out == "closed 2" || $out == "closed 3" ]] || fail "trickling client: $out"
+pass "a request trickled byte by byte is cut off at the timeout ($out s)"
+
 out=$(raw idle)
 [[ $out == "closed 1" || $out == "closed 2" ]] || fail "idle connection: $out"
 pass "idle connection closed after the 1 s timeout"
 
 # Connection limit: hold many connections open; a new request must wait (not be served)
 # while they are held, and succeed once they are gone.
+fds0=$(ls "/proc/$TALLYD_PID/fd" | wc -l)
 start_bg python3 "$T/raw.py" "$port" hold 200 "$T/held" 4
 holder=$BG_PID
 wait_for 10 test -s "$T/held" || fail "holder did not start"
 [[ $(status_of --max-time 1 "$URL/healthz") == 000 ]] || fail "request served beyond max_connections"
+held=$(($(ls "/proc/$TALLYD_PID/fd" | wc -l) - fds0))
+((held == 8)) || fail "tallyd holds $held connections, max_connections is 8"
+# a new snapshot still loads while the connections sit at the limit
+"$MKSNAP" "$T/snap" --rows 12 >/dev/null
+wait_for 3 grep -q "Serving snapshot generation 2" "$T/tallyd.log" || fail "no load at the connection limit"
 wait "$holder" || true
 wait_for 10 curl -sf --max-time 1 "$URL/healthz" || fail "not serving after connections closed"
-grep -q "pausing new connections" "$T/tallyd.log" || fail "limit not logged"
+grep -q "max_connections (8) reached" "$T/tallyd.log" || fail "limit not logged"
 pass "max_connections holds back new connections and recovers"
 stop_tallyd
