@@ -15,12 +15,12 @@ with open(sys.argv[2], "a", buffering=1) as out:
             out.write(line + "\n")
 PY
 start_bg python3 "$T/notify.py" "$T/notify.sock" "$T/notify.log"
-wait_for 5 test -S "$T/notify.sock" || fail "notify socket"
+wait_for 20 test -S "$T/notify.sock" || fail "notify socket"
 
 port=$(free_port)
 server_config "$port"
 NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 start_tallyd
-wait_for 5 grep -q '^READY=1$' "$T/notify.log" || fail "no READY=1"
+wait_for 20 grep -q "^READY=1$" "$T/notify.log" || fail "no READY=1"
 grep -q '^STATUS=no snapshot yet$' "$T/notify.log" || fail "no initial STATUS"
 n0=$(grep -c '^WATCHDOG=1$' "$T/notify.log" || true)
 sleep 1 # 0.2 s pings: expect about five more
