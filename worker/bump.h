@@ -4,7 +4,8 @@
  * Aggregation touches group state, keys and value chunks in random order, one group per
  * row. With 4 KiB pages nearly every such touch is a TLB miss, and under nested
  * virtualisation a TLB miss costs dozens of memory reads; 2 MiB pages make the same
- * working set fit the TLB (measured: about 2x on the Q1 benchmark). Freed only as a
+ * working set fit the TLB (with shard.c's batched prefetching, Q1 over 10M rows went
+ * from 12.4 to 4.9 CPU seconds). Freed only as a
  * whole, with the shard that owns it. */
 #pragma once
 
