@@ -29,11 +29,11 @@ struct Loop {
         struct evconnlistener *listener;
         struct event *swap_ev;
         struct event *heartbeat_ev;
-        struct event *resume_accept_ev;  /* after EMFILE: a short pause */
-        struct event *resume_ev;         /* below max_connections again */
-        struct event *adopt_ev;          /* priority 0: runs before any I/O callback */
-        struct bufferevent *pending[64]; /* accepted, not yet adopted (see adopt) */
-        size_t n_pending;
+        struct event *resume_accept_ev; /* after EMFILE: a short pause */
+        struct event *resume_ev;        /* below max_connections again */
+        struct event *adopt_ev;         /* priority 0: runs before any I/O callback */
+        struct bufferevent **pending;   /* accepted, not yet adopted (see on_adopt) */
+        size_t n_pending, max_pending;
         bool listener_bound; /* evhttp frees a bound listener itself */
         Served *served;
         LoopMetrics metrics;
@@ -282,9 +282,18 @@ static struct bufferevent *make_bufferevent(struct event_base *base, void *arg)
                                     lim->max);
                 }
         }
+        /* one listener callback accepts until EAGAIN, so a burst can be long */
+        if (l->n_pending == l->max_pending) {
+                size_t n = MAX(l->max_pending * 2, (size_t)64);
+                struct bufferevent **p = realloc(l->pending, n * sizeof(*p));
+                if (p) {
+                        l->pending = p;
+                        l->max_pending = n;
+                }
+        }
         struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-        if (!bev || l->n_pending == ELEMENTSOF(l->pending)) {
-                /* evhttp closes the socket when we return NULL; nothing to adopt */
+        if (!bev || l->n_pending == l->max_pending) {
+                /* out of memory: evhttp makes its own bufferevent; served, not tracked */
                 if (bev)
                         bufferevent_free(bev);
                 limit_release(l);
@@ -451,6 +460,7 @@ Loop *loop_free(Loop *l)
                 event_free(l->resume_ev);
         for (size_t i = 0; i < l->n_pending; i++)
                 bufferevent_decref(l->pending[i]);
+        free(l->pending);
         if (l->adopt_ev)
                 event_free(l->adopt_ev);
         served_unref(l->served);
