@@ -66,15 +66,23 @@ static int skip_bad_record(CsvCursor *c, size_t start, int status)
         return status;
 }
 
-static int scratch_reserve(CsvCursor *c)
+/* Room for every unescaped field of the record starting at start: the record cannot be
+ * longer than the bytes left in the buffer (or than CSV_MAX_RECORD_BYTES). Sized on the
+ * record's first doubled quote, before any of its fields point into scratch, so pointers
+ * never move within a record; between records they are dead (the engine aggregates a row
+ * with scratch fields before reading the next record). */
+static int scratch_reserve(CsvCursor *c, size_t start)
 {
-        if (c->scratch)
+        size_t need = MIN((size_t)CSV_MAX_RECORD_BYTES, c->len - start);
+        if (c->scratch_size >= need && c->scratch)
                 return 0;
-        /* Sized for the longest record once, so field pointers into it never move. */
-        c->scratch = malloc(CSV_MAX_RECORD_BYTES);
-        if (!c->scratch)
+        need = MAX(need, MIN(c->scratch_size * 2, (size_t)CSV_MAX_RECORD_BYTES));
+        char *p = malloc(MAX(need, (size_t)64));
+        if (!p)
                 return -ENOMEM;
-        c->scratch_size = CSV_MAX_RECORD_BYTES;
+        free(c->scratch);
+        c->scratch = p;
+        c->scratch_size = MAX(need, (size_t)64);
         return 0;
 }
 
@@ -183,7 +191,7 @@ int csv_next(CsvCursor *c, CsvField *fields, size_t max_fields, size_t *ret_n)
                                 q = (size_t)(hit - b);
                                 if (q + 1 < len && b[q + 1] == '"') {
                                         /* doubled quote: flush the segment with one quote */
-                                        if (scratch_reserve(c) < 0)
+                                        if (!out && scratch_reserve(c, start) < 0)
                                                 return -ENOMEM;
                                         size_t k = q + 1 - seg;
                                         if (scratch_used + k > c->scratch_size)

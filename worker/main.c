@@ -77,8 +77,10 @@ int main(int argc, char **argv)
 
         _cleanup_(config_freep) Config *cfg = NULL;
         int r = config_load(config_path, &cfg);
-        if (r == -ENOMEM)
+        if (r == -ENOMEM) {
+                log_error_errno(r, "%s: cannot load the configuration: %m", config_path);
                 return 1;
+        }
         if (r < 0)
                 return EXIT_CONFIG;
         if (check_only) {
