@@ -239,10 +239,17 @@ def check_slowloris(a):
             except (BlockingIOError, InterruptedError):
                 alive_socks.append(s)
             except OSError:
+                # cut off by the server: an attacker reconnects at once
                 closed_by_server += 1
                 s.close()
+                try:
+                    n = socket.create_connection((HOST, a.port), timeout=1)
+                    n.setblocking(False)
+                    alive_socks.append(n)
+                except OSError:
+                    pass
         socks = alive_socks
-        pos += 1
+        pos = pos + 1 if pos < 1000 else 1
         if idle_closed_at is None:
             still = 0
             for s in idle:
@@ -274,8 +281,8 @@ def check_slowloris(a):
            f"(timeout {a.timeout} s)")
     else:
         bad(f"idle connections not closed within timeout + 1.5 s ({idle_closed_at})")
-    ok(f"trickling connections closed by the server within {a.seconds} s: "
-       f"{closed_by_server} of {a.conns}")
+    ok(f"trickling connections cut off by the server (and reopened) in {a.seconds} s: "
+       f"{closed_by_server}")
     for s in socks + idle:
         s.close()
     if not alive(a.port, a.pid):
