@@ -23,6 +23,7 @@ LogField log_field(const char *fmt, ...)
         return f;
 }
 
+#if HAVE_SYSTEMD
 /* systemd sets JOURNAL_STREAM=dev:ino for the stream it connected to stderr; matching it
  * against our stderr tells a unit's output apart from a terminal or a redirected file. */
 static bool stderr_is_journal(void)
@@ -36,6 +37,7 @@ static bool stderr_is_journal(void)
                 return false;
         return st.st_dev == dev && st.st_ino == ino;
 }
+#endif
 
 void log_setup(const char *ident)
 {
