@@ -113,8 +113,11 @@ int route_parse(const char *target, size_t len, char *scratch, size_t scratch_si
         const char *q = memchr(target, '?', len);
         size_t plen = q ? (size_t)(q - target) : len;
         const char *frag = memchr(target, '#', len);
-        if (frag && (size_t)(frag - target) < plen)
+        if (frag && (size_t)(frag - target) < plen) {
+                /* a '?' inside the fragment starts no query */
                 plen = (size_t)(frag - target);
+                q = NULL;
+        }
 
         /* Split the raw path on '/', decode each segment into scratch. */
         Segment segs[ROUTE_MAX_KEYS + 5];
