@@ -110,14 +110,12 @@ int route_parse(const char *target, size_t len, char *scratch, size_t scratch_si
         }
         if (len == 0 || target[0] != '/')
                 return -EINVAL;
+        /* A fragment never belongs in a request target (RFC 9112 3.2): refuse it rather
+         * than guess where path and query end. */
+        if (memchr(target, '#', len))
+                return -EINVAL;
         const char *q = memchr(target, '?', len);
         size_t plen = q ? (size_t)(q - target) : len;
-        const char *frag = memchr(target, '#', len);
-        if (frag && (size_t)(frag - target) < plen) {
-                /* a '?' inside the fragment starts no query */
-                plen = (size_t)(frag - target);
-                q = NULL;
-        }
 
         /* Split the raw path on '/', decode each segment into scratch. */
         Segment segs[ROUTE_MAX_KEYS + 5];
@@ -170,9 +168,6 @@ int route_parse(const char *target, size_t len, char *scratch, size_t scratch_si
         if (q && r.kind != ROUTE_NOT_FOUND) {
                 size_t qlen = len - plen - 1;
                 const char *qs = q + 1;
-                const char *qfrag = memchr(qs, '#', qlen);
-                if (qfrag)
-                        qlen = (size_t)(qfrag - qs);
                 /* the query decodes into the scratch space after the path */
                 int k = parse_query(qs, qlen, scratch + o, &r);
                 if (k < 0)
