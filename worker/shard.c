@@ -135,6 +135,21 @@ static inline double bitsd(uint64_t u)
 
 /* ---- where ---- */
 
+/* Applies an ordering operator to a three-way comparison (negative, zero, positive). */
+static inline bool op_holds(CmpOp op, int c)
+{
+        switch (op) {
+        case CMP_EQ: return c == 0;
+        case CMP_NE: return c != 0;
+        case CMP_LT: return c < 0;
+        case CMP_LE: return c <= 0;
+        case CMP_GT: return c > 0;
+        case CMP_GE: return c >= 0;
+        case CMP_IN: break;
+        }
+        return false;
+}
+
 static bool predicate_matches(const Predicate *p, const Value *x)
 {
         if (x->type == VALUE_NIL)
@@ -147,38 +162,28 @@ static bool predicate_matches(const Predicate *p, const Value *x)
                               memcmp(p->literals[i].s, x->s, x->len) == 0;
                 return p->op == CMP_NE ? !hit : hit;
         case VALUE_NUM: {
-                double a = x->d, b = p->literals[0].d;
-                switch (p->op) {
-                case CMP_EQ: return a == b;
-                case CMP_NE: return a != b;
-                case CMP_LT: return a < b;
-                case CMP_LE: return a <= b;
-                case CMP_GT: return a > b;
-                case CMP_GE: return a >= b;
-                case CMP_IN:
+                double a = x->d;
+                if (a != a)
+                        return p->op == CMP_NE; /* NaN equals nothing, orders nowhere */
+                if (p->op == CMP_IN) {
                         for (size_t i = 0; i < p->n_literals; i++)
                                 if (p->literals[i].d == a)
                                         return true;
                         return false;
                 }
-                return false;
+                double b = p->literals[0].d;
+                return op_holds(p->op, (a > b) - (a < b));
         }
         default: {
-                int64_t a = x->i, b = p->literals[0].i;
-                switch (p->op) {
-                case CMP_EQ: return a == b;
-                case CMP_NE: return a != b;
-                case CMP_LT: return a < b;
-                case CMP_LE: return a <= b;
-                case CMP_GT: return a > b;
-                case CMP_GE: return a >= b;
-                case CMP_IN:
+                int64_t a = x->i;
+                if (p->op == CMP_IN) {
                         for (size_t i = 0; i < p->n_literals; i++)
                                 if (p->literals[i].i == a)
                                         return true;
                         return false;
                 }
-                return false;
+                int64_t b = p->literals[0].i;
+                return op_holds(p->op, (a > b) - (a < b));
         }
         }
 }
