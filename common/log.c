@@ -4,14 +4,11 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
-#include "tally-config.h"
-#if HAVE_SYSTEMD
-#include <systemd/sd-journal.h>
-#endif
+#include "journal.h"
 
 static const char *log_ident = "tally";
 static int log_max_level = LOG_INFO;
-static bool log_journal;
+static int log_journal_fd = -1;
 
 LogField log_field(const char *fmt, ...)
 {
@@ -23,7 +20,6 @@ LogField log_field(const char *fmt, ...)
         return f;
 }
 
-#if HAVE_SYSTEMD
 /* systemd sets JOURNAL_STREAM=dev:ino for the stream it connected to stderr; matching it
  * against our stderr tells a unit's output apart from a terminal or a redirected file. */
 static bool stderr_is_journal(void)
@@ -37,14 +33,14 @@ static bool stderr_is_journal(void)
                 return false;
         return st.st_dev == dev && st.st_ino == ino;
 }
-#endif
 
 void log_setup(const char *ident)
 {
         log_ident = ident;
-#if HAVE_SYSTEMD
-        log_journal = stderr_is_journal();
-#endif
+        if (log_journal_fd < 0 && stderr_is_journal()) {
+                const char *path = getenv("TALLY_JOURNAL_SOCKET"); /* for tests */
+                log_journal_fd = journal_open(path ? path : JOURNAL_SOCKET_PATH);
+        }
         const char *lvl = getenv("TALLY_LOG_LEVEL");
         if (lvl) {
                 static const char *const names[] = {"emerg",   "alert",  "crit", "err",
@@ -67,7 +63,7 @@ int log_get_max_level(void)
 
 bool log_to_journal(void)
 {
-        return log_journal;
+        return log_journal_fd >= 0;
 }
 
 int log_struct(int level, int err, const char *message_id, size_t n_fields, const LogField *fields,
@@ -86,8 +82,7 @@ int log_struct(int level, int err, const char *message_id, size_t n_fields, cons
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
 
-#if HAVE_SYSTEMD
-        if (log_journal) {
+        if (log_journal_fd >= 0) {
                 char message[1100], priority[16], ident[64], msgid[64], errnostr[32];
                 struct iovec iov[8 + 32];
                 size_t n = 0;
@@ -107,12 +102,11 @@ int log_struct(int level, int err, const char *message_id, size_t n_fields, cons
                 }
                 for (size_t i = 0; i < n_fields && n < ELEMENTSOF(iov); i++)
                         iov[n++] = (struct iovec){(void *)fields[i].kv, strlen(fields[i].kv)};
-                if (sd_journal_sendv(iov, (int)n) >= 0) {
+                if (journal_send(log_journal_fd, iov, n) >= 0) {
                         errno = saved_errno;
                         return ret;
                 }
         }
-#endif
         char line[2048];
         int len = snprintf(line, sizeof(line), "%s: %s", log_ident, msg);
         for (size_t i = 0; i < n_fields && len > 0 && (size_t)len < sizeof(line); i++)

@@ -1,7 +1,7 @@
 /* One logging API for both programs.
  *
- * Under systemd (JOURNAL_STREAM names our stderr) entries go to journald through
- * sd_journal_sendv with structured fields; elsewhere one readable line per event goes to
+ * Under systemd (JOURNAL_STREAM names our stderr) entries go to journald over its native
+ * protocol (journal.h) with structured fields; elsewhere one readable line per event goes to
  * stderr, with the fields appended as KEY=value. Every log_* call returns -abs(err) (or 0
  * when err is 0) so "return log_error_errno(r, ...)" logs and fails in one statement. */
 #pragma once
