@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -195,13 +196,23 @@ int loader_scan_now(Loader *l, Served **ret)
 }
 
 /* Preparing a snapshot is CPU-bound for a while; the event loops must win every
- * wake-up against it, so this thread runs at a low priority (per-thread nice on Linux). */
-#define LOADER_NICE 10
+ * wake-up against it. SCHED_IDLE makes any waking loop preempt it at once (a nice
+ * level only tilts the share, and a slice the loader already holds still delays a
+ * request by milliseconds on a shared core). Nice is the fallback where the policy is
+ * refused. */
+#define LOADER_NICE 19
+
+static void lower_priority(void)
+{
+        struct sched_param param = {.sched_priority = 0};
+        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) != 0)
+                (void)setpriority(PRIO_PROCESS, (id_t)gettid(), LOADER_NICE);
+}
 
 static void *loader_thread(void *arg)
 {
         Loader *l = arg;
-        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), LOADER_NICE);
+        lower_priority();
         pthread_mutex_lock(&l->lock);
         for (;;) {
                 while (!l->scan_requested && !l->retired && !l->stop)
