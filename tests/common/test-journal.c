@@ -81,6 +81,13 @@ static bool find_field(const char *d, size_t len, const char *key, char *out, si
         return false;
 }
 
+#define CHECK_FIELD(d, n, key, want)                                        \
+        do {                                                                \
+                char _v[256];                                               \
+                CHECK(find_field((d), (size_t)(n), (key), _v, sizeof(_v))); \
+                CHECK_STREQ(_v, (want));                                    \
+        } while (0)
+
 static void fields_are_framed_per_protocol(void)
 {
         Receiver r = {.fd = -1};
@@ -95,12 +102,9 @@ static void fields_are_framed_per_protocol(void)
         close(fd);
         receiver_close(&r);
         CHECK(n > 0);
-        CHECK(find_field(d, (size_t)n, "MESSAGE", v, sizeof(v)));
-        CHECK_STREQ(v, "plain text");
-        CHECK(find_field(d, (size_t)n, "TALLY_REASON", v, sizeof(v)));
-        CHECK_STREQ(v, "line one\nline two");
-        CHECK(find_field(d, (size_t)n, "EMPTY", v, sizeof(v)));
-        CHECK_STREQ(v, "");
+        CHECK_FIELD(d, n, "MESSAGE", "plain text");
+        CHECK_FIELD(d, n, "TALLY_REASON", "line one\nline two");
+        CHECK_FIELD(d, n, "EMPTY", "");
         CHECK(!find_field(d, (size_t)n, "line two", v, sizeof(v)));
 }
 
@@ -144,23 +148,17 @@ static void logger_sends_structured_entries(void)
         log_struct(LOG_WARNING, ENOENT, MSGID_BAD_ROWS,
                    LOG_FIELDS(log_field("TALLY_FILE=%s", "a.csv"), log_field("TALLY_LINE=%d", 7)),
                    "Bad row in %s: %m", "a.csv");
-        char d[4096], v[256];
+        char d[4096];
         ssize_t n = recv(r.fd, d, sizeof(d), MSG_DONTWAIT);
         receiver_close(&r);
         CHECK(to_journal);
         CHECK(n > 0);
-        CHECK(find_field(d, (size_t)n, "MESSAGE", v, sizeof(v)));
-        CHECK_STREQ(v, "Bad row in a.csv: No such file or directory");
-        CHECK(find_field(d, (size_t)n, "PRIORITY", v, sizeof(v)));
-        CHECK_STREQ(v, "4");
-        CHECK(find_field(d, (size_t)n, "SYSLOG_IDENTIFIER", v, sizeof(v)));
-        CHECK_STREQ(v, "tally-test");
-        CHECK(find_field(d, (size_t)n, "MESSAGE_ID", v, sizeof(v)));
-        CHECK_STREQ(v, MSGID_BAD_ROWS);
-        CHECK(find_field(d, (size_t)n, "ERRNO", v, sizeof(v)));
-        CHECK_STREQ(v, "2");
-        CHECK(find_field(d, (size_t)n, "TALLY_LINE", v, sizeof(v)));
-        CHECK_STREQ(v, "7");
+        CHECK_FIELD(d, n, "MESSAGE", "Bad row in a.csv: No such file or directory");
+        CHECK_FIELD(d, n, "PRIORITY", "4");
+        CHECK_FIELD(d, n, "SYSLOG_IDENTIFIER", "tally-test");
+        CHECK_FIELD(d, n, "MESSAGE_ID", MSGID_BAD_ROWS);
+        CHECK_FIELD(d, n, "ERRNO", "2");
+        CHECK_FIELD(d, n, "TALLY_LINE", "7");
 }
 
 TEST_MAIN(TEST_CASE(fields_are_framed_per_protocol), TEST_CASE(a_field_without_equals_is_refused),
