@@ -3,6 +3,11 @@
 # removed on exit, along with any process started through start_bg.
 set -euo pipefail
 
+# `cmd | grep -q` is a trap under pipefail: grep -q exits at the first match, cmd's next
+# write gets SIGPIPE and the pipeline fails although the text was there. has reads all.
+has() { grep "$@" >/dev/null; }
+export -f has
+
 : "${TALLY_BUILD_ROOT:?run through meson test}"
 : "${TALLY_SOURCE_ROOT:?run through meson test}"
 TALLY_WORKER=${TALLY_WORKER:-$TALLY_BUILD_ROOT/worker/tally-worker}

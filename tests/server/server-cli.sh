@@ -2,7 +2,7 @@
 # tallyd's command line: help, version, config checking and its exit codes.
 source "$TALLY_SOURCE_ROOT/tests/server/lib-server.sh"
 
-"$TALLYD" --help | grep -q -- '--spawn-worker' || fail "--help"
+"$TALLYD" --help | has -- '--spawn-worker' || fail "--help"
 [[ $("$TALLYD" --version) == "tallyd "* ]] || fail "--version"
 server_config 1
 [[ $("$TALLYD" --config "$T/tally.conf" --check-config) == *OK ]] || fail "--check-config on a good file"

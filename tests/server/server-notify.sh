@@ -3,7 +3,7 @@
 # (READY=1, STATUS=, WATCHDOG=1 at half WATCHDOG_USEC) and socket activation through
 # systemd-socket-activate. Skipped (77) when tallyd is built without libsystemd.
 source "$TALLY_SOURCE_ROOT/tests/server/lib-server.sh"
-ldd "$TALLYD" | grep -q libsystemd || { echo "built without systemd"; exit 77; }
+ldd "$TALLYD" | has libsystemd || { echo "built without systemd"; exit 77; }
 
 cat >"$T/notify.py" <<'PY'
 import socket, sys

@@ -33,7 +33,7 @@ wait_for 10 grep -q "Rejected snapshot.*snapshot-0*$bad.msgpack" "$T/tallyd.log"
 grep -q "TALLY_FILE=snapshot-0*$bad.msgpack TALLY_REASON=" "$T/tallyd.log" || fail "rejection fields"
 generation_is "$g" || fail "old snapshot not serving after a rejection"
 [[ $(status_of "$URL/v1/views/sales") == 200 ]] || fail "data endpoint after rejection"
-curl -s "$URL/metrics" | grep -q 'tally_reloads_total{result="rejected"} 1' || fail "rejection not counted"
+curl -s "$URL/metrics" | has 'tally_reloads_total{result="rejected"} 1' || fail "rejection not counted"
 sleep 1.5 # two poll ticks: the bad file must not be retried and re-logged
 [[ $(grep -c "Rejected snapshot" "$T/tallyd.log") == 1 ]] || fail "rejected file retried"
 pass "rejected snapshot keeps generation $g serving"
@@ -74,6 +74,6 @@ bad_lines=$(cat "$T"/load.? | grep -vc '^200$' || true)
 pass "20 reloads under load, $total requests, none failed"
 
 # Memory of old snapshots is released: only the serving one stays alive.
-wait_for 10 bash -c "curl -s '$URL/metrics' | grep -q '^tally_served_snapshots 1$'" || fail "old snapshots still alive"
+wait_for 10 bash -c "curl -s '$URL/metrics' | has '^tally_served_snapshots 1$'" || fail "old snapshots still alive"
 pass "old snapshots released"
 stop_tallyd

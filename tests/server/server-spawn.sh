@@ -35,7 +35,7 @@ pass "hung run killed after its timeout"
 
 echo ok >"$T/mode"
 g=$(curl -s -D - -o /dev/null "$URL/v1/views" | tr -d '\r' | sed -n 's/^X-Tally-Generation: //p')
-wait_for 30 bash -c "! curl -s -D - -o /dev/null '$URL/v1/views' | grep -q 'X-Tally-Generation: $g'" || fail "runs did not resume"
+wait_for 30 bash -c "! curl -s -D - -o /dev/null '$URL/v1/views' | has 'X-Tally-Generation: $g'" || fail "runs did not resume"
 curl -s "$URL/metrics" >"$T/m"
 grep -Eq 'tally_worker_runs_total\{result="ok"\} [1-9]' "$T/m" || fail "ok runs not counted"
 grep -Eq 'tally_worker_runs_total\{result="failed"\} [2-9]' "$T/m" || fail "failed runs not counted"

@@ -19,9 +19,9 @@ ct systemctl start tally-worker.service && ct_fail "worker run over bad input su
 [[ $(unit_prop tally-worker.service ExecMainStatus) == 65 ]] ||
         ct_fail "worker exit status $(unit_prop tally-worker.service ExecMainStatus), want 65"
 [[ $(ct ls "$SNAPDIR") == "$before" ]] || ct_fail "the failed run changed the snapshot directory"
-ct journalctl -x "$WORKER_ENTRIES" MESSAGE_ID="$MSGID_BAD_ROWS" --no-pager | grep -q 'too many bad rows' ||
+ct journalctl -x "$WORKER_ENTRIES" MESSAGE_ID="$MSGID_BAD_ROWS" --no-pager | has 'too many bad rows' ||
         ct_fail "no catalog-explained bad-rows entry"
-ct journalctl -x "$WORKER_ENTRIES" MESSAGE_ID="$MSGID_FAILED" --no-pager | grep -q 'aggregation run failed' ||
+ct journalctl -x "$WORKER_ENTRIES" MESSAGE_ID="$MSGID_FAILED" --no-pager | has 'aggregation run failed' ||
         ct_fail "no catalog-explained worker-failed entry"
 [[ $(view_json | json_get generation) == "$G" ]] || ct_fail "tallyd does not serve the previous generation $G"
 [[ $(unit_prop tallyd.service ActiveState) == active ]] || ct_fail "tallyd not active"
@@ -33,7 +33,7 @@ digits=${newest#snapshot-}
 digits=${digits%.msgpack}
 bad=$(printf 'snapshot-%0*d.msgpack' "${#digits}" $((10#$digits + 100)))
 ct sh -c "head -c 4096 /dev/urandom >$SNAPDIR/.planted && chgrp tally $SNAPDIR/.planted && chmod 0640 $SNAPDIR/.planted && mv $SNAPDIR/.planted $SNAPDIR/$bad"
-_rejected() { ct journalctl -x -u tallyd.service MESSAGE_ID="$MSGID_REJECTED" --no-pager | grep -q 'could not accept'; }
+_rejected() { ct journalctl -x -u tallyd.service MESSAGE_ID="$MSGID_REJECTED" --no-pager | has 'could not accept'; }
 poll 20 _rejected || ct_fail "tallyd did not reject the corrupt $bad with a catalog-explained entry"
 [[ $(view_json | json_get generation) == "$G" ]] || ct_fail "tallyd does not serve $G after the corrupt file"
 ct rm "$SNAPDIR/$bad"

@@ -8,7 +8,7 @@ source "$TALLY_SOURCE_ROOT/tests/systemd/common.sh"
 tally_boot
 ct systemctl enable --now tally-worker.timer tallyd.socket >/dev/null 2>&1 ||
         ct_fail "systemctl enable --now failed"
-ct systemctl list-timers --all --no-legend tally-worker.timer | grep -q tally-worker.service ||
+ct systemctl list-timers --all --no-legend tally-worker.timer | has tally-worker.service ||
         ct_fail "tally-worker.timer not listed by list-timers"
 
 # --- the timer fires the worker at least twice; every run succeeds, generations increase
@@ -88,7 +88,7 @@ int(e["TALLY_DURATION_MS"])
 ct journalctl -x "$WORKER_ENTRIES" MESSAGE_ID="$MSGID_WRITTEN" --no-pager |
         grep -q "tally-worker finished a run and published snapshot generation $G2" ||
         ct_fail "journalctl -x shows no catalog text for the snapshot-written entries"
-ct journalctl -x -u tallyd.service MESSAGE_ID="$MSGID_LOADED" --no-pager | grep -q "validated snapshot generation" ||
+ct journalctl -x -u tallyd.service MESSAGE_ID="$MSGID_LOADED" --no-pager | has "validated snapshot generation" ||
         ct_fail "no catalog-explained snapshot-loaded entry from tallyd"
 pass "journal: -u tally-worker TALLY_GENERATION=$GU entry has its fields; catalog text shown by journalctl -x"
 

@@ -45,6 +45,6 @@ pass "systemd-analyze verify clean"
 
 # the installed catalog compiled into journald's database (journalctl --update-catalog)
 for id in $code_ids; do
-        ct journalctl --list-catalog "$id" | grep -q "$id" || fail "catalog entry $id not in the installed catalog"
+        ct journalctl --list-catalog "$id" | has "$id" || fail "catalog entry $id not in the installed catalog"
 done
 pass "catalog installed"

@@ -21,7 +21,7 @@ _restarted() {
         ((n >= 1)) && [[ $s == active && $p != "$pid" && $p != 0 ]]
 }
 poll 30 _restarted || ct_fail "tallyd was not restarted after its loop stopped"
-ct journalctl -u tallyd.service --no-pager -o cat | grep -q 'Watchdog timeout' ||
+ct journalctl -u tallyd.service --no-pager -o cat | has 'Watchdog timeout' ||
         ct_fail "no 'Watchdog timeout' in tallyd's journal"
 [[ $(ct journalctl -u tallyd.service --no-pager -o cat | grep -c "Failed with result 'watchdog'") -ge 1 ]] ||
         ct_fail "tallyd did not fail with result 'watchdog'"

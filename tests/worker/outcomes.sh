@@ -27,10 +27,10 @@ CONF
 run() { set +e; "$TALLY_WORKER" --config "$T/c.conf" "$@" >"$T/out" 2>"$T/log"; rc=$?; set -e; }
 newest() { ls "$T/snap"/snapshot-*.msgpack 2>/dev/null | tail -1; }
 count_snaps() { ls "$T/snap" | grep -c '^snapshot-' || true; }
-no_tmp() { ! ls -A "$T/snap" | grep -q '^\.tmp-'; }
+no_tmp() { ! ls -A "$T/snap" | has '^\.tmp-'; }
 mkdir -p "$T/snap"
 
-"$TALLY_WORKER" --help | grep -q "65  a source had more malformed rows" || fail "--help lacks exit codes"
+"$TALLY_WORKER" --help | has "65  a source had more malformed rows" || fail "--help lacks exit codes"
 pass "--help documents exit codes"
 
 printf 'ts,region,amount\n2026-01-01T00:00:00Z,eu,1.5\n' >"$T/ok.csv"
@@ -71,7 +71,7 @@ printf 'ts,region,amount\r\n' >"$T/header.csv"
 conf "$T/header.csv"
 run
 [[ $rc == 0 ]] || fail "header only: exit $rc"
-"$SNAPDUMP" "$(newest)" | grep -q $'^global\tcount=0' || fail "header only: global row"
+"$SNAPDUMP" "$(newest)" | has $'^global\tcount=0' || fail "header only: global row"
 pass "empty file and header only publish empty views (count 0, nil avg/min)"
 
 printf 'ts,amount\n2026-01-01T00:00:00Z,1\n' >"$T/nocol.csv"
