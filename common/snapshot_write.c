@@ -276,6 +276,10 @@ int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
         r = snapshot_dir_newest(dirfd, &newest);
         if (r < 0)
                 return r;
+        /* A file named with the largest generation (damaged, or planted) leaves no next
+         * one: wrapping to 0 would publish a name every reader ignores, run after run. */
+        if (newest == UINT64_MAX)
+                return -EOVERFLOW;
         uint64_t generation = newest + 1;
 
         _cleanup_free_ void *buf = NULL;

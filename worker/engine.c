@@ -824,6 +824,9 @@ int engine_run(const Config *cfg, uint64_t deadline_usec, EngineResult *ret)
         if (r == -ETIME)
                 return log_error_errno(r, "deadline passed while publishing, nothing written");
         if (r < 0)
-                return log_error_errno(r, "cannot publish snapshot into %s: %m", cfg->snapshot_dir);
+                return log_error_errno(r, "cannot publish snapshot into %s: %s", cfg->snapshot_dir,
+                                       r == -EOVERFLOW ? "a snapshot file there already carries "
+                                                         "the largest generation; remove it"
+                                                       : strerror(-r));
         return 0;
 }

@@ -295,6 +295,30 @@ static void publish_removes_stale_temp_files(void)
         rmdir(dir);
 }
 
+/* A file claiming the largest generation leaves no next one: publishing fails loudly
+ * instead of wrapping to generation 0, which no reader would ever pick up. */
+static void publish_refuses_to_wrap_the_generation(void)
+{
+        char dir[] = "/tmp/tally-test-snap-XXXXXX";
+        CHECK(make_dir(dir) == 0);
+        char top[128];
+        snprintf(top, sizeof(top), "%s/", dir);
+        snapshot_name(top + strlen(top), sizeof(top) - strlen(top), UINT64_MAX);
+        int fd = open(top, O_CREAT | O_WRONLY, 0600);
+        CHECK(fd >= 0);
+        close(fd);
+        _cleanup_(snapshot_writer_freep) SnapshotWriter *w = sample_writer();
+        uint64_t gen = 0;
+        int r = snapshot_writer_publish(w, dir, 3, 0, &gen, NULL);
+        size_t snapshots = count_entries(dir, SNAPSHOT_NAME_PREFIX);
+        size_t temps = count_entries(dir, SNAPSHOT_TMP_PREFIX);
+        unlink(top);
+        rmdir(dir);
+        CHECK_EQ_INT(r, -EOVERFLOW);
+        CHECK_EQ_INT(snapshots, 1);
+        CHECK_EQ_INT(temps, 0);
+}
+
 static void publish_past_deadline_leaves_nothing(void)
 {
         char dir[] = "/tmp/tally-test-snap-XXXXXX";
@@ -357,5 +381,6 @@ TEST_MAIN(TEST_CASE(round_trip_keeps_every_type_and_value),
           TEST_CASE(wrong_version_is_rejected_with_reason),
           TEST_CASE(publish_increments_generation_and_keeps_newest),
           TEST_CASE(publish_removes_stale_temp_files),
+          TEST_CASE(publish_refuses_to_wrap_the_generation),
           TEST_CASE(publish_past_deadline_leaves_nothing),
           TEST_CASE(reader_refuses_non_regular_files), TEST_CASE(names_sort_by_generation))
