@@ -47,23 +47,26 @@ wait_for() {
         done
 }
 
-# Writes a config for a test: snapshot dir $T/snap, port $2, source path $1.
-write_config() {
-        local csv=$1 port=$2
-        mkdir -p "$T/snap"
-        cat >"$T/tally.conf" <<CONF
-[tally]
-snapshot_dir = $T/snap
-keep = 3
-
+# Prints a test config: snapshot dir $1, listen address $2, source path or glob $3, poll
+# interval $4; further arguments are lines of a [worker] section.
+config_text() {
+        local snap=$1 listen=$2 path=$3 poll=$4
+        shift 4
+        printf '[tally]\nsnapshot_dir = %s\nkeep = 3\n\n' "$snap"
+        if (($#)); then
+                printf '[worker]\n'
+                printf '%s\n' "$@"
+                printf '\n'
+        fi
+        cat <<CONF
 [server]
-listen = 127.0.0.1:$port
+listen = $listen
 max_age = 1h
-poll_interval = 2s
+poll_interval = $poll
 
 [source.events]
 type = csv
-path = $csv
+path = $path
 columns = ts:time, region:str, product:str, user_id:int, amount:num, latency_ms:num, status:str
 
 [view.sales]
@@ -71,6 +74,12 @@ source = events
 group_by = region, product
 aggregates = count, sum(amount)
 CONF
+}
+
+# Writes $T/tally.conf: snapshot dir $T/snap, port $2, source path $1.
+write_config() {
+        mkdir -p "$T/snap"
+        config_text "$T/snap" "127.0.0.1:$2" "$1" 2s >"$T/tally.conf"
 }
 
 # Skips the calling test (meson counts exit 77 as skipped) in sanitizer builds.

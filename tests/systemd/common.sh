@@ -40,29 +40,8 @@ tally_boot() {
         ct_install
         ct_up
         ct mkdir -p "$(dirname "$CT_CONF")"
-        ct tee "$CT_CONF" >/dev/null <<CONF
-[tally]
-snapshot_dir = $SNAPDIR
-keep = 3
-
-[worker]
-max_bad_ratio = 5%
-
-[server]
-listen = 127.0.0.1:8080
-max_age = 1h
-poll_interval = 1s
-
-[source.events]
-type = csv
-path = $INPUT/events-*.csv
-columns = ts:time, region:str, product:str, user_id:int, amount:num, latency_ms:num, status:str
-
-[view.sales]
-source = events
-group_by = region, product
-aggregates = count, sum(amount)
-CONF
+        config_text "$SNAPDIR" 127.0.0.1:8080 "$INPUT/events-*.csv" 1s "max_bad_ratio = 5%" |
+                ct tee "$CT_CONF" >/dev/null
         put_input events-1.csv --rows "$ROWS" --regions 3 --products 4 --seed 7
         # The operator's way to change the interval: a drop-in. Short here so the suite
         # stays quick; the watchdog likewise.
