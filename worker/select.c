@@ -50,39 +50,28 @@
 DEFINE_SELECT(select_double, double)
 DEFINE_SELECT(select_int, int64_t)
 
-double quantile_cont_double(double *v, size_t n, double q)
-{
-        double pos = q * (double)(n - 1);
-        size_t lo = (size_t)floor(pos);
-        if (lo >= n - 1)
-                lo = n - 1;
-        select_double(v, n, lo);
-        double a = v[lo];
-        if (lo == n - 1 || pos == (double)lo)
-                return a;
-        double b = v[lo + 1];
-        for (size_t i = lo + 2; i < n; i++)
-                if (v[i] < b)
-                        b = v[i];
-        return a + (pos - (double)lo) * (b - a);
-}
+/* Linear interpolation between the order statistics around q * (n - 1), as Polars' and
+ * DuckDB's quantile_cont: select the lower one, then the upper is the minimum above it. */
+#define DEFINE_QUANTILE_CONT(name, type, select)                                 \
+        double name(type *v, size_t n, double q)                                 \
+        {                                                                        \
+                double pos = q * (double)(n - 1);                                \
+                size_t lo = (size_t)floor(pos);                                  \
+                if (lo >= n - 1)                                                 \
+                        lo = n - 1;                                              \
+                select(v, n, lo);                                                \
+                type a = v[lo];                                                  \
+                if (lo == n - 1 || pos == (double)lo)                            \
+                        return (double)a;                                        \
+                type b = v[lo + 1];                                              \
+                for (size_t i = lo + 2; i < n; i++)                              \
+                        if (v[i] < b)                                            \
+                                b = v[i];                                        \
+                return (double)a + (pos - (double)lo) * ((double)b - (double)a); \
+        }
 
-double quantile_cont_int(int64_t *v, size_t n, double q)
-{
-        double pos = q * (double)(n - 1);
-        size_t lo = (size_t)floor(pos);
-        if (lo >= n - 1)
-                lo = n - 1;
-        select_int(v, n, lo);
-        int64_t a = v[lo];
-        if (lo == n - 1 || pos == (double)lo)
-                return (double)a;
-        int64_t b = v[lo + 1];
-        for (size_t i = lo + 2; i < n; i++)
-                if (v[i] < b)
-                        b = v[i];
-        return (double)a + (pos - (double)lo) * ((double)b - (double)a);
-}
+DEFINE_QUANTILE_CONT(quantile_cont_double, double, select_double)
+DEFINE_QUANTILE_CONT(quantile_cont_int, int64_t, select_int)
 
 /* LSD radix sort, 8 passes of 8 bits, skipping passes where every key has the same byte:
  * distinct counts sort millions of small integers, where this beats qsort several times. */
