@@ -1,9 +1,9 @@
 #include "served.h"
 
+#include <libdeflate.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <xxhash.h>
-#include <libdeflate.h>
 
 #include "doc.h"
 #include "timeparse.h"
