@@ -3,30 +3,36 @@
 #include <endian.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #define JOURNAL_MAX_FIELDS 64
 /* a field with a newline in its value: key, "\n", length, value, "\n" */
 #define JOURNAL_MAX_PIECES 5
 
-int journal_open(const char *path)
+int journal_open(Journal *j, const char *path)
 {
+        *j = JOURNAL_NULL;
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
+        /* only to learn now, not at every entry, whether anything listens there */
+        if (access(path, W_OK) < 0)
+                return -errno;
         int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        return fd;
+        *j = (Journal){.fd = fd, .addr = sa};
+        return 0;
 }
 
-int journal_send(int fd, const struct iovec *fields, size_t n_fields)
+void journal_close(Journal *j)
+{
+        if (j->fd >= 0)
+                close(j->fd);
+        *j = JOURNAL_NULL;
+}
+
+int journal_send(const Journal *j, const struct iovec *fields, size_t n_fields)
 {
         if (n_fields > JOURNAL_MAX_FIELDS)
                 return -E2BIG;
@@ -54,10 +60,13 @@ int journal_send(int fd, const struct iovec *fields, size_t n_fields)
                 }
                 iov[n++] = (struct iovec){&newline, 1};
         }
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
+        struct msghdr mh = {.msg_name = (void *)&j->addr,
+                            .msg_namelen = sizeof(j->addr),
+                            .msg_iov = iov,
+                            .msg_iovlen = n};
         /* Entries too large for one datagram would need a sealed memfd; ours are a few
          * KiB at most, so EMSGSIZE sends the caller to its stderr fallback instead. */
-        if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
+        if (sendmsg(j->fd, &mh, MSG_NOSIGNAL) < 0)
                 return -errno;
         return 0;
 }

@@ -8,15 +8,26 @@
 #pragma once
 
 #include <sys/uio.h>
+#include <sys/un.h>
 
 #include "util.h"
 
 #define JOURNAL_SOCKET_PATH "/run/systemd/journal/socket"
 
-/* A datagram socket connected to path; a new fd, or negative errno. */
-int journal_open(const char *path);
+/* Each entry is addressed to the path, not sent on a connected socket, so entries reach
+ * a journald that restarted and bound the path anew. */
+typedef struct Journal {
+        int fd;
+        struct sockaddr_un addr;
+} Journal;
+
+#define JOURNAL_NULL ((Journal){.fd = -1})
+
+/* Opens a datagram socket for path; fails (negative errno) when nothing listens there. */
+int journal_open(Journal *j, const char *path);
+void journal_close(Journal *j);
 
 /* Sends one entry made of fields, each "KEY=value" (value may hold any bytes, newlines
  * included). Keys are not checked: callers pass fixed uppercase names. 0 or negative
  * errno (the caller falls back to stderr). */
-int journal_send(int fd, const struct iovec *fields, size_t n_fields);
+int journal_send(const Journal *j, const struct iovec *fields, size_t n_fields);

@@ -8,7 +8,7 @@
 
 static const char *log_ident = "tally";
 static int log_max_level = LOG_INFO;
-static int log_journal_fd = -1;
+static Journal log_journal = {.fd = -1};
 
 LogField log_field(const char *fmt, ...)
 {
@@ -37,9 +37,9 @@ static bool stderr_is_journal(void)
 void log_setup(const char *ident)
 {
         log_ident = ident;
-        if (log_journal_fd < 0 && stderr_is_journal()) {
+        if (log_journal.fd < 0 && stderr_is_journal()) {
                 const char *path = getenv("TALLY_JOURNAL_SOCKET"); /* for tests */
-                log_journal_fd = journal_open(path ? path : JOURNAL_SOCKET_PATH);
+                (void)journal_open(&log_journal, path ? path : JOURNAL_SOCKET_PATH);
         }
         const char *lvl = getenv("TALLY_LOG_LEVEL");
         if (lvl) {
@@ -63,7 +63,7 @@ int log_get_max_level(void)
 
 bool log_to_journal(void)
 {
-        return log_journal_fd >= 0;
+        return log_journal.fd >= 0;
 }
 
 int log_struct(int level, int err, const char *message_id, size_t n_fields, const LogField *fields,
@@ -82,7 +82,7 @@ int log_struct(int level, int err, const char *message_id, size_t n_fields, cons
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
 
-        if (log_journal_fd >= 0) {
+        if (log_journal.fd >= 0) {
                 char message[1100], priority[16], ident[64], msgid[64], errnostr[32];
                 struct iovec iov[8 + 32];
                 size_t n = 0;
@@ -102,7 +102,7 @@ int log_struct(int level, int err, const char *message_id, size_t n_fields, cons
                 }
                 for (size_t i = 0; i < n_fields && n < ELEMENTSOF(iov); i++)
                         iov[n++] = (struct iovec){(void *)fields[i].kv, strlen(fields[i].kv)};
-                if (journal_send(log_journal_fd, iov, n) >= 0) {
+                if (journal_send(&log_journal, iov, n) >= 0) {
                         errno = saved_errno;
                         return ret;
                 }

@@ -92,14 +92,14 @@ static void fields_are_framed_per_protocol(void)
 {
         Receiver r = {.fd = -1};
         CHECK(receiver_open(&r) == 0);
-        int fd = journal_open(r.path);
-        CHECK(fd >= 0);
+        Journal j;
+        CHECK(journal_open(&j, r.path) == 0);
         char a[] = "MESSAGE=plain text", b[] = "TALLY_REASON=line one\nline two", c[] = "EMPTY=";
         struct iovec f[] = {{a, strlen(a)}, {b, strlen(b)}, {c, strlen(c)}};
-        CHECK(journal_send(fd, f, ELEMENTSOF(f)) == 0);
+        CHECK(journal_send(&j, f, ELEMENTSOF(f)) == 0);
         char d[4096], v[256];
         ssize_t n = recv(r.fd, d, sizeof(d), 0);
-        close(fd);
+        journal_close(&j);
         receiver_close(&r);
         CHECK(n > 0);
         CHECK_FIELD(d, n, "MESSAGE", "plain text");
@@ -112,22 +112,51 @@ static void a_field_without_equals_is_refused(void)
 {
         Receiver r = {.fd = -1};
         CHECK(receiver_open(&r) == 0);
-        int fd = journal_open(r.path);
+        Journal j;
+        CHECK(journal_open(&j, r.path) == 0);
         char a[] = "NOVALUE";
         struct iovec f[] = {{a, strlen(a)}};
-        int ret = journal_send(fd, f, 1);
-        close(fd);
+        int ret = journal_send(&j, f, 1);
+        journal_close(&j);
         receiver_close(&r);
         CHECK_EQ_INT(ret, -EINVAL);
 }
 
 static void no_socket_is_an_error_not_a_crash(void)
 {
-        CHECK(journal_open("/nonexistent/journal/socket") < 0);
+        Journal j;
+        CHECK(journal_open(&j, "/nonexistent/journal/socket") < 0);
+        CHECK_EQ_INT(j.fd, -1);
         char long_path[200];
         memset(long_path, 'x', sizeof(long_path) - 1);
         long_path[sizeof(long_path) - 1] = '\0';
-        CHECK_EQ_INT(journal_open(long_path), -ENAMETOOLONG);
+        CHECK_EQ_INT(journal_open(&j, long_path), -ENAMETOOLONG);
+}
+
+/* journald restarting binds its path anew; entries sent afterwards must reach it. */
+static void entries_reach_a_restarted_receiver(void)
+{
+        Receiver r = {.fd = -1};
+        CHECK(receiver_open(&r) == 0);
+        Journal j;
+        CHECK(journal_open(&j, r.path) == 0);
+        close(r.fd);
+        unlink(r.path);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", r.path);
+        r.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        bool bound = r.fd >= 0 && bind(r.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        char a[] = "MESSAGE=after restart";
+        struct iovec f[] = {{a, strlen(a)}};
+        int sent = bound ? journal_send(&j, f, 1) : -1;
+        char d[256];
+        ssize_t n = bound ? recv(r.fd, d, sizeof(d), MSG_DONTWAIT) : -1;
+        journal_close(&j);
+        receiver_close(&r);
+        CHECK(bound);
+        CHECK_EQ_INT(sent, 0);
+        CHECK(n > 0);
+        CHECK_FIELD(d, n, "MESSAGE", "after restart");
 }
 
 /* The logger picks the journal only when JOURNAL_STREAM names its stderr, and then
@@ -162,4 +191,5 @@ static void logger_sends_structured_entries(void)
 }
 
 TEST_MAIN(TEST_CASE(fields_are_framed_per_protocol), TEST_CASE(a_field_without_equals_is_refused),
-          TEST_CASE(no_socket_is_an_error_not_a_crash), TEST_CASE(logger_sends_structured_entries))
+          TEST_CASE(no_socket_is_an_error_not_a_crash),
+          TEST_CASE(entries_reach_a_restarted_receiver), TEST_CASE(logger_sends_structured_entries))
