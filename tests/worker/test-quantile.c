@@ -3,7 +3,7 @@
 #include <math.h>
 
 #include "hll.h"
-#include "select.h"
+#include "quantile.h"
 #include "sketch.h"
 #include "test.h"
 
