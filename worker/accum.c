@@ -1,14 +1,10 @@
 #include "accum.h"
 
 #include <math.h>
-#include <xxhash.h>
 
 #include "hll.h"
 #include "quantile.h"
 #include "sketch.h"
-
-#define DEDUP_MIN \
-        1024 /* below this, sorting once at the end is cheaper than keeping the list unique */
 
 int accum_store_init(AccumStore *st)
 {
@@ -40,72 +36,7 @@ static int scratch_reserve(AccumStore *st, size_t n)
         return 0;
 }
 
-static inline uint64_t dbits(double d)
-{
-        uint64_t u;
-        memcpy(&u, &d, 8);
-        return u;
-}
-
-static inline double bitsd(uint64_t u)
-{
-        double d;
-        memcpy(&d, &u, 8);
-        return d;
-}
-
-/* Neumaier's step: sum += d, the lost low-order part into comp */
-static inline void compensated_add(double *sum, double *comp, double d)
-{
-        double t = *sum + d;
-        *comp += fabs(*sum) >= fabs(d) ? (*sum - t) + d : (d - t) + *sum;
-        *sum = t;
-}
-
-int accum_prepare_inputs(AccumStore *st, const ViewPlan *vp, const Value *row, uint64_t *in,
-                         uint64_t *ret_missing)
-{
-        uint64_t missing = 0;
-        for (size_t a = 0; a < vp->n_accs; a++) {
-                const Acc *acc = &vp->accs[a];
-                const Value *x = &row[acc->column];
-                if (x->type == VALUE_NIL) {
-                        missing |= UINT64_C(1) << a;
-                        in[a] = 0;
-                        continue;
-                }
-                switch (acc->kind) {
-                case ACC_SUMMARY:
-                case ACC_VALUES: in[a] = (uint64_t)x->i; break; /* raw bits either way */
-                case ACC_SKETCH: in[a] = dbits(x->type == VALUE_NUM ? x->d : (double)x->i); break;
-                case ACC_SET:
-                        if (x->type == VALUE_STR) {
-                                const InternStr *e = intern_get(&st->intern, x->s, x->len,
-                                                                intern_hash(x->s, x->len));
-                                if (!e)
-                                        return -ENOMEM;
-                                in[a] = (uint64_t)(uintptr_t)e;
-                        } else if (x->type == VALUE_NUM)
-                                in[a] = dbits(x->d == 0 ? 0.0 : x->d);
-                        else
-                                in[a] = (uint64_t)x->i;
-                        break;
-                case ACC_HLL:
-                        if (x->type == VALUE_STR)
-                                in[a] = XXH3_64bits(x->s, x->len);
-                        else {
-                                uint64_t u = x->type == VALUE_NUM ? dbits(x->d == 0 ? 0.0 : x->d)
-                                                                  : (uint64_t)x->i;
-                                in[a] = XXH3_64bits(&u, 8);
-                        }
-                        break;
-                }
-        }
-        *ret_missing = missing;
-        return 0;
-}
-
-static int dedup(AccumStore *st, DistinctSet *d)
+int accum_dedup(AccumStore *st, DistinctSet *d)
 {
         int r = scratch_reserve(st, d->list.n);
         if (r < 0)
@@ -113,77 +44,7 @@ static int dedup(AccumStore *st, DistinctSet *d)
         vlist_copy(&d->list, st->scratch);
         size_t n = sort_unique_u64(st->scratch, d->list.n);
         vlist_rewrite(&st->pool, &d->list, st->scratch, n);
-        d->next_dedup = MAX((uint64_t)DEDUP_MIN, 2 * (uint64_t)n);
-        return 0;
-}
-
-static inline void summary_add(Summary *m, ValueType t, uint64_t in)
-{
-        if (t == VALUE_NUM) {
-                double d = bitsd(in);
-                if (m->n == 0)
-                        m->min.d = m->max.d = d;
-                else {
-                        if (d < m->min.d)
-                                m->min.d = d;
-                        if (d > m->max.d)
-                                m->max.d = d;
-                }
-                compensated_add(&m->sum, &m->comp, d);
-        } else {
-                int64_t v = (int64_t)in;
-                if (m->n == 0)
-                        m->min.i = m->max.i = v;
-                else {
-                        if (v < m->min.i)
-                                m->min.i = v;
-                        if (v > m->max.i)
-                                m->max.i = v;
-                }
-                m->overflow |= __builtin_add_overflow(m->isum, v, &m->isum);
-                compensated_add(&m->sum, &m->comp, (double)v);
-        }
-        m->n++;
-}
-
-int accum_update(AccumStore *st, const ViewPlan *vp, void *state, const uint64_t *in,
-                 uint64_t missing)
-{
-        (*(uint64_t *)state)++;
-        for (size_t a = 0; a < vp->n_accs; a++) {
-                if (missing & (UINT64_C(1) << a))
-                        continue;
-                const Acc *acc = &vp->accs[a];
-                void *p = (char *)state + acc->offset;
-                int r = 0;
-                switch (acc->kind) {
-                case ACC_SUMMARY: summary_add(p, acc->type, in[a]); break;
-                case ACC_VALUES: r = vlist_push(&st->pool, p, in[a]); break;
-                case ACC_SET: {
-                        DistinctSet *d = p;
-                        r = vlist_push(&st->pool, &d->list, in[a]);
-                        if (r == 0 && d->list.n >= MAX(d->next_dedup, (uint64_t)DEDUP_MIN))
-                                r = dedup(st, d);
-                        break;
-                }
-                case ACC_SKETCH: {
-                        Sketch **k = p;
-                        if (!*k && !(*k = sketch_new()))
-                                return -ENOMEM;
-                        r = sketch_add(*k, bitsd(in[a]));
-                        break;
-                }
-                case ACC_HLL: {
-                        Hll **h = p;
-                        if (!*h && !(*h = hll_new()))
-                                return -ENOMEM;
-                        r = hll_add(*h, in[a]);
-                        break;
-                }
-                }
-                if (r < 0)
-                        return r;
-        }
+        d->next_dedup = MAX((uint64_t)ACCUM_DEDUP_MIN, 2 * (uint64_t)n);
         return 0;
 }
 
@@ -334,7 +195,7 @@ int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out)
                 case AGG_DISTINCT: {
                         DistinctSet *d = p;
                         if (d->list.n > 0) {
-                                int r = dedup(st, d);
+                                int r = accum_dedup(st, d);
                                 if (r < 0)
                                         return r;
                         }

@@ -45,7 +45,7 @@ int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, Sca
 {
         const SourceConfig *src = s->plan->cfg;
         CsvField fields[SCAN_MAX_FIELDS];
-        const size_t nf = fs->n_fields;
+        const size_t nf = fs->n_fields, nc = src->n_columns;
         for (;;) {
                 if (c->pos >= limit)
                         return shard_flush(s);
@@ -60,7 +60,7 @@ int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, Sca
                 }
                 if (r < 0)
                         return r;
-                Value *row = shard_row(s);
+                Value *row = s->batch + s->n_batch * nc; /* shard_row(), nc kept in a register */
                 t->stop = c->pos;
                 if (r != CSV_RECORD) {
                         bad_row(s, t, c->rec_line, r == CSV_TOO_LONG ? BAD_TOO_LONG : BAD_QUOTING,

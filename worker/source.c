@@ -1,7 +1,5 @@
 #include "source.h"
 
-#include <stdarg.h>
-
 typedef int (*SourceNewFn)(const SourcePlan *plan, Source **ret);
 
 static const SourceNewFn constructors[] = {
@@ -23,14 +21,20 @@ Source *source_free(Source *s)
         return NULL;
 }
 
+int source_failv(Source *s, int r, const char *fmt, va_list ap)
+{
+        int saved = errno;
+        errno = r < 0 ? -r : r; /* for %m */
+        vsnprintf(s->error, sizeof(s->error), fmt, ap);
+        errno = saved;
+        return r;
+}
+
 int source_fail(Source *s, int r, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        int saved = errno;
-        errno = r < 0 ? -r : r;
-        vsnprintf(s->error, sizeof(s->error), fmt, ap);
-        errno = saved;
+        source_failv(s, r, fmt, ap);
         va_end(ap);
         return r;
 }

@@ -34,6 +34,7 @@
 #pragma once
 
 #include <signal.h>
+#include <stdarg.h>
 
 #include "shard.h"
 
@@ -117,8 +118,10 @@ int source_new(const SourcePlan *plan, Source **ret);
 Source *source_free(Source *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Source *, source_free);
 
-/* Sets s->error from a printf format (%m is strerror(-r)) and returns r. */
+/* Sets s->error from a printf format (%m is strerror(-r)) and returns r. Not thread-safe:
+ * a source failing on several threads decides first which failure is reported. */
 int source_fail(Source *s, int r, const char *fmt, ...) _printf_(3, 4);
+int source_failv(Source *s, int r, const char *fmt, va_list ap) _printf_(3, 0);
 
 /* The source types */
 int source_csv_new(const SourcePlan *plan, Source **ret);

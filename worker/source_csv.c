@@ -68,8 +68,7 @@ _printf_(3, 4) static int csv_fail(CsvSource *cs, int r, const char *fmt, ...)
                 return r; /* another thread failed first: its message stands */
         va_list ap;
         va_start(ap, fmt);
-        errno = r < 0 ? -r : r;
-        vsnprintf(cs->base.error, sizeof(cs->base.error), fmt, ap);
+        source_failv(&cs->base, r, fmt, ap);
         va_end(ap);
         return r;
 }
