@@ -36,18 +36,21 @@ static void log_bad_rows(const SourceConfig *src, const BadSamples *bad, const S
         for (size_t i = 0; i < bad->n; i++) {
                 const BadSample *b = &bad->v[i];
                 char where[PATH_MAX + 64];
-                if (b->position == POSITION_FILE_LINE)
+                bool file = b->position == POSITION_FILE_LINE;
+                if (file)
                         snprintf(where, sizeof(where), "%s:%" PRIu64, b->input, b->n);
                 else
                         snprintf(where, sizeof(where), "%s%" PRIu64 " of %s",
                                  position_format(b->position), b->n, b->input);
-                log_struct(LOG_WARNING, 0, NULL,
-                           LOG_FIELDS(log_field("TALLY_SOURCE=%s", src->name),
-                                      log_field("TALLY_FILE=%s", b->input),
-                                      log_field("TALLY_LINE=%" PRIu64, b->n)),
-                           "%s: malformed row skipped: %s%s%s", where,
-                           bad_reason_to_string(b->reason), b->column >= 0 ? " in column " : "",
-                           b->column >= 0 ? src->columns[b->column].name : "");
+                log_struct(
+                    LOG_WARNING, 0, NULL,
+                    LOG_FIELDS(log_field("TALLY_SOURCE=%s", src->name),
+                               log_field("TALLY_%s=%s", file ? "FILE" : "INPUT", b->input),
+                               log_field("TALLY_%s=%" PRIu64,
+                                         b->position == POSITION_ROW_OF ? "ROW" : "LINE", b->n)),
+                    "%s: malformed row skipped: %s%s%s", where, bad_reason_to_string(b->reason),
+                    b->column >= 0 ? " in column " : "",
+                    b->column >= 0 ? src->columns[b->column].name : "");
         }
         uint64_t n_bad = shard_rows_rejected(s);
         if (n_bad == 0)

@@ -85,6 +85,16 @@ grep -q "nocol.csv" "$T/log" || fail "file of the missing column not named"
 [[ $(count_snaps) == "$before" ]] || fail "published despite a bad header"
 pass "declared column missing from the header: 78, naming column and file"
 
+conf "$T/unread.csv"
+sed -i 's/^type = csv$/type = postgres/' "$T/c.conf"
+gen=$(newest)
+run
+[[ $rc == 78 ]] || fail "type = postgres: exit $rc, want 78"
+grep -q "source ev: only type = csv is supported by this worker" "$T/log" ||
+        fail "type = postgres: refusal not logged"
+[[ $(newest) == "$gen" ]] || fail "type = postgres published"
+pass "a source type this worker cannot read: 78, nothing published"
+
 "$TALLY_GEN" --rows 2000 --bad-rate 0.2 --seed 3 >"$T/bad.csv"
 conf "$T/bad.csv"
 sed -i 's/^columns = .*/columns = ts:time, region:str, amount:num, user_id:int, latency_ms:num, status:str, product:str/' "$T/c.conf"

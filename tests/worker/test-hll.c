@@ -2,16 +2,8 @@
 #include <math.h>
 
 #include "hll.h"
+#include "rng.h"
 #include "test.h"
-
-static uint64_t rng = 42;
-static uint64_t next(void)
-{
-        uint64_t z = (rng += UINT64_C(0x9E3779B97F4A7C15));
-        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-        return z ^ (z >> 31);
-}
 
 static void test_hll_exact_when_small_and_close_when_large(void)
 {
