@@ -14,7 +14,9 @@
  *   for the engine to log. Every row seen, good or bad, counts in Shard.rows_read (the
  *   shard_row_ calls do it), so the engine can apply max_bad_ratio.
  * - Deadline and SIGTERM: source_expired(ctx) checked at least every few MiB or thousand
- *   rows; when it is true, stop and return -ETIME (and stop any child or query).
+ *   rows; when it is true, stop and return -ETIME (and stop any child or query). The
+ *   SIGTERM handler restarts system calls: wait for input with poll() and a short
+ *   timeout (100 ms), never in a read() that can block for good.
  * - Failures: negative errno, with a message (no trailing period) in Source.error via
  *   source_fail(); the engine logs it once. A declared column the input does not offer is
  *   SOURCE_BAD_CONFIG, its message naming the column and the input. Nothing is published
@@ -28,9 +30,10 @@
  *    (type is the string the snapshot's `sources` entry carries), and
  *    `int source_TYPE_new(const SourcePlan *plan, Source **ret)`, declared below.
  * 3. One line in source.c's constructor table; the file in worker/meson.build; a test.
- * Streams read on one thread: shard_set_reset(set, 1) and feed set->shards[0]. A type
- * that can split its input may reset to more shards and fill them with parallel_run().
- */
+ * Streams read on one thread: shard_set_reset(set, 1) and feed set->shards[0]. CSV over
+ * a stream (a program's stdout) is csv_stream_read() with a fill callback; rows of
+ * another format go through shard_row()/shard_row_commit(). A type that can split its
+ * input may reset to more shards and fill them with parallel_run(). */
 #pragma once
 
 #include <signal.h>

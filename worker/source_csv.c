@@ -4,11 +4,12 @@
  * Plain files are mapped and split into tasks at line boundaries; threads take tasks from
  * a shared counter and fill their own shard, dropping the pages behind their cursor as
  * they go, so resident memory follows the groups, not the input size. Gzip files are
- * streamed through zlib, one task per file. */
+ * streamed through zlib (csv_stream.h), one task per file. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 
+#include "csv_stream.h"
 #include "input.h"
 #include "log.h"
 #include "parallel.h"
@@ -18,7 +19,6 @@
 
 #define SLICE_BYTES         (8u << 20)  /* work between deadline checks and page drops */
 #define MIN_TASK_BYTES      (16u << 20) /* smaller files are not split */
-#define GZ_BUFFER_BYTES     (4u << 20)  /* inflated bytes held per gzip stream */
 #define SINGLE_THREAD_BYTES (4u << 20)  /* below this, threads cost more than they save */
 #define POPULATE_AHEAD      65536       /* faulted in past a slice: the record straddling it */
 
@@ -217,6 +217,34 @@ static int run_mapped_task(CsvSource *cs, Shard *s, ScanTask *t)
         return r < 0 ? r : 0;
 }
 
+typedef struct GzTask {
+        CsvSource *cs;
+        CsvFile *file;
+        GzStream *z;
+} GzTask;
+
+static int gz_fill(void *userdata, char *buf, size_t *len, size_t cap, bool *eof)
+{
+        GzTask *g = userdata;
+        const char *msg = NULL;
+        int r = gz_stream_fill(g->z, buf, len, cap, eof, &msg);
+        if (r < 0)
+                return csv_fail(g->cs, r, "%s: cannot decompress: %s", g->file->in.path, msg);
+        return 0;
+}
+
+static int gz_header(void *userdata, int status, const CsvField *fields, size_t n,
+                     FileSchema *schema)
+{
+        GzTask *g = userdata;
+        if (status != CSV_RECORD)
+                return csv_fail(g->cs, -EBADMSG, "%s: unreadable CSV header: %s", g->file->in.path,
+                                csv_status_to_string(status));
+        int r = check_header(g->cs, g->file, fields, n);
+        *schema = g->file->schema;
+        return r;
+}
+
 static int run_gz_task(CsvSource *cs, Shard *s, ScanTask *t)
 {
         CsvFile *f = &cs->files[t->file];
@@ -224,66 +252,9 @@ static int run_gz_task(CsvSource *cs, Shard *s, ScanTask *t)
         int r = gz_stream_new(&f->in, &z);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *buf = malloc(GZ_BUFFER_BYTES);
-        if (!buf)
-                return -ENOMEM;
-        size_t len = 0;
-        bool eof = false, header = false;
-        CsvCursor c;
-        csv_cursor_init(&c, buf, 0, false);
-        while (r == 0) {
-                if (source_expired(cs->ctx)) {
-                        r = -ETIME;
-                        break;
-                }
-                const char *msg = NULL;
-                r = gz_stream_fill(z, buf, &len, GZ_BUFFER_BYTES, &eof, &msg);
-                if (r < 0) {
-                        r = csv_fail(cs, r, "%s: cannot decompress: %s", f->in.path, msg);
-                        break;
-                }
-                csv_cursor_reset(&c, buf, len, eof);
-                if (!header) {
-                        CsvField fields[SCAN_MAX_FIELDS];
-                        size_t n = 0;
-                        int k = csv_next(&c, fields, ELEMENTSOF(fields), &n);
-                        if (k == CSV_END) {
-                                f->empty = true;
-                                break;
-                        }
-                        if (k < 0) {
-                                r = k;
-                                break;
-                        }
-                        if (k != CSV_RECORD) {
-                                r = csv_fail(cs, -EBADMSG, "%s: unreadable CSV header: %s",
-                                             f->in.path, csv_status_to_string(k));
-                                break;
-                        }
-                        r = check_header(cs, f, fields, n);
-                        if (r != 0)
-                                break;
-                        header = true;
-                        f->header_lines = c.line - 1;
-                        c.line = 1; /* data lines count from here, as in mapped tasks */
-                }
-                r = scan_records(s, &f->schema, &c, SIZE_MAX, t);
-                if (r != SCAN_NEED_MORE)
-                        break; /* the end of the stream, or a failure */
-                r = 0;
-                if (c.pos == 0 && len == GZ_BUFFER_BYTES) {
-                        /* one record larger than the buffer: count it bad, skip to a LF */
-                        const char *nl = memchr(buf, '\n', len);
-                        shard_row_reject(s, BAD_TOO_LONG);
-                        c.pos = nl ? (size_t)(nl - buf) + 1 : len;
-                        c.line++;
-                }
-                memmove(buf, buf + c.pos, len - c.pos);
-                len -= c.pos;
-        }
-        t->lines = c.line - 1;
-        csv_cursor_done(&c);
-        return r;
+        GzTask g = {cs, f, z};
+        CsvStream st = {.fill = gz_fill, .header = gz_header, .userdata = &g, .ctx = cs->ctx};
+        return csv_stream_read(&st, s, t, &f->header_lines, &f->empty);
 }
 
 static int scan_part(size_t k, size_t n, void *userdata)
