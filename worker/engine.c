@@ -22,15 +22,6 @@ void engine_request_stop(void)
         stop_requested = 1;
 }
 
-static const char *position_format(SourcePosition p)
-{
-        switch (p) {
-        case POSITION_LINE_OF: return "line ";
-        case POSITION_ROW_OF: return "row ";
-        default: return "";
-        }
-}
-
 static void log_bad_rows(const SourceConfig *src, const BadSamples *bad, const Shard *s)
 {
         for (size_t i = 0; i < bad->n; i++) {
@@ -40,8 +31,8 @@ static void log_bad_rows(const SourceConfig *src, const BadSamples *bad, const S
                 if (file)
                         snprintf(where, sizeof(where), "%s:%" PRIu64, b->input, b->n);
                 else
-                        snprintf(where, sizeof(where), "%s%" PRIu64 " of %s",
-                                 position_format(b->position), b->n, b->input);
+                        snprintf(where, sizeof(where), "%s %" PRIu64 " of %s",
+                                 b->position == POSITION_ROW_OF ? "row" : "line", b->n, b->input);
                 log_struct(
                     LOG_WARNING, 0, NULL,
                     LOG_FIELDS(log_field("TALLY_SOURCE=%s", src->name),

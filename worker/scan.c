@@ -37,7 +37,7 @@ int file_schema_build(FileSchema *fs, const SourceConfig *src, const CsvField *h
 static void bad_row(Shard *s, ScanTask *t, uint64_t line, BadReason reason, int column)
 {
         shard_row_reject(s, reason);
-        if (t->n_samples < SCAN_SAMPLES)
+        if (t->n_samples < SOURCE_BAD_SAMPLES)
                 t->samples[t->n_samples++] = (ScanBad){line, reason, column};
 }
 

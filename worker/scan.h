@@ -2,10 +2,9 @@
 #pragma once
 
 #include "csv.h"
-#include "shard.h"
+#include "source.h"
 
 #define SCAN_MAX_FIELDS CSV_MAX_FIELDS
-#define SCAN_SAMPLES    5 /* malformed rows remembered per task for the log */
 
 /* Which declared column each header field is, -1 for fields the source ignores. */
 typedef struct FileSchema {
@@ -22,10 +21,10 @@ typedef struct ScanBad {
 /* A run of records one thread reads: a byte range of a mapped file, or a whole stream. */
 typedef struct ScanTask {
         size_t file;
-        size_t start, end; /* byte range of the records this task starts */
-        size_t stop;       /* where its last record ended */
-        uint64_t lines;    /* lines it consumed */
-        ScanBad samples[SCAN_SAMPLES];
+        size_t start, end;                   /* byte range of the records this task starts */
+        size_t stop;                         /* where its last record ended */
+        uint64_t lines;                      /* lines it consumed */
+        ScanBad samples[SOURCE_BAD_SAMPLES]; /* its first malformed rows */
         size_t n_samples;
 } ScanTask;
 
