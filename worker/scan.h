@@ -5,6 +5,7 @@
 #include "source.h"
 
 #define SCAN_MAX_FIELDS CSV_MAX_FIELDS
+_Static_assert(CSV_MAX_RECORD_BYTES <= SHARD_MAX_ROW_BYTES, "a CSV row fits a shard's key buffer");
 
 /* Which declared column each header field is, -1 for fields the source ignores. */
 typedef struct FileSchema {

@@ -1,6 +1,5 @@
 #include "shard.h"
 
-#include "csv.h"
 #include "key.h"
 
 const char *bad_reason_to_string(BadReason r)
@@ -27,7 +26,7 @@ int shard_init(Shard *s, const SourcePlan *plan)
         if ((r = accum_store_init(&s->store)) < 0)
                 return r;
         /* first half: one key of any size; second half: the keys of a batch */
-        s->keybuf_size = 2 * KEY_MAX_BYTES(CSV_MAX_RECORD_BYTES);
+        s->keybuf_size = 2 * KEY_MAX_BYTES(SHARD_MAX_ROW_BYTES);
         s->keybuf = malloc(s->keybuf_size);
         s->views = calloc(plan->n_views + 1, sizeof(ViewShard));
         s->batch = calloc(SHARD_BATCH * (plan->cfg->n_columns + 1), sizeof(Value));

@@ -17,6 +17,9 @@
 #include "groups.h"
 
 #define SHARD_BATCH 128
+/* The string bytes one row may carry in all, the bound the key buffer is sized by (a CSV
+ * record's limit). A source rejects a longer row as BAD_TOO_LONG before it gets here. */
+#define SHARD_MAX_ROW_BYTES (UINT32_C(1) << 20)
 
 typedef struct ViewShard {
         const ViewPlan *plan;

@@ -7,8 +7,9 @@
  * - Rows: batches of Values in the source's declared column order, VALUE_NIL for a
  *   missing value, into the shards of the ShardSet (shard_add_rows, or row at a time with
  *   shard_row / shard_row_commit). A string Value may point into the source's buffer only
- *   until the next shard_flush. Memory grows with the groups, never with the input: read
- *   a bounded window at a time.
+ *   until the next shard_flush. A row's strings total at most SHARD_MAX_ROW_BYTES: a
+ *   longer row is rejected (BAD_TOO_LONG), never passed on. Memory grows with the
+ *   groups, never with the input: read a bounded window at a time.
  * - Malformed rows: counted with shard_row_reject(shard, reason); the first
  *   SOURCE_BAD_SAMPLES of them, in input order, kept in Source.bad with their position,
  *   for the engine to log. Every row seen, good or bad, counts in Shard.rows_read (the
