@@ -130,6 +130,29 @@ static void test_source_csv_bad_rows_come_back_with_file_and_line(void)
         fixture_done(&f);
 }
 
+static void test_source_csv_quoted_line_break_across_a_split_still_reads_every_row(void)
+{
+        char text[4096] = "region,n\n\"";
+        for (int i = 0; i < 200; i++) /* one region of 200 lines: every seam falls in it */
+                strcat(text, "x\n");
+        strcat(text, "\",1\n");
+        for (int i = 0; i < 39; i++)
+                strcat(text, "eu,1\n");
+        write_file("f.csv", text);
+        setenv("TALLY_WORKER_TASK_BYTES", "16", 1); /* 8 pieces for 2 threads */
+        Fixture f;
+        CHECK(setup(&f, "f.csv") == 0);
+        CHECK_EQ_INT(f.src->ops->open(f.src, &ctx), SOURCE_OK);
+        CHECK_EQ_INT(f.src->ops->read(f.src, f.set, &ctx), SOURCE_OK);
+        unsetenv("TALLY_WORKER_TASK_BYTES");
+        CHECK_EQ_INT(rows_read(f.set), 40);
+        uint64_t bad = 0;
+        for (size_t i = 0; i < f.set->n; i++)
+                bad += shard_rows_rejected(&f.set->shards[i]);
+        CHECK_EQ_INT(bad, 0);
+        fixture_done(&f);
+}
+
 static void test_source_csv_unmatched_glob_fails_naming_the_pattern(void)
 {
         Fixture f;
@@ -183,6 +206,7 @@ TEST_MAIN(TEST_CASE(test_source_csv_reads_every_row_of_every_matching_file),
           TEST_CASE(test_source_csv_missing_column_is_bad_config_naming_column_and_file),
           TEST_CASE(test_source_csv_missing_column_in_gzip_header_is_found_by_read),
           TEST_CASE(test_source_csv_bad_rows_come_back_with_file_and_line),
+          TEST_CASE(test_source_csv_quoted_line_break_across_a_split_still_reads_every_row),
           TEST_CASE(test_source_csv_unmatched_glob_fails_naming_the_pattern),
           TEST_CASE(test_source_csv_read_past_the_deadline_is_etime),
           TEST_CASE(test_source_new_refuses_a_type_it_cannot_read))
