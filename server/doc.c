@@ -9,6 +9,14 @@ void doc_init(Doc *d, Buf *b, DocFormat fmt)
         *d = (Doc){.b = b, .fmt = fmt};
 }
 
+void doc_resume_map(Doc *d, Buf *b, DocFormat fmt)
+{
+        doc_init(d, b, fmt);
+        d->depth = 1;
+        d->is_map[1] = true;
+        d->first[1] = true;
+}
+
 /* JSON separator before a value or key at the current depth. */
 static void sep(Doc *d)
 {
@@ -382,12 +390,6 @@ void doc_value(Doc *d, const Value *v)
         }
         default: doc_nil(d); break;
         }
-}
-
-void doc_raw(Doc *d, const void *p, size_t n)
-{
-        sep(d);
-        buf_put(d->b, p, n);
 }
 
 size_t format_value_text(char *buf, size_t n, const Value *v)

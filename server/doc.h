@@ -27,6 +27,10 @@ typedef struct Doc {
 } Doc;
 
 void doc_init(Doc *d, Buf *b, DocFormat fmt);
+/* Continues, in b, a map whose opening and earlier members were written elsewhere (a
+ * pre-rendered head sent as its own piece): the next doc_key() starts a member. In JSON
+ * the head must end with the ',' after its last member. doc_end() closes the map. */
+void doc_resume_map(Doc *d, Buf *b, DocFormat fmt);
 
 void doc_map(Doc *d, uint32_t n);
 void doc_array(Doc *d, uint32_t n);
@@ -41,8 +45,6 @@ void doc_nil(Doc *d);
 void doc_bool(Doc *d, bool v);
 /* A typed snapshot cell: time as an RFC 3339 string. */
 void doc_value(Doc *d, const Value *v);
-/* Bytes already in the document's format, placed as one value. */
-void doc_raw(Doc *d, const void *p, size_t n);
 
 /* Shortest decimal for v that parses back to the same double; buf of 32 bytes.
  * Returns the length; v must be finite. */

@@ -9,10 +9,11 @@
 #include <signal.h>
 #include <sys/resource.h>
 
-#include "httpd.h"
+#include "evtime.h"
 #include "listen.h"
 #include "loader.h"
 #include "log.h"
+#include "loop.h"
 #include "notify.h"
 #include "spawner.h"
 #include "watch.h"
@@ -77,6 +78,8 @@ static void render_metrics(void *userdata, Buf *out)
             .loader = loader_stats(s->loader),
             .loops = lm,
             .n_loops = s->n_loops,
+            .open_connections = atomic_load(&s->limit.open),
+            .max_connections = s->limit.max,
         };
         /* the spawner lives on loop 0; its counters are plain words, a torn read is harmless */
         spawner_counts(s->spawner, &in.worker_runs_ok, &in.worker_runs_failed);
@@ -203,13 +206,7 @@ static void *loop_thread(void *arg)
         return NULL;
 }
 
-static struct timeval tv_of(uint64_t usec)
-{
-        return (struct timeval){.tv_sec = (time_t)(usec / USEC_PER_SEC),
-                                .tv_usec = (suseconds_t)(usec % USEC_PER_SEC)};
-}
-
-/* Connections are counted and held to max_connections by the loops (httpd.c); the fd
+/* Connections are counted and held to max_connections by the loops (httpd.c, conn.c); the fd
  * limit only has to leave room for them and for the loader, so a full house of clients
  * can never starve snapshot loading of fds. */
 static void ensure_fd_limit(unsigned max_connections, unsigned loops)
@@ -357,14 +354,14 @@ int server_run(const ServerOptions *o)
                 goto out;
         }
         event_add(s.watch_ev, NULL);
-        struct timeval tv = tv_of(MAX(c->server.poll_interval_usec, 100 * USEC_PER_MSEC));
+        struct timeval tv = timeval_of_usec(MAX(c->server.poll_interval_usec, 100 * USEC_PER_MSEC));
         event_add(s.poll_ev, &tv);
         evsignal_add(s.sighup_ev, NULL);
         evsignal_add(s.sigterm_ev, NULL);
         evsignal_add(s.sigint_ev, NULL);
         s.notify_status = getenv("NOTIFY_SOCKET") != NULL;
         if (s.notify_status) {
-                tv = tv_of(STATUS_USEC);
+                tv = timeval_of_usec(STATUS_USEC);
                 event_add(s.status_ev, &tv);
         }
         s.watchdog_usec = notify_watchdog_usec();
@@ -374,7 +371,7 @@ int server_run(const ServerOptions *o)
                         r = -ENOMEM;
                         goto out;
                 }
-                tv = tv_of(s.watchdog_usec / 2);
+                tv = timeval_of_usec(s.watchdog_usec / 2);
                 event_add(s.watchdog_ev, &tv);
                 notify_watchdog();
         }
