@@ -2,10 +2,13 @@
  *
  * Every response document is built through these calls, so a shape is written once and
  * both formats agree by construction. msgpack needs container sizes up front, JSON needs
- * separators; callers give the count and the writer handles both. JSON output is always
- * valid UTF-8: invalid bytes in snapshot strings become U+FFFD. Numbers use the shortest
+ * separators; callers give the count and the writer handles both. msgpack is encoded by
+ * msgpack-c's packer (the same encoder the snapshot writer uses) appending to the Buf. JSON output
+ * is always valid UTF-8: invalid bytes in snapshot strings become U+FFFD. Numbers use the shortest
  * decimal that round-trips; non-finite numbers become null. */
 #pragma once
+
+#include <msgpack.h>
 
 #include "buf.h"
 #include "value.h"
@@ -20,6 +23,7 @@ typedef enum DocFormat {
 typedef struct Doc {
         Buf *b;
         DocFormat fmt;
+        msgpack_packer pk; /* writes into b */
         unsigned depth;
         bool first[DOC_MAX_DEPTH];
         bool is_map[DOC_MAX_DEPTH];
