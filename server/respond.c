@@ -272,7 +272,7 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
                         keys[i] = r.keys[i].p;
                         lens[i] = r.keys[i].len;
                 }
-                row = served_find_row(v, keys, lens, r.n_keys);
+                row = row_index_find(&v->index, keys, lens, r.n_keys);
                 if (row < 0) {
                         fail_with(resp, 404, "no row with that key in view %s", v->name);
                         return;
