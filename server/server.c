@@ -149,7 +149,10 @@ static void loader_ready(void *userdata)
 static void on_watch(evutil_socket_t fd, short what, void *arg)
 {
         Server *s = arg;
-        if (watch_drain(s->watch))
+        int r = watch_drain(s->watch);
+        if (r < 0)
+                log_warning_errno(r, "Cannot read inotify events, rescanning: %m");
+        if (r != WATCH_QUIET)
                 loader_request_scan(s->loader);
 }
 

@@ -132,7 +132,7 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
 
 int spawner_new(struct event_base *base, const SpawnOptions *o, Spawner **ret)
 {
-        Spawner *s = calloc(1, sizeof(*s));
+        _cleanup_(spawner_freep) Spawner *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
         s->o = *o;
@@ -142,14 +142,12 @@ int spawner_new(struct event_base *base, const SpawnOptions *o, Spawner **ret)
         s->timeout = evtimer_new(base, on_timeout, s);
         s->sigchld = evsignal_new(base, SIGCHLD, on_sigchld, s);
         if (!s->worker_path || !s->config_path || !s->tick || !s->timeout || !s->sigchld ||
-            evsignal_add(s->sigchld, NULL) < 0) {
-                spawner_free(s);
+            evsignal_add(s->sigchld, NULL) < 0)
                 return -ENOMEM;
-        }
         struct timeval tv = timeval_of_usec(MAX(o->interval_usec, USEC_PER_SEC));
         evtimer_add(s->tick, &tv);
         start_run(s);
-        *ret = s;
+        *ret = TAKE_PTR(s);
         return 0;
 }
 
