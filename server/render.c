@@ -34,6 +34,25 @@ static int gzip_piece(Served *sv, Piece in, Piece *ret)
         return served_keep_mapping(sv, &out, ret);
 }
 
+/* "view" and "generation": how every per-view document starts. */
+static void view_and_generation(Doc *d, const Snapshot *s, const SnapshotView *v)
+{
+        doc_key(d, "view");
+        doc_cstr(d, v->name);
+        doc_key(d, "generation");
+        doc_uint(d, s->generation);
+}
+
+/* "keys": the names of the key columns, which lead the columns. */
+static void key_names(Doc *d, const SnapshotView *v)
+{
+        doc_key(d, "keys");
+        doc_array(d, (uint32_t)v->n_keys);
+        for (size_t i = 0; i < v->n_keys; i++)
+                doc_cstr(d, v->columns[i].name);
+        doc_end(d);
+}
+
 /* The view document: {"view","generation","keys","columns","total_rows","offset","limit",
  * "rows"}, rendered whole with offset 0 and limit = all rows. */
 static int render_view(Served *sv, const Snapshot *s, const SnapshotView *v, DocFormat fmt,
@@ -47,15 +66,8 @@ static int render_view(Served *sv, const Snapshot *s, const SnapshotView *v, Doc
         Doc d;
         doc_init(&d, &b, fmt);
         doc_map(&d, 8);
-        doc_key(&d, "view");
-        doc_cstr(&d, v->name);
-        doc_key(&d, "generation");
-        doc_uint(&d, s->generation);
-        doc_key(&d, "keys");
-        doc_array(&d, (uint32_t)v->n_keys);
-        for (size_t i = 0; i < v->n_keys; i++)
-                doc_cstr(&d, v->columns[i].name);
-        doc_end(&d);
+        view_and_generation(&d, s, v);
+        key_names(&d, v);
         doc_key(&d, "columns");
         doc_array(&d, (uint32_t)v->n_columns);
         for (size_t i = 0; i < v->n_columns; i++) {
@@ -127,10 +139,7 @@ static int render_view(Served *sv, const Snapshot *s, const SnapshotView *v, Doc
         _cleanup_(buf_donep) Buf pb = BUF_NULL;
         doc_init(&d, &pb, fmt);
         doc_map(&d, 3);
-        doc_key(&d, "view");
-        doc_cstr(&d, v->name);
-        doc_key(&d, "generation");
-        doc_uint(&d, s->generation);
+        view_and_generation(&d, s, v);
         doc_key(&d, "row");
         if (!buf_ok(&pb))
                 return -ENOMEM;
@@ -154,11 +163,7 @@ static int render_views_list(Served *sv, const Snapshot *s, DocFormat fmt, Piece
                 doc_cstr(&d, v->name);
                 doc_key(&d, "rows");
                 doc_uint(&d, v->n_rows);
-                doc_key(&d, "keys");
-                doc_array(&d, (uint32_t)v->n_keys);
-                for (size_t k = 0; k < v->n_keys; k++)
-                        doc_cstr(&d, v->columns[k].name);
-                doc_end(&d);
+                key_names(&d, v);
                 doc_key(&d, "columns");
                 doc_uint(&d, v->n_columns);
                 doc_end(&d);

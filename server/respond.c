@@ -36,17 +36,24 @@ static void static_json(Response *resp, int status, const char *body)
         add_piece(resp, body, strlen(body));
 }
 
-/* Even the error document could not be built: a fixed body, never a cut one. */
-static void out_of_memory(Response *resp)
+/* Drops the body and what described it, for an error document instead (a HEAD stays
+ * a HEAD). */
+static void drop_body(Response *resp)
 {
         buf_done(&resp->owned);
         resp->content_encoding = NULL;
         resp->etag = NULL;
         resp->last_modified = NULL;
         resp->vary = false;
-        resp->no_body = false;
         resp->n_pieces = 0;
         resp->shared = 0;
+        resp->hold = NULL;
+}
+
+/* Even the error document could not be built: a fixed body, never a cut one. */
+static void out_of_memory(Response *resp)
+{
+        drop_body(resp);
         static_json(resp, 500, "{\"error\":\"out of memory\",\"status\":500}");
 }
 
@@ -70,15 +77,9 @@ static void fail_with(Response *resp, int status, const char *fmt, ...)
         buf_vprintf(&msg, fmt, ap);
         va_end(ap);
         buf_putc(&msg, 0);
-        buf_done(&resp->owned);
+        drop_body(resp);
         resp->status = status;
         resp->content_type = CT_JSON;
-        resp->content_encoding = NULL;
-        resp->etag = NULL;
-        resp->last_modified = NULL;
-        resp->vary = false;
-        resp->n_pieces = 0;
-        resp->shared = 0;
         if (!buf_ok(&msg)) {
                 out_of_memory(resp);
                 return;
