@@ -68,7 +68,7 @@ static Served *fetch_current(void *userdata)
 static void render_metrics(void *userdata, Buf *out)
 {
         Server *s = userdata;
-        Served *sv = fetch_current(s);
+        _cleanup_(served_unrefp) Served *sv = fetch_current(s);
         const LoopMetrics *lm[MAX_LOOPS];
         for (unsigned i = 0; i < s->n_loops; i++)
                 lm[i] = loop_metrics(s->loops[i]);
@@ -84,7 +84,6 @@ static void render_metrics(void *userdata, Buf *out)
         /* the spawner lives on loop 0; its counters are plain words, a torn read is harmless */
         spawner_counts(s->spawner, &in.worker_runs_ok, &in.worker_runs_failed);
         metrics_render(out, &in);
-        served_unref(sv);
 }
 
 static void update_status(Server *s)
@@ -250,9 +249,12 @@ static int setup_listen(Server *s)
                 log_info("Serving on the socket passed by systemd");
                 return 0;
         }
-        int r = listen_open(s->config->server.listen, &s->listen_fd);
+        const char *address = s->config->server.listen;
+        int r = listen_open(address, &s->listen_fd);
+        if (r == -EINVAL)
+                return log_error_errno(r, "listen = %s: expected host:port", address);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Cannot listen on %s: %m", address);
         s->listen_owned = true;
         return 0;
 }
