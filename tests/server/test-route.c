@@ -99,18 +99,26 @@ static void test_bad_escapes_are_rejected(void)
         CHECK_EQ_INT(parse("", &r), ROUTE_MALFORMED);
 }
 
-static void test_too_many_keys_and_long_targets(void)
+static void test_too_many_keys_are_malformed(void)
 {
-        char t[ROUTE_MAX_TARGET + 2];
+        char t[ROUTE_MAX_TARGET];
         int n = snprintf(t, sizeof(t), "/v1/views/v/rows");
         for (int i = 0; i < ROUTE_MAX_KEYS + 1; i++)
                 n += snprintf(t + n, sizeof(t) - (size_t)n, "/k");
         Route r;
         CHECK_EQ_INT(parse(t, &r), ROUTE_MALFORMED);
+}
+
+static void test_targets_beyond_the_limit_are_too_long(void)
+{
+        char t[ROUTE_MAX_TARGET + 2];
         memset(t, 'a', sizeof(t) - 1);
         t[0] = '/';
         t[sizeof(t) - 1] = 0;
+        Route r;
         CHECK_EQ_INT(parse(t, &r), ROUTE_TOO_LONG);
+        t[ROUTE_MAX_TARGET] = 0; /* exactly at the limit: parsed */
+        CHECK_EQ_INT(parse(t, &r), ROUTE_PARSED);
 }
 
 static void test_absolute_form(void)
@@ -127,4 +135,5 @@ static void test_absolute_form(void)
 TEST_MAIN(TEST_CASE(test_fixed_endpoints), TEST_CASE(test_unknown_paths_are_not_found),
           TEST_CASE(test_view_and_query), TEST_CASE(test_bad_queries_are_rejected),
           TEST_CASE(test_row_keys_are_percent_decoded), TEST_CASE(test_bad_escapes_are_rejected),
-          TEST_CASE(test_too_many_keys_and_long_targets), TEST_CASE(test_absolute_form))
+          TEST_CASE(test_too_many_keys_are_malformed),
+          TEST_CASE(test_targets_beyond_the_limit_are_too_long), TEST_CASE(test_absolute_form))
