@@ -213,8 +213,10 @@ def trickle_open(port, n):
 
 def check_slowloris(a):
     base_fds = nfds(a.pid)
-    # The same client on a quiet server first: the bar under attack is 10 ms, or three
-    # times the quiet p99 on a machine too busy to time 10 ms, so the check always decides.
+    # The same client on a quiet server first, so the check decides on any machine: a
+    # server that slowloris holds up makes requests wait for the 2 s deadline or fail,
+    # while on a busy machine (the attacking client competes for the same cores) the
+    # median stays put and only the tail grows by some tens of milliseconds.
     quiet = json.loads(subprocess.run([sys.executable, __file__, "measure", "--port", str(a.port),
                                        "--seconds", "3"], capture_output=True, text=True).stdout)
     ok(f"quiet server: {quiet['n']} requests, p50 {quiet['p50_ms']:.2f} ms, "
@@ -266,13 +268,17 @@ def check_slowloris(a):
     out = client.communicate(timeout=60)[0]
     res = json.loads(out)
     p99, n = res["p99_ms"], res["n"]
-    limit = max(10.0, 3 * quiet["p99_ms"])
-    if n >= 200 and p99 < limit and res["errors"] == 0:
-        ok(f"normal client during slowloris: {n} requests, p50 {res['p50_ms']:.2f} ms, "
-           f"p99 {p99:.2f} ms (limit {limit:.1f} ms), max {res['max_ms']:.2f} ms, no errors")
+    p50_limit = max(2.0, 3 * quiet["p50_ms"])
+    p99_limit = max(50.0, 5 * quiet["p99_ms"])
+    if n >= 200 and res["errors"] == 0 and res["p50_ms"] < p50_limit and p99 < p99_limit:
+        ok(f"normal client during slowloris: {n} requests, p50 {res['p50_ms']:.2f} ms "
+           f"(limit {p50_limit:.1f}), p99 {p99:.2f} ms (limit {p99_limit:.1f}), "
+           f"max {res['max_ms']:.2f} ms, no errors")
     else:
-        bad(f"normal client during slowloris: {n} requests (at least 200), p99 {p99:.2f} ms "
-            f"(limit {limit:.1f} ms, quiet p99 {quiet['p99_ms']:.2f} ms), {res['errors']} errors")
+        bad(f"normal client during slowloris: {n} requests (at least 200), p50 "
+            f"{res['p50_ms']:.2f} ms (limit {p50_limit:.1f}), p99 {p99:.2f} ms (limit "
+            f"{p99_limit:.1f}; quiet p50 {quiet['p50_ms']:.2f}, p99 {quiet['p99_ms']:.2f}), "
+            f"{res['errors']} errors")
     if idle_closed_at is not None and idle_closed_at <= a.timeout + 1.5:
         ok(f"50 idle connections closed by the server after {idle_closed_at:.1f} s "
            f"(timeout {a.timeout} s)")
