@@ -38,9 +38,10 @@ static bool warn_now(_Atomic uint64_t *last)
         return now - before > WARN_EVERY_USEC && atomic_compare_exchange_strong(last, &before, now);
 }
 
+/* evhttp refuses a value with CR/LF and fails when out of memory, alike: -EIO for both. */
 static int add_header(struct evkeyvalq *h, const char *name, const char *value)
 {
-        return evhttp_add_header(h, name, value) < 0 ? -ENOMEM : 0;
+        return evhttp_add_header(h, name, value) < 0 ? -EIO : 0;
 }
 
 static int add_piece(struct evbuffer *out, const Response *resp, size_t i)
@@ -52,7 +53,7 @@ static int add_piece(struct evbuffer *out, const Response *resp, size_t i)
                         return 0;
                 served_unref(ref);
         }
-        return evbuffer_add(out, p->p, p->len) < 0 ? -ENOMEM : 0;
+        return evbuffer_add(out, p->p, p->len) < 0 ? -EIO : 0;
 }
 
 /* Headers and body of resp into req's output; negative errno if any of it failed. */
@@ -96,7 +97,7 @@ static int write_response(struct evhttp_request *req, const Response *resp)
                 for (size_t i = 0; i < resp->n_pieces && r == 0; i++)
                         r = add_piece(out, resp, i);
         }
-        return r < 0 ? -ENOMEM : 0;
+        return r < 0 ? -EIO : 0;
 }
 
 /* Sends resp, or (if it could not be put together) evhttp's own 500 after dropping what
