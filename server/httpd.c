@@ -111,7 +111,8 @@ static int send_response(struct evhttp_request *req, const Response *resp)
         }
         static _Atomic uint64_t last_warning;
         if (warn_now(&last_warning))
-                log_warning_errno(r, "Cannot build a %d response, answering 500: %m", resp->status);
+                log_warning("evhttp refused a header or the body of a %d response; answering 500",
+                            resp->status);
         evhttp_clear_headers(evhttp_request_get_output_headers(req));
         struct evbuffer *out = evhttp_request_get_output_buffer(req);
         evbuffer_drain(out, evbuffer_get_length(out));
