@@ -43,18 +43,16 @@ struct Loader {
 
 int loader_new(const char *dir, uint64_t max_bytes, Loader **ret)
 {
-        Loader *l = calloc(1, sizeof(*l));
+        _cleanup_(loader_freep) Loader *l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
-        l->dir = strdup(dir);
-        if (!l->dir) {
-                free(l);
-                return -ENOMEM;
-        }
-        l->max_bytes = MIN(max_bytes, SNAPSHOT_MAX_FILE_BYTES);
         pthread_mutex_init(&l->lock, NULL);
         pthread_cond_init(&l->wake, NULL);
-        *ret = l;
+        l->dir = strdup(dir);
+        if (!l->dir)
+                return -ENOMEM;
+        l->max_bytes = MIN(max_bytes, SNAPSHOT_MAX_FILE_BYTES);
+        *ret = TAKE_PTR(l);
         return 0;
 }
 

@@ -47,5 +47,3 @@ typedef struct MetricsInput {
 } MetricsInput;
 
 void metrics_render(Buf *out, const MetricsInput *in);
-/* Resident set size from /proc/self/statm, in bytes; 0 if unknown. */
-uint64_t metrics_rss_bytes(void);

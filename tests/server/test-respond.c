@@ -39,7 +39,7 @@ static void setup(void)
 
 static void test_healthz_always_ok(void)
 {
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         char b[256];
         get(NULL, "/healthz", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 200);
@@ -51,13 +51,13 @@ static void test_data_endpoints_503_before_a_snapshot(void)
         static const char *const t[] = {"/v1/views", "/v1/views/sales", "/v1/snapshot",
                                         "/v1/views/sales/rows/a/b", "/readyz"};
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
-                Response r;
+                _cleanup_(response_donep) Response r = RESPONSE_NULL;
                 char b[256];
                 get(NULL, t[i], &r, b, sizeof(b));
                 CHECK_EQ_INT(r.status, 503);
                 CHECK(r.retry_after);
         }
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         char b[256];
         get(NULL, "/v1/views", &r, b, sizeof(b));
         CHECK_STREQ(b, "{\"error\":\"no snapshot loaded yet\",\"status\":503}");
@@ -66,7 +66,7 @@ static void test_data_endpoints_503_before_a_snapshot(void)
 static void test_view_page_with_limit_and_offset(void)
 {
         setup();
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         static char b[1 << 20];
         get(sv, "/v1/views/sales?offset=1&limit=2", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 200);
@@ -92,7 +92,7 @@ static void test_view_page_with_limit_and_offset(void)
 static void test_row_lookup(void)
 {
         setup();
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         char b[1024];
         get(sv, "/v1/views/sales/rows/eu-west/p00003", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 200);
@@ -112,41 +112,85 @@ static void test_row_lookup(void)
         CHECK_EQ_INT(r.status, 200);
 }
 
-static void test_errors(void)
+static void test_unknown_endpoint_is_404_in_json(void)
 {
         setup();
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         char b[1024];
         get(sv, "/nope", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 404);
+        CHECK_STREQ(r.content_type, "application/json; charset=utf-8");
         CHECK_STREQ(b, "{\"error\":\"no such endpoint\",\"status\":404}");
+}
+
+static void test_malformed_targets_are_400(void)
+{
+        setup();
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        char b[1024];
         get(sv, "/v1/views/sales?limit=x", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 400);
         get(sv, "/v1/views/%zz", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 400);
+        CHECK_STREQ(b, "{\"error\":\"malformed request target or query\",\"status\":400}");
+}
+
+static void test_unknown_view_is_named_escaped(void)
+{
+        setup();
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        char b[1024];
         get(sv, "/v1/views/a%22b", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 404);
         CHECK_STREQ(b, "{\"error\":\"no view named \\\"a\\\"b\\\"\",\"status\":404}");
-        Request req = {.method = METHOD_OTHER,
-                       .target = "/healthz",
-                       .target_len = 8,
-                       .http11 = true,
-                       .has_host = true};
+}
+
+static Request healthz_request(void)
+{
+        return (Request){.method = METHOD_GET,
+                         .target = "/healthz",
+                         .target_len = 8,
+                         .http11 = true,
+                         .has_host = true};
+}
+
+static void test_other_methods_get_405_with_allow(void)
+{
+        setup();
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        Request req = healthz_request();
+        req.method = METHOD_OTHER;
         RespondContext ctx = {.served = sv};
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 405);
         CHECK_STREQ(r.allow, "GET, HEAD");
-        req.method = METHOD_GET;
+}
+
+static void test_host_is_required_on_http11_only(void)
+{
+        setup();
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        Request req = healthz_request();
         req.has_host = false;
+        RespondContext ctx = {.served = sv};
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 400);
+        CHECK(r.close);
         req.http11 = false; /* HTTP/1.0 needs no Host */
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 200);
+}
+
+static void test_a_body_on_get_is_413_and_closes(void)
+{
+        setup();
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        Request req = healthz_request();
         req.has_body = true;
+        RespondContext ctx = {.served = sv};
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 413);
-        CHECK(r.close);
+        CHECK(r.close); /* the body was not read: the stream is out of sync */
 }
 
 static void test_conditional_requests(void)
@@ -159,7 +203,7 @@ static void test_conditional_requests(void)
                        .has_host = true,
                        .if_none_match = "W/\"9-0\""};
         RespondContext ctx = {.served = sv, .max_age_usec = UINT64_MAX / 2};
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 304);
         CHECK(r.no_body);
@@ -189,7 +233,8 @@ static void test_head_keeps_length_and_drops_body(void)
                        .http11 = true,
                        .has_host = true};
         RespondContext ctx = {.served = sv, .max_age_usec = UINT64_MAX / 2};
-        Response head, get_r;
+        _cleanup_(response_donep) Response head = RESPONSE_NULL;
+        _cleanup_(response_donep) Response get_r = RESPONSE_NULL;
         respond(&ctx, &req, &head);
         req.method = METHOD_GET;
         respond(&ctx, &req, &get_r);
@@ -208,7 +253,7 @@ static void test_representations(void)
                        .has_host = true,
                        .accept_encoding = "gzip"};
         RespondContext ctx = {.served = sv, .max_age_usec = UINT64_MAX / 2};
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         respond(&ctx, &req, &r);
         CHECK_STREQ(r.content_encoding, "gzip");
         CHECK_EQ_INT(r.n_pieces, 1);
@@ -230,7 +275,7 @@ static void test_representations(void)
 static void test_snapshot_info_and_readyz(void)
 {
         setup();
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         char b[1024];
         get(sv, "/v1/snapshot", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 200);
@@ -258,6 +303,48 @@ static void render(void *userdata, Buf *out)
         buf_puts(out, "x 1\n");
 }
 
+static void test_error_quoting_a_long_name_is_whole(void)
+{
+        /* 200 control bytes escape to 1200: more than any fixed scratch the body once had */
+        setup();
+        char target[16 + 3 * RESPOND_MAX_QUOTED], want[64 + 6 * RESPOND_MAX_QUOTED];
+        size_t t = (size_t)snprintf(target, sizeof(target), "/v1/views/");
+        size_t w = (size_t)snprintf(want, sizeof(want), "{\"error\":\"no view named \\\"");
+        for (size_t i = 0; i < RESPOND_MAX_QUOTED; i++) {
+                t += (size_t)snprintf(target + t, sizeof(target) - t, "%%01");
+                w += (size_t)snprintf(want + w, sizeof(want) - w, "\\u0001");
+        }
+        snprintf(want + w, sizeof(want) - w, "\\\"\",\"status\":404}");
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        char b[4096];
+        get(sv, target, &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 404);
+        CHECK_EQ_INT(response_body_length(&r), strlen(want));
+        CHECK_STREQ(b, want);
+        response_done(&r);
+}
+
+static void test_snapshot_slices_are_marked_shared(void)
+{
+        setup();
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        char b[8192];
+        get(sv, "/v1/views/sales?offset=1&limit=2", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 200);
+        CHECK(r.hold == sv);
+        for (size_t i = 0; i < r.n_pieces; i++) {
+                const char *p = r.pieces[i].p;
+                bool in_owned = r.owned.data && p >= r.owned.data && p < r.owned.data + r.owned.len;
+                /* a piece is sent by reference only if it lives in the snapshot */
+                CHECK(!(r.shared & (1u << i)) || !in_owned);
+                CHECK((r.shared & (1u << i)) || in_owned || strcmp(p, "]}") == 0);
+        }
+        response_done(&r);
+        get(NULL, "/healthz", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.shared, 0);
+        CHECK(r.hold == NULL);
+}
+
 static void test_metrics_text(void)
 {
         Request req = {.method = METHOD_GET,
@@ -266,7 +353,7 @@ static void test_metrics_text(void)
                        .http11 = true,
                        .has_host = true};
         RespondContext ctx = {.render_metrics = render};
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 200);
         CHECK(strncmp(r.content_type, "text/plain", 10) == 0);
@@ -278,6 +365,12 @@ static void test_metrics_text(void)
 
 TEST_MAIN(TEST_CASE(test_healthz_always_ok), TEST_CASE(test_data_endpoints_503_before_a_snapshot),
           TEST_CASE(test_view_page_with_limit_and_offset), TEST_CASE(test_row_lookup),
-          TEST_CASE(test_errors), TEST_CASE(test_conditional_requests),
+          TEST_CASE(test_unknown_endpoint_is_404_in_json),
+          TEST_CASE(test_malformed_targets_are_400), TEST_CASE(test_unknown_view_is_named_escaped),
+          TEST_CASE(test_other_methods_get_405_with_allow),
+          TEST_CASE(test_host_is_required_on_http11_only),
+          TEST_CASE(test_a_body_on_get_is_413_and_closes), TEST_CASE(test_conditional_requests),
           TEST_CASE(test_head_keeps_length_and_drops_body), TEST_CASE(test_representations),
-          TEST_CASE(test_snapshot_info_and_readyz), TEST_CASE(test_metrics_text))
+          TEST_CASE(test_snapshot_info_and_readyz),
+          TEST_CASE(test_error_quoting_a_long_name_is_whole),
+          TEST_CASE(test_snapshot_slices_are_marked_shared), TEST_CASE(test_metrics_text))
