@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "pinning.h"
 
 /* Bodies at least this long that live in the snapshot go out by reference (zero copy, one
  * snapshot reference per piece); shorter ones are cheaper to copy than to track. */
@@ -250,6 +251,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             .served = sv,
             .now_usec = (uint64_t)now.tv_sec * USEC_PER_SEC + (uint64_t)now.tv_usec,
             .max_age_usec = l->o.max_age_usec,
+            .pin = pinning_current(),
             .render_metrics = l->o.render_metrics,
             .userdata = l->o.userdata,
         };

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 
 #include "doc.h"
+#include "pinning.h"
 
 #define CT_JSON    "application/json; charset=utf-8"
 #define CT_MSGPACK "application/msgpack"
@@ -137,6 +138,7 @@ static void snapshot_info(const RespondContext *ctx, Response *resp, bool msgpac
         Doc d;
         doc_init(&d, &tmp, msgpack ? DOC_MSGPACK : DOC_JSON);
         doc_uint(&d, age);
+        pinning_doc(&d, ctx->pin);
         size_t len = buf_ok(&tmp) ? MIN(tmp.len, sizeof(resp->scratch)) : 0;
         if (len)
                 memcpy(resp->scratch, tmp.data, len);

@@ -313,7 +313,7 @@ static int render_snapshot_info(Arena *a, const Snapshot *s, DocFormat fmt, Piec
         char created[48];
         format_time_rfc3339(created, sizeof(created), s->created_usec);
         doc_init(&d, &b, fmt);
-        doc_map(&d, 7);
+        doc_map(&d, 7 + 2); /* + "pinned", "pinned_generation": respond.c adds them */
         doc_key(&d, "generation");
         doc_uint(&d, s->generation);
         doc_key(&d, "created");
