@@ -28,9 +28,14 @@ static void confirm(const Ctl *c, uint64_t want, const char *what)
                 if (r > 0 && served == want)
                         break;
                 if (now_monotonic_usec() >= deadline) {
-                        printf("tallyd still serves %s%" PRIu64 "; it will %s once it has "
-                               "loaded the snapshot\n",
-                               r > 0 ? "generation " : "nothing, ", r > 0 ? served : 0, what);
+                        if (r > 0)
+                                printf("tallyd still serves generation %" PRIu64 "; it will %s "
+                                       "once it has loaded the snapshot\n",
+                                       served, what);
+                        else
+                                printf("tallyd serves nothing yet; it will %s once it has "
+                                       "loaded the snapshot\n",
+                                       what);
                         return;
                 }
                 usleep(50 * 1000);
