@@ -234,3 +234,37 @@ done
 rc=0; ctl diff 2 3 2>/dev/null || rc=$?
 ((rc == 2)) || fail "diff with an invalid snapshot: exit $rc, expected 2"
 pass "damaged files (truncation, ${#kinds[@]} mkhostile kinds, renamed, symlink): invalid with a reason"
+
+# --- whatever answers at [server] listen is untrusted: silence, garbage, a huge number
+port=$(sed -n 's/^listen = 127.0.0.1:\([0-9]*\)$/\1/p' "$T/a.conf")
+cat >"$T/fake.py" <<'PY'
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+open(sys.argv[3], "w").close()
+answers = {"silent": None, "garbage": b"\x00\xffnot http at all\r\n\r\n",
+           "huge": b"HTTP/1.0 200 OK\r\n\r\n{\"generation\":99999999999999999999999,\"x\":1}",
+           "truncated": b"HTTP/1.0 200 OK\r\n\r\n{\"generation\":12"}
+keep = []
+while True:
+    c, _ = s.accept()
+    c.recv(4096)
+    a = answers[sys.argv[2]]
+    if a is None:
+        keep.append(c)  # hold it open, say nothing
+    else:
+        c.sendall(a); c.close()
+PY
+for mode in silent garbage huge truncated; do
+        rm -f "$T/fake.up"
+        start_bg python3 "$T/fake.py" "$port" "$mode" "$T/fake.up"
+        fake=$BG_PID
+        wait_for 10 test -e "$T/fake.up" || fail "fake tallyd did not start"
+        t0=$(date +%s%N)
+        ctl list --timeout 300ms >"$T/list-fake.txt" || fail "list against a $mode peer failed"
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        has -F 'served generation unknown' "$T/list-fake.txt" || fail "list against a $mode peer: not unknown"
+        ((ms < 3000)) || fail "list against a $mode peer took $ms ms"
+        kill "$fake"; wait "$fake" 2>/dev/null || true
+done
+pass "a silent, garbage, overflowing or truncated answer at [server] listen: served is unknown, bounded wait"
