@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "pinning.h"
 #include "snapshot_dir.h"
 #include "snapshot_read.h"
 
@@ -28,6 +29,7 @@ struct Loader {
         Rejected rejected[REJECTED_MEMORY];
         size_t n_rejected, next_rejected;
         LoaderStats stats;
+        Pinning pinning;
 
         pthread_t thread;
         bool running;
@@ -172,6 +174,7 @@ static int scan(Loader *l, uint64_t serving, Served **ret)
         int r = snapshot_dir_list(dirfd, &gens, &n);
         if (r < 0)
                 return log_warning_errno(r, "Cannot list %s: %m", l->dir);
+        n = pinning_filter(&l->pinning, dirfd, l->dir, serving, gens, n);
         for (size_t i = 0; i < n; i++) {
                 if (gens[i] == serving)
                         return 0; /* the one serving is the newest good one */

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "evtime.h"
+#include "pinning.h"
 
 #define HEARTBEAT_USEC (1 * USEC_PER_SEC)
 
@@ -35,6 +36,7 @@ static void handle(void *userdata, const Request *req, Response *resp)
             .served = l->served,
             .now_usec = (uint64_t)now.tv_sec * USEC_PER_SEC + (uint64_t)now.tv_usec,
             .max_age_usec = l->o.max_age_usec,
+            .pin = pinning_current(),
             .render_metrics = l->o.render_metrics,
             .userdata = l->o.userdata,
         };

@@ -184,7 +184,7 @@ static int render_snapshot_info(Served *sv, const Snapshot *s, DocFormat fmt, Pi
         char created[48];
         format_time_rfc3339(created, sizeof(created), s->created_usec);
         doc_init(&d, &b, fmt);
-        doc_map(&d, 7);
+        doc_map(&d, 7 + 2); /* + pinned, pinned_generation (pinning_doc) */
         doc_key(&d, "generation");
         doc_uint(&d, s->generation);
         doc_key(&d, "created");

@@ -5,6 +5,7 @@
 
 #include "doc.h"
 #include "negotiate.h"
+#include "pinning.h"
 
 #define CT_JSON    "application/json; charset=utf-8"
 #define CT_MSGPACK "application/msgpack"
@@ -163,6 +164,7 @@ static void snapshot_info(const RespondContext *ctx, Response *resp, bool msgpac
         Doc d;
         doc_init(&d, &resp->owned, msgpack ? DOC_MSGPACK : DOC_JSON);
         doc_uint(&d, age_usec(ctx) / USEC_PER_SEC);
+        pinning_doc(&d, ctx->pin);
         add_shared(resp, sv, msgpack ? sv->snap_mp_head : sv->snap_json_head);
         if (!add_owned(resp))
                 return;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "pinning.h"
 #include "spawner.h"
 #include "watch.h"
 
@@ -76,6 +77,7 @@ static void render_metrics(void *userdata, Buf *out)
             .served = sv,
             .now_usec = now_realtime_usec(),
             .loader = loader_stats(s->loader),
+            .pin = pinning_current(),
             .loops = lm,
             .n_loops = s->n_loops,
             .open_connections = atomic_load(&s->limit.open),
@@ -99,8 +101,10 @@ static void update_status(Server *s)
         uint64_t age = now > (uint64_t)sv->created_usec
                            ? (now - (uint64_t)sv->created_usec) / USEC_PER_SEC
                            : 0;
-        notify_status("generation %" PRIu64 ", %" PRIu64 " rows, age %" PRIu64 " s", sv->generation,
-                      sv->total_rows, age);
+        char pin[64];
+        notify_status("generation %" PRIu64 ", %" PRIu64 " rows, age %" PRIu64 " s%s",
+                      sv->generation, sv->total_rows, age,
+                      pinning_status(pin, sizeof(pin), pinning_current()));
 }
 
 static void log_loaded(const Served *sv)

@@ -1,3 +1,6 @@
+#include <msgpack.h>
+
+#include "pinning.h"
 #include "respond.h"
 #include "snapfix.h"
 #include "test.h"
@@ -279,9 +282,11 @@ static void test_snapshot_info_and_readyz(void)
         char b[1024];
         get(sv, "/v1/snapshot", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 200);
-        CHECK(strstr(b, "{\"generation\":9,\"created\":\"2024-05-01T12:00:00Z\",\"age_seconds\":5,"
-                        "\"worker\":{\"rows_read\":100,\"rows_rejected\":2,\"duration_ms\":7,"
-                        "\"host\":\"h\"},\"sources\":[{\"name\":\"events\",\"type\":\"csv\","));
+        CHECK(strstr(
+            b,
+            "{\"generation\":9,\"created\":\"2024-05-01T12:00:00Z\",\"age_seconds\":5,"
+            "\"pinned\":false,\"pinned_generation\":null,\"worker\":{\"rows_read\":100,\"rows_rejected\":2,\"duration_ms\":7,"
+            "\"host\":\"h\"},\"sources\":[{\"name\":\"events\",\"type\":\"csv\","));
         get(sv, "/readyz", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 200);
         CHECK(strstr(b, "\"status\":\"ready\""));
@@ -296,6 +301,53 @@ static void test_snapshot_info_and_readyz(void)
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 503);
         CHECK(r.stale);
+}
+
+static void snapshot_info_shows_the_pin_in_both_formats(void)
+{
+        setup();
+        Request req = {.method = METHOD_GET,
+                       .target = "/v1/snapshot",
+                       .target_len = 12,
+                       .http11 = true,
+                       .has_host = true};
+        RespondContext ctx = {.served = sv,
+                              .now_usec = 1714564800000000 + 5 * USEC_PER_SEC,
+                              .max_age_usec = 600 * USEC_PER_SEC,
+                              .pin = 4};
+        Response r;
+        char b[1024];
+        respond(&ctx, &req, &r);
+        body(&r, b, sizeof(b));
+        CHECK(strstr(b, "\"age_seconds\":5,\"pinned\":true,\"pinned_generation\":4,\"worker\":"));
+        ctx.pin = PINNING_UNREADABLE;
+        respond(&ctx, &req, &r);
+        body(&r, b, sizeof(b));
+        CHECK(strstr(b, "\"pinned\":true,\"pinned_generation\":null,"));
+        ctx.pin = 4;
+        req.accept = "application/msgpack";
+        respond(&ctx, &req, &r);
+        size_t len = response_body_length(&r);
+        body(&r, b, sizeof(b));
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        CHECK(msgpack_unpack_next(&u, b, len, NULL) == MSGPACK_UNPACK_SUCCESS);
+        CHECK(u.data.type == MSGPACK_OBJECT_MAP);
+        uint32_t n = u.data.via.map.size;
+        bool pinned = false;
+        uint64_t gen = 0;
+        for (uint32_t i = 0; i < n; i++) {
+                const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+                if (kv->key.via.str.size == 6 && memcmp(kv->key.via.str.ptr, "pinned", 6) == 0)
+                        pinned = kv->val.type == MSGPACK_OBJECT_BOOLEAN && kv->val.via.boolean;
+                if (kv->key.via.str.size == 17 &&
+                    memcmp(kv->key.via.str.ptr, "pinned_generation", 17) == 0)
+                        gen = kv->val.via.u64;
+        }
+        msgpack_unpacked_destroy(&u);
+        CHECK_EQ_INT(n, 9);
+        CHECK(pinned);
+        CHECK_EQ_INT(gen, 4);
 }
 
 static void render(void *userdata, Buf *out)
@@ -373,4 +425,5 @@ TEST_MAIN(TEST_CASE(test_healthz_always_ok), TEST_CASE(test_data_endpoints_503_b
           TEST_CASE(test_head_keeps_length_and_drops_body), TEST_CASE(test_representations),
           TEST_CASE(test_snapshot_info_and_readyz),
           TEST_CASE(test_error_quoting_a_long_name_is_whole),
-          TEST_CASE(test_snapshot_slices_are_marked_shared), TEST_CASE(test_metrics_text))
+          TEST_CASE(test_snapshot_slices_are_marked_shared),
+          TEST_CASE(snapshot_info_shows_the_pin_in_both_formats), TEST_CASE(test_metrics_text))
