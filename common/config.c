@@ -8,6 +8,7 @@
 
 #include "ini.h"
 #include "log.h"
+#include "strv.h"
 #include "timeparse.h"
 
 #define CONFIG_MAX_FILE_BYTES (1u << 20)
@@ -87,76 +88,6 @@ static bool valid_name(const char *s)
                 if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
                         return false;
         return true;
-}
-
-/* Splits s on sep into trimmed, malloc'd items. Items may be quoted with ' or " to hold
- * the separator. Returns the count or negative errno; *ret is NULL-terminated. */
-static int split_list(const char *s, char sep, char ***ret)
-{
-        size_t n = 0, cap = 8;
-        char **items = calloc(cap + 1, sizeof(char *));
-        if (!items)
-                return -ENOMEM;
-        const char *start = s;
-        char quote = 0;
-        for (const char *q = s;; q++) {
-                if (quote) {
-                        if (*q == quote)
-                                quote = 0;
-                        else if (!*q)
-                                goto bad;
-                        continue;
-                }
-                if (*q == '\'' || *q == '"') {
-                        quote = *q;
-                        continue;
-                }
-                if (*q != sep && *q)
-                        continue;
-                if (n == cap) {
-                        char **t = realloc(items, (cap * 2 + 1) * sizeof(char *));
-                        if (!t)
-                                goto nomem;
-                        items = t;
-                        cap *= 2;
-                }
-                items[n] = strdup_trim(start, (size_t)(q - start));
-                if (!items[n])
-                        goto nomem;
-                items[++n] = NULL;
-                if (!*q)
-                        break;
-                start = q + 1;
-        }
-        *ret = items;
-        return (int)n;
-bad:
-nomem:
-        for (size_t i = 0; i < n; i++)
-                free(items[i]);
-        free(items);
-        return quote ? -EINVAL : -ENOMEM;
-}
-
-static void strv_free(char **v)
-{
-        if (!v)
-                return;
-        for (char **p = v; *p; p++)
-                free(*p);
-        free(v);
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
-
-/* Removes one level of matching quotes in place. */
-static char *unquote(char *s)
-{
-        size_t len = strlen(s);
-        if (len >= 2 && (s[0] == '\'' || s[0] == '"') && s[len - 1] == s[0]) {
-                s[len - 1] = 0;
-                return s + 1;
-        }
-        return s;
 }
 
 int source_column_index(const SourceConfig *s, const char *name)
@@ -345,7 +276,7 @@ static int parse_worker_key(Parser *p, const Entry *e)
 static int parse_columns(Parser *p, const Entry *e, SourceConfig *s)
 {
         _cleanup_(strv_freep) char **items = NULL;
-        int n = split_list(e->value, ',', &items);
+        int n = strv_split_quoted(e->value, ',', &items);
         if (n < 0)
                 return n;
         if (n > CONFIG_MAX_COLUMNS) {
@@ -520,181 +451,14 @@ static int parse_aggregate(Parser *p, const Entry *e, const SourceConfig *s, cha
         return -EINVAL;
 }
 
-static int parse_literal(Parser *p, const Entry *e, const SourceConfig *s, int col, char *text,
-                         Value *ret)
-{
-        ValueType t = s->columns[col].type;
-        char *lit = unquote(text);
-        int r = 0;
-        *ret = (Value){.type = (uint8_t)t};
-        switch (t) {
-        case VALUE_STR:
-                ret->s = strdup(lit);
-                ret->len = (uint32_t)strlen(lit);
-                return ret->s ? 0 : -ENOMEM;
-        case VALUE_INT: {
-                char *end;
-                errno = 0;
-                long long v = strtoll(lit, &end, 10);
-                if (!*lit || *end || errno)
-                        r = -EINVAL;
-                ret->i = v;
-                break;
-        }
-        case VALUE_NUM: r = parse_double(lit, &ret->d); break;
-        case VALUE_TIME: r = parse_time_usec(lit, strlen(lit), &ret->i); break;
-        default: r = -EINVAL;
-        }
-        if (r < 0)
-                report(p, e->line, e->section, e->key, "'%s' is not a valid %s for column '%s'",
-                       lit, value_type_to_string(t), s->columns[col].name);
-        return r;
-}
-
-/* One clause: COLUMN OP LITERAL or COLUMN in (A, B, ...). */
-static int parse_clause(Parser *p, const Entry *e, const SourceConfig *s, char *clause,
-                        Predicate *pred)
-{
-        static const struct {
-                const char *tok;
-                CmpOp op;
-        } ops[] = {{"<=", CMP_LE}, {">=", CMP_GE}, {"!=", CMP_NE}, {"==", CMP_EQ},
-                   {"=", CMP_EQ},  {"<", CMP_LT},  {">", CMP_GT}};
-        char *name = clause;
-        size_t nl = strcspn(name, " \t=<>!");
-        char *rest = name + nl;
-        while (*rest == ' ' || *rest == '\t')
-                rest++;
-        char saved = name[nl];
-        name[nl] = 0;
-        int col = column_or_report(p, e, s, name);
-        name[nl] = saved;
-        if (col < 0)
-                return -EINVAL;
-        pred->column = col;
-        if (strncasecmp(rest, "in", 2) == 0 && (rest[2] == ' ' || rest[2] == '(')) {
-                char *open = strchr(rest, '('), *close = strrchr(rest, ')');
-                if (!open || !close || close < open || close[1] != 0) {
-                        report(p, e->line, e->section, e->key,
-                               "'in' needs a parenthesised list: COLUMN in (A, B)");
-                        return -EINVAL;
-                }
-                *close = 0;
-                _cleanup_(strv_freep) char **items = NULL;
-                int n = split_list(open + 1, ',', &items);
-                if (n <= 0 || (n == 1 && !*items[0])) {
-                        report(p, e->line, e->section, e->key, "empty or malformed 'in' list");
-                        return -EINVAL;
-                }
-                pred->op = CMP_IN;
-                pred->literals = calloc((size_t)n, sizeof(Value));
-                if (!pred->literals)
-                        return -ENOMEM;
-                for (int i = 0; i < n; i++) {
-                        int r = parse_literal(p, e, s, col, items[i], &pred->literals[i]);
-                        if (r < 0)
-                                return r;
-                        pred->n_literals++;
-                }
-                return 0;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(ops); i++) {
-                size_t tl = strlen(ops[i].tok);
-                if (strncmp(rest, ops[i].tok, tl) != 0)
-                        continue;
-                char *lit = rest + tl;
-                while (*lit == ' ' || *lit == '\t')
-                        lit++;
-                if (!*lit) {
-                        report(p, e->line, e->section, e->key, "missing value after '%s'",
-                               ops[i].tok);
-                        return -EINVAL;
-                }
-                pred->op = ops[i].op;
-                if (s->columns[col].type == VALUE_STR && pred->op != CMP_EQ && pred->op != CMP_NE) {
-                        report(p, e->line, e->section, e->key,
-                               "'%s' compares a str column: only =, != and in are allowed",
-                               ops[i].tok);
-                        return -EINVAL;
-                }
-                pred->literals = calloc(1, sizeof(Value));
-                if (!pred->literals)
-                        return -ENOMEM;
-                int r = parse_literal(p, e, s, col, lit, &pred->literals[0]);
-                if (r < 0)
-                        return r;
-                pred->n_literals = 1;
-                return 0;
-        }
-        report(p, e->line, e->section, e->key,
-               "expected an operator (=, !=, <, <=, >, >=, in) after '%s'", name);
-        return -EINVAL;
-}
-
-/* Splits a where clause on the word "and" (outside quotes and parentheses). */
 static int parse_where(Parser *p, const Entry *e, const SourceConfig *s, ViewConfig *v)
 {
-        _cleanup_free_ char *text = strdup(e->value);
-        if (!text)
-                return -ENOMEM;
-        char *clauses[64];
-        size_t n = 0;
-        char *start = text, quote = 0;
-        int depth = 0;
-        for (char *q = text;; q++) {
-                if (quote) {
-                        if (*q == quote)
-                                quote = 0;
-                        else if (!*q)
-                                break;
-                        continue;
-                }
-                if (*q == '\'' || *q == '"')
-                        quote = *q;
-                else if (*q == '(')
-                        depth++;
-                else if (*q == ')')
-                        depth--;
-                bool at_and = depth == 0 && q > text && (q[-1] == ' ' || q[-1] == '\t') &&
-                              strncasecmp(q, "and", 3) == 0 && (q[3] == ' ' || q[3] == '\t');
-                if (!*q || at_and) {
-                        if (n == ELEMENTSOF(clauses)) {
-                                report(p, e->line, e->section, e->key, "too many clauses");
-                                return -EINVAL;
-                        }
-                        bool end = !*q;
-                        *q = 0;
-                        clauses[n++] = start;
-                        if (end)
-                                break;
-                        start = q + 3;
-                        q += 2;
-                }
-        }
-        if (quote || depth != 0) {
-                report(p, e->line, e->section, e->key, "unbalanced quotes or parentheses");
-                return -EINVAL;
-        }
-        v->where = calloc(n, sizeof(Predicate));
-        if (!v->where)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                char *c = clauses[i];
-                while (*c == ' ' || *c == '\t')
-                        c++;
-                size_t cl = strlen(c);
-                while (cl > 0 && (c[cl - 1] == ' ' || c[cl - 1] == '\t'))
-                        c[--cl] = 0;
-                if (!*c) {
-                        report(p, e->line, e->section, e->key, "empty clause");
-                        return -EINVAL;
-                }
-                int r = parse_clause(p, e, s, c, &v->where[i]);
-                v->n_where = i + 1; /* so config_free releases what the clause allocated */
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        char reason[256];
+        int r = where_parse(e->value, s->name, s->columns, s->n_columns, &v->where, &v->n_where,
+                            reason, sizeof(reason));
+        if (r == -EINVAL)
+                report(p, e->line, e->section, e->key, "%s", reason);
+        return r;
 }
 
 static int parse_view_key(Parser *p, const Entry *e, ViewConfig *v, const SourceConfig *s)
@@ -710,7 +474,7 @@ static int parse_view_key(Parser *p, const Entry *e, ViewConfig *v, const Source
         }
         if (strcmp(e->key, "group_by") == 0) {
                 _cleanup_(strv_freep) char **items = NULL;
-                int n = split_list(e->value, ',', &items);
+                int n = strv_split_quoted(e->value, ',', &items);
                 if (n < 0)
                         return n;
                 if (n == 1 && !*items[0])
@@ -734,7 +498,7 @@ static int parse_view_key(Parser *p, const Entry *e, ViewConfig *v, const Source
         }
         if (strcmp(e->key, "aggregates") == 0) {
                 _cleanup_(strv_freep) char **items = NULL;
-                int n = split_list(e->value, ',', &items);
+                int n = strv_split_quoted(e->value, ',', &items);
                 if (n < 0)
                         return n;
                 if (n == 0 || (n == 1 && !*items[0])) {
@@ -1052,14 +816,6 @@ int config_load(const char *path, Config **ret)
         return config_parse(path, text, ret);
 }
 
-static void predicate_done(Predicate *pr)
-{
-        for (size_t i = 0; i < pr->n_literals; i++)
-                if (pr->literals[i].type == VALUE_STR)
-                        free((char *)pr->literals[i].s);
-        free(pr->literals);
-}
-
 Config *config_free(Config *c)
 {
         if (!c)
@@ -1076,10 +832,8 @@ Config *config_free(Config *c)
                 ViewConfig *v = &c->views[i];
                 for (size_t j = 0; j < v->n_aggregates; j++)
                         free(v->aggregates[j].label);
-                for (size_t j = 0; j < v->n_where; j++)
-                        predicate_done(&v->where[j]);
                 free(v->aggregates);
-                free(v->where);
+                where_free(v->where, v->n_where);
                 free(v->group_by);
                 free(v->name);
         }

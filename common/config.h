@@ -13,15 +13,11 @@
 #pragma once
 
 #include "value.h"
+#include "where.h"
 
 #define EXIT_CONFIG        78 /* EX_CONFIG from sysexits.h */
 #define CONFIG_MAX_COLUMNS 128
 #define CONFIG_MAX_NAME    64
-
-typedef struct ColumnDef {
-        char *name;
-        ValueType type;
-} ColumnDef;
 
 typedef enum SourceType {
         SOURCE_CSV,
@@ -58,24 +54,6 @@ typedef struct AggregateDef {
         double q;    /* quantiles: 0.5, 0.9, 0.95, 0.99 */
         char *label; /* output column name as written, e.g. "sum(amount)" */
 } AggregateDef;
-
-typedef enum CmpOp {
-        CMP_EQ,
-        CMP_NE,
-        CMP_LT,
-        CMP_LE,
-        CMP_GT,
-        CMP_GE,
-        CMP_IN,
-} CmpOp;
-
-/* A predicate keeps its literals typed by the column they compare against. */
-typedef struct Predicate {
-        int column;
-        CmpOp op;
-        Value *literals; /* strings are owned (NUL-terminated) copies */
-        size_t n_literals;
-} Predicate;
 
 typedef struct ViewConfig {
         char *name;
