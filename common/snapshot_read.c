@@ -3,10 +3,10 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
-#include <sys/stat.h>
 #include <xxhash.h>
 
 #include "mp_cursor.h"
+#include "read_file.h"
 
 typedef struct Decoder {
         MpCursor c;
@@ -391,6 +391,11 @@ int snapshot_read_buffer(const void *buf, size_t len, Snapshot **ret, char *reas
         return 0;
 }
 
+static void *alloc_in_arena(void *arena, size_t size)
+{
+        return arena_alloc(arena, size, 16);
+}
+
 int snapshot_read_file(int dirfd, const char *name, uint64_t max_bytes, Snapshot **ret,
                        char *reason, size_t reason_size)
 {
@@ -401,36 +406,23 @@ int snapshot_read_file(int dirfd, const char *name, uint64_t max_bytes, Snapshot
             openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return fail(&d, -errno, "cannot open: %s", strerror(errno));
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return fail(&d, -errno, "cannot stat: %s", strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return fail(&d, -EBADMSG, "not a regular file");
-        if ((uint64_t)st.st_size > max_bytes)
-                return fail(&d, -EFBIG, "file is %lld bytes, limit %" PRIu64, (long long)st.st_size,
-                            max_bytes);
-
         _cleanup_(arena_freep) Arena *a = NULL;
         int r = arena_new(&a);
         if (r < 0)
                 return r;
-        size_t len = (size_t)st.st_size;
-        char *buf = arena_alloc(a, len, 16);
-        if (!buf)
-                return fail(&d, -ENOMEM, "out of memory");
-        /* Read exactly the size stat saw: a file still growing is judged on that prefix
-         * and fails its checksum, it cannot keep us reading. */
-        size_t got = 0;
-        while (got < len) {
-                ssize_t k = pread(fd, buf + got, len - got, (off_t)got);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return fail(&d, -errno, "read error: %s", strerror(errno));
-                if (k == 0)
-                        return fail(&d, -EBADMSG, "file shrank while reading");
-                got += (size_t)k;
-        }
+        void *buf;
+        size_t len = 0;
+        r = read_file_bounded(fd, max_bytes, alloc_in_arena, a, &buf, &len);
+        if (r == -ENOMEM)
+                return fail(&d, r, "out of memory");
+        if (r < 0)
+                return fail(&d, r, "read error: %s", strerror(-r));
+        if (r == READ_FILE_NOT_REGULAR)
+                return fail(&d, -EBADMSG, "not a regular file");
+        if (r == READ_FILE_TOO_LARGE)
+                return fail(&d, -EFBIG, "file is %zu bytes, limit %" PRIu64, len, max_bytes);
+        if (r == READ_FILE_SHRANK)
+                return fail(&d, -EBADMSG, "file shrank while reading");
         r = read_into_arena(a, buf, len, ret, reason, reason_size);
         if (r < 0)
                 return r;

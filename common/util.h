@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define _cleanup_(f)   __attribute__((cleanup(f)))
@@ -68,6 +69,13 @@ static inline void fclosep(FILE **f)
                 (fd) = -1;         \
                 _taken;            \
         })
+
+/* libevent takes its timeouts as struct timeval. */
+static inline struct timeval timeval_from_usec(uint64_t usec)
+{
+        return (struct timeval){.tv_sec = (time_t)(usec / USEC_PER_SEC),
+                                .tv_usec = (suseconds_t)(usec % USEC_PER_SEC)};
+}
 
 uint64_t now_usec(int clock_id);
 uint64_t now_realtime_usec(void);

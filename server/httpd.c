@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "ratelimit.h"
 
 /* Bodies at least this long that live in the snapshot go out by reference (zero copy, one
  * snapshot reference per piece); shorter ones are cheaper to copy than to track. */
@@ -76,11 +77,6 @@ static void conn_table_init(void)
         conn_by_fd = calloc(CONN_TABLE_SIZE, sizeof(*conn_by_fd));
 }
 
-static struct timeval tv_usec(uint64_t usec)
-{
-        return (struct timeval){(time_t)(usec / USEC_PER_SEC), (suseconds_t)(usec % USEC_PER_SEC)};
-}
-
 static void limit_release(Loop *l)
 {
         ConnLimit *lim = l->o.limit;
@@ -121,7 +117,7 @@ static Conn *conn_of(struct evhttp_request *req)
 static void on_response_done(struct evhttp_request *req, void *arg)
 {
         Conn *c = arg;
-        struct timeval tv = tv_usec(c->loop->o.timeout_usec);
+        struct timeval tv = timeval_from_usec(c->loop->o.timeout_usec);
         evtimer_add(c->deadline, &tv);
 }
 
@@ -147,7 +143,7 @@ static void on_adopt(evutil_socket_t fd, short what, void *arg)
                         }
                         limit_release(l);
                 } else {
-                        struct timeval tv = tv_usec(l->o.timeout_usec);
+                        struct timeval tv = timeval_from_usec(l->o.timeout_usec);
                         evtimer_add(c->deadline, &tv);
                         if (conn_by_fd && c->fd >= 0 && c->fd < CONN_TABLE_SIZE)
                                 conn_by_fd[c->fd] = c;
@@ -274,9 +270,7 @@ static struct bufferevent *make_bufferevent(struct event_base *base, void *arg)
         if (atomic_fetch_add(&lim->open, 1) + 1 >= lim->max) {
                 evconnlistener_disable(l->listener);
                 static _Atomic uint64_t last_log;
-                uint64_t now = now_monotonic_usec();
-                if (now - last_log > 10 * USEC_PER_SEC) {
-                        last_log = now;
+                if (ratelimit_pass(&last_log, 10 * USEC_PER_SEC)) {
                         log_warning("max_connections (%u) reached; new connections wait in the "
                                     "listen backlog",
                                     lim->max);
@@ -346,9 +340,7 @@ static void on_accept_error(struct evconnlistener *listener, void *arg)
         struct timeval tv = {0, (suseconds_t)ACCEPT_PAUSE_USEC};
         evtimer_add(l->resume_accept_ev, &tv);
         static _Atomic uint64_t last_log;
-        uint64_t now = now_monotonic_usec();
-        if (now - last_log > 10 * USEC_PER_SEC) {
-                last_log = now;
+        if (ratelimit_pass(&last_log, 10 * USEC_PER_SEC)) {
                 log_warning_errno(err, "accept() failed, pausing new connections: %m");
         }
 }
@@ -422,8 +414,7 @@ int loop_new(const LoopOptions *o, Loop **ret)
                                                 EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
         evhttp_set_max_headers_size(l->http, o->max_header_bytes);
         evhttp_set_max_body_size(l->http, MAX_BODY);
-        struct timeval tv = {(time_t)(o->timeout_usec / USEC_PER_SEC),
-                             (suseconds_t)(o->timeout_usec % USEC_PER_SEC)};
+        struct timeval tv = timeval_from_usec(o->timeout_usec);
         evhttp_set_timeout_tv(l->http, &tv);
         evhttp_set_default_content_type(l->http, "application/json; charset=utf-8");
         evhttp_set_gencb(l->http, on_request, l);

@@ -72,8 +72,7 @@ static void data_headers(const RespondContext *ctx, const Request *req, Response
         resp->last_modified = sv->last_modified;
         resp->etag = etag;
         resp->vary = true;
-        resp->stale = ctx->now_usec > (uint64_t)sv->created_usec &&
-                      ctx->now_usec - (uint64_t)sv->created_usec > ctx->max_age_usec;
+        resp->stale = snapshot_age_usec(sv->created_usec, ctx->now_usec) > ctx->max_age_usec;
 }
 
 /* A pre-rendered document, gzip'd when the client takes it and a compressed copy exists. */
@@ -130,9 +129,7 @@ static void view_page(const RespondContext *ctx, const Request *req, Response *r
 static void snapshot_info(const RespondContext *ctx, Response *resp, bool msgpack)
 {
         const Served *sv = ctx->served;
-        uint64_t age = ctx->now_usec > (uint64_t)sv->created_usec
-                           ? (ctx->now_usec - (uint64_t)sv->created_usec) / USEC_PER_SEC
-                           : 0;
+        uint64_t age = snapshot_age_usec(sv->created_usec, ctx->now_usec) / USEC_PER_SEC;
         Buf tmp = BUF_NULL;
         Doc d;
         doc_init(&d, &tmp, msgpack ? DOC_MSGPACK : DOC_JSON);
@@ -157,11 +154,9 @@ static void readyz(const RespondContext *ctx, Response *resp)
                 resp->retry_after = true;
                 return;
         }
-        uint64_t age = ctx->now_usec > (uint64_t)sv->created_usec
-                           ? (ctx->now_usec - (uint64_t)sv->created_usec) / USEC_PER_SEC
-                           : 0;
-        bool stale = ctx->now_usec > (uint64_t)sv->created_usec &&
-                     ctx->now_usec - (uint64_t)sv->created_usec > ctx->max_age_usec;
+        uint64_t age_usec = snapshot_age_usec(sv->created_usec, ctx->now_usec);
+        uint64_t age = age_usec / USEC_PER_SEC;
+        bool stale = age_usec > ctx->max_age_usec;
         int n = snprintf(resp->scratch, sizeof(resp->scratch),
                          "{\"status\":\"%s\",%s\"generation\":%llu,\"age_seconds\":%llu,"
                          "\"max_age_seconds\":%llu}",

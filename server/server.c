@@ -93,10 +93,7 @@ static void update_status(Server *s)
                 notify_status("no snapshot yet");
                 return;
         }
-        uint64_t now = now_realtime_usec();
-        uint64_t age = now > (uint64_t)sv->created_usec
-                           ? (now - (uint64_t)sv->created_usec) / USEC_PER_SEC
-                           : 0;
+        uint64_t age = snapshot_age_usec(sv->created_usec, now_realtime_usec()) / USEC_PER_SEC;
         notify_status("generation %" PRIu64 ", %" PRIu64 " rows, age %" PRIu64 " s", sv->generation,
                       sv->total_rows, age);
 }
@@ -201,12 +198,6 @@ static void *loop_thread(void *arg)
 {
         (void)loop_run(arg);
         return NULL;
-}
-
-static struct timeval tv_of(uint64_t usec)
-{
-        return (struct timeval){.tv_sec = (time_t)(usec / USEC_PER_SEC),
-                                .tv_usec = (suseconds_t)(usec % USEC_PER_SEC)};
 }
 
 /* Connections are counted and held to max_connections by the loops (httpd.c); the fd
@@ -357,14 +348,15 @@ int server_run(const ServerOptions *o)
                 goto out;
         }
         event_add(s.watch_ev, NULL);
-        struct timeval tv = tv_of(MAX(c->server.poll_interval_usec, 100 * USEC_PER_MSEC));
+        struct timeval tv =
+            timeval_from_usec(MAX(c->server.poll_interval_usec, 100 * USEC_PER_MSEC));
         event_add(s.poll_ev, &tv);
         evsignal_add(s.sighup_ev, NULL);
         evsignal_add(s.sigterm_ev, NULL);
         evsignal_add(s.sigint_ev, NULL);
         s.notify_status = getenv("NOTIFY_SOCKET") != NULL;
         if (s.notify_status) {
-                tv = tv_of(STATUS_USEC);
+                tv = timeval_from_usec(STATUS_USEC);
                 event_add(s.status_ev, &tv);
         }
         s.watchdog_usec = notify_watchdog_usec();
@@ -374,7 +366,7 @@ int server_run(const ServerOptions *o)
                         r = -ENOMEM;
                         goto out;
                 }
-                tv = tv_of(s.watchdog_usec / 2);
+                tv = timeval_from_usec(s.watchdog_usec / 2);
                 event_add(s.watchdog_ev, &tv);
                 notify_watchdog();
         }

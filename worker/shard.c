@@ -5,6 +5,7 @@
 
 #include "csv.h"
 #include "hll.h"
+#include "neumaier.h"
 #include "select.h"
 #include "sketch.h"
 
@@ -230,9 +231,7 @@ static inline void summary_add(Summary *m, ValueType t, uint64_t in)
                         if (d > m->max.d)
                                 m->max.d = d;
                 }
-                double t2 = m->sum + d;
-                m->comp += fabs(m->sum) >= fabs(d) ? (m->sum - t2) + d : (d - t2) + m->sum;
-                m->sum = t2;
+                m->comp += neumaier_add(&m->sum, d);
         } else {
                 int64_t v = (int64_t)in;
                 if (m->n == 0)
@@ -244,9 +243,7 @@ static inline void summary_add(Summary *m, ValueType t, uint64_t in)
                                 m->max.i = v;
                 }
                 m->overflow |= __builtin_add_overflow(m->isum, v, &m->isum);
-                double d = (double)v, t2 = m->sum + d;
-                m->comp += fabs(m->sum) >= fabs(d) ? (m->sum - t2) + d : (d - t2) + m->sum;
-                m->sum = t2;
+                m->comp += neumaier_add(&m->sum, (double)v);
         }
         m->n++;
 }
@@ -499,11 +496,7 @@ static void summary_merge(Summary *d, const Summary *s, ValueType t)
                 d->max.i = MAX(d->max.i, s->max.i);
                 d->overflow |= s->overflow | __builtin_add_overflow(d->isum, s->isum, &d->isum);
         }
-        double t2 = d->sum + s->sum;
-        d->comp +=
-            (fabs(d->sum) >= fabs(s->sum) ? (d->sum - t2) + s->sum : (s->sum - t2) + d->sum) +
-            s->comp;
-        d->sum = t2;
+        d->comp += neumaier_add(&d->sum, s->sum) + s->comp;
         d->n += s->n;
 }
 
