@@ -117,10 +117,10 @@ static int parse_typed(ConfigParser *p, const ConfigKey *k, const ConfigEntry *e
         uint64_t u;
         double d;
         switch (k->kind) {
-        case CONFIG_KEY_FUNC: return k->parse(p, e, object);
-        case CONFIG_KEY_IGNORED: return 0;
-        case CONFIG_KEY_STRING: return set_string(p, e, field);
-        case CONFIG_KEY_LISTEN:
+        case CONFIG_KIND_FUNC: return k->parse(p, e, object);
+        case CONFIG_KIND_IGNORED: return 0;
+        case CONFIG_KIND_STRING: return set_string(p, e, field);
+        case CONFIG_KIND_LISTEN:
                 if (!valid_listen(e->value)) {
                         config_report_entry(
                             p, e, "'%s' is not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080)",
@@ -128,7 +128,7 @@ static int parse_typed(ConfigParser *p, const ConfigKey *k, const ConfigEntry *e
                         return -EINVAL;
                 }
                 return set_string(p, e, field);
-        case CONFIG_KEY_DURATION:
+        case CONFIG_KIND_DURATION:
                 if (parse_duration_usec(e->value, &u) < 0) {
                         config_report_entry(p, e,
                                             "'%s' is not a duration (e.g. 500ms, 90s, 2m, 24h, 7d)",
@@ -137,7 +137,7 @@ static int parse_typed(ConfigParser *p, const ConfigKey *k, const ConfigEntry *e
                 }
                 memcpy(field, &u, sizeof(u));
                 return 0;
-        case CONFIG_KEY_UINT:
+        case CONFIG_KIND_UINT:
                 if (parse_uint(e->value, k->min, k->max, &u) < 0) {
                         config_report_entry(p, e,
                                             "'%s' is not a whole number in %" PRIu64 "..%" PRIu64,
@@ -149,7 +149,7 @@ static int parse_typed(ConfigParser *p, const ConfigKey *k, const ConfigEntry *e
                 else
                         memcpy(field, &u, sizeof(u));
                 return 0;
-        case CONFIG_KEY_RATIO:
+        case CONFIG_KIND_RATIO:
                 if (parse_ratio(e->value, &d) < 0) {
                         config_report_entry(p, e, "'%s' is not a ratio in 0..1 (or 0%%..100%%)",
                                             e->value);
@@ -164,9 +164,10 @@ static int parse_typed(ConfigParser *p, const ConfigKey *k, const ConfigEntry *e
 /* ---- [tally], [worker], [server] ---- */
 
 static const ConfigKey tally_keys[] = {
-    CONFIG_KEY_STRING("snapshot_dir", Config, snapshot_dir),
-    CONFIG_KEY_UINT("keep", Config, keep, 1, 1000),
-    CONFIG_KEY_UINT("max_snapshot_bytes", Config, max_snapshot_bytes, 1024, UINT64_C(1) << 40),
+    CONFIG_KEY("snapshot_dir", STRING, Config, snapshot_dir),
+    CONFIG_KEY("keep", UINT, Config, keep, .min = 1, .max = 1000),
+    CONFIG_KEY("max_snapshot_bytes", UINT, Config, max_snapshot_bytes, .min = 1024,
+               .max = UINT64_C(1) << 40),
 };
 
 static void *tally_object(Config *c)
@@ -191,9 +192,9 @@ static const ConfigSection tally_section = {
 };
 
 static const ConfigKey worker_keys[] = {
-    CONFIG_KEY_DURATION("max_runtime", WorkerConfig, max_runtime_usec),
-    CONFIG_KEY_UINT("threads", WorkerConfig, threads, 0, 256),
-    CONFIG_KEY_RATIO("max_bad_ratio", WorkerConfig, max_bad_ratio),
+    CONFIG_KEY("max_runtime", DURATION, WorkerConfig, max_runtime_usec),
+    CONFIG_KEY("threads", UINT, WorkerConfig, threads, .min = 0, .max = 256),
+    CONFIG_KEY("max_bad_ratio", RATIO, WorkerConfig, max_bad_ratio),
 };
 
 static void *worker_object(Config *c)
@@ -209,14 +210,15 @@ static const ConfigSection worker_section = {
 };
 
 static const ConfigKey server_keys[] = {
-    CONFIG_KEY_LISTEN("listen", ServerConfig, listen),
-    CONFIG_KEY_DURATION("max_age", ServerConfig, max_age_usec),
-    CONFIG_KEY_DURATION("poll_interval", ServerConfig, poll_interval_usec),
-    CONFIG_KEY_DURATION("timeout", ServerConfig, timeout_usec),
-    CONFIG_KEY_DURATION("spawn_interval", ServerConfig, spawn_interval_usec),
-    CONFIG_KEY_UINT("workers", ServerConfig, workers, 1, 64),
-    CONFIG_KEY_UINT("max_connections", ServerConfig, max_connections, 1, 1000000),
-    CONFIG_KEY_UINT("max_header_bytes", ServerConfig, max_header_bytes, 256, 1 << 20),
+    CONFIG_KEY("listen", LISTEN, ServerConfig, listen),
+    CONFIG_KEY("max_age", DURATION, ServerConfig, max_age_usec),
+    CONFIG_KEY("poll_interval", DURATION, ServerConfig, poll_interval_usec),
+    CONFIG_KEY("timeout", DURATION, ServerConfig, timeout_usec),
+    CONFIG_KEY("spawn_interval", DURATION, ServerConfig, spawn_interval_usec),
+    CONFIG_KEY("workers", UINT, ServerConfig, workers, .min = 1, .max = 64),
+    CONFIG_KEY("max_connections", UINT, ServerConfig, max_connections, .min = 1, .max = 1000000),
+    CONFIG_KEY("max_header_bytes", UINT, ServerConfig, max_header_bytes, .min = 256,
+               .max = 1 << 20),
 };
 
 static void *server_object(Config *c)

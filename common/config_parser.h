@@ -26,13 +26,13 @@ typedef struct ConfigEntry {
 } ConfigEntry;
 
 typedef enum ConfigKeyKind {
-        CONFIG_KEY_FUNC,     /* parse() does it all */
-        CONFIG_KEY_STRING,   /* char *, non-empty */
-        CONFIG_KEY_UINT,     /* unsigned or uint64_t in [min, max] */
-        CONFIG_KEY_DURATION, /* uint64_t microseconds */
-        CONFIG_KEY_RATIO,    /* double in 0..1, or 0%..100% */
-        CONFIG_KEY_LISTEN,   /* char *, HOST:PORT */
-        CONFIG_KEY_IGNORED,  /* read by the section's prepare() */
+        CONFIG_KIND_FUNC,     /* parse() does it all */
+        CONFIG_KIND_STRING,   /* char *, non-empty */
+        CONFIG_KIND_UINT,     /* unsigned or uint64_t in [min, max] */
+        CONFIG_KIND_DURATION, /* uint64_t microseconds */
+        CONFIG_KIND_RATIO,    /* double in 0..1, or 0%..100% */
+        CONFIG_KIND_LISTEN,   /* char *, HOST:PORT */
+        CONFIG_KIND_IGNORED,  /* read by the section's prepare() */
 } ConfigKeyKind;
 
 /* Parses e->value into the object. Negative errno on failure; mistakes are reported with
@@ -43,37 +43,21 @@ typedef struct ConfigKey {
         const char *name;
         ConfigKeyKind kind;
         size_t offset, size; /* typed kinds: the field in the object */
-        uint64_t min, max;   /* CONFIG_KEY_UINT */
+        uint64_t min, max;   /* CONFIG_KIND_UINT */
         ConfigKeyParse parse;
         bool once; /* a second one in the same section is a mistake, not an override */
 } ConfigKey;
 
-#define CONFIG_FIELD(type, field) \
-        .offset = offsetof(type, field), .size = sizeof(((type *)0)->field)
-#define CONFIG_KEY_STRING(n, type, field)                                       \
-        {                                                                       \
-                .name = n, .kind = CONFIG_KEY_STRING, CONFIG_FIELD(type, field) \
+/* One typed key: CONFIG_KEY("workers", UINT, ServerConfig, workers, .min = 1, .max = 64). */
+#define CONFIG_KEY(n, k, type, field, ...)                                           \
+        {                                                                            \
+                .name = n, .kind = CONFIG_KIND_##k, .offset = offsetof(type, field), \
+                .size = sizeof(((type *)0)->field), __VA_ARGS__                      \
         }
-#define CONFIG_KEY_LISTEN(n, type, field)                                       \
-        {                                                                       \
-                .name = n, .kind = CONFIG_KEY_LISTEN, CONFIG_FIELD(type, field) \
-        }
-#define CONFIG_KEY_DURATION(n, type, field)                                       \
-        {                                                                         \
-                .name = n, .kind = CONFIG_KEY_DURATION, CONFIG_FIELD(type, field) \
-        }
-#define CONFIG_KEY_RATIO(n, type, field)                                       \
-        {                                                                      \
-                .name = n, .kind = CONFIG_KEY_RATIO, CONFIG_FIELD(type, field) \
-        }
-#define CONFIG_KEY_UINT(n, type, field, lo, hi)                                           \
-        {                                                                                 \
-                .name = n, .kind = CONFIG_KEY_UINT, CONFIG_FIELD(type, field), .min = lo, \
-                .max = hi                                                                 \
-        }
-#define CONFIG_KEY_FUNC(n, fn, once_)                                          \
-        {                                                                      \
-                .name = n, .kind = CONFIG_KEY_FUNC, .parse = fn, .once = once_ \
+/* A key with its own parser. */
+#define CONFIG_KEY_FUNC(n, fn, ...)                                           \
+        {                                                                     \
+                .name = n, .kind = CONFIG_KIND_FUNC, .parse = fn, __VA_ARGS__ \
         }
 
 typedef struct ConfigSection {

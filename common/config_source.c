@@ -101,11 +101,11 @@ static int parse_time_reference(ConfigParser *p, const ConfigEntry *e, void *obj
 }
 
 static const ConfigKey source_keys[] = {
-    CONFIG_KEY_FUNC("type", parse_type, false),
-    CONFIG_KEY_STRING("path", SourceConfig, path),
-    CONFIG_KEY_FUNC("columns", parse_columns, true),
-    CONFIG_KEY_RATIO("max_bad_ratio", SourceConfig, max_bad_ratio),
-    CONFIG_KEY_FUNC("time_reference", parse_time_reference, false),
+    CONFIG_KEY_FUNC("type", parse_type),
+    CONFIG_KEY("path", STRING, SourceConfig, path),
+    CONFIG_KEY_FUNC("columns", parse_columns, .once = true),
+    CONFIG_KEY("max_bad_ratio", RATIO, SourceConfig, max_bad_ratio),
+    CONFIG_KEY_FUNC("time_reference", parse_time_reference),
 };
 
 static int source_reserve(Config *c, size_t n)

@@ -225,11 +225,11 @@ static int parse_window(ConfigParser *p, const ConfigEntry *e, void *object)
 /* A repeated section merges its keys; a second group_by, aggregates or where is a mistake
  * rather than a silent override. */
 static const ConfigKey view_keys[] = {
-    {.name = "source", .kind = CONFIG_KEY_IGNORED}, /* resolved by view_prepare */
-    CONFIG_KEY_FUNC("group_by", parse_group_by, true),
-    CONFIG_KEY_FUNC("aggregates", parse_aggregates, true),
-    CONFIG_KEY_FUNC("where", parse_where, true),
-    CONFIG_KEY_FUNC("window", parse_window, false),
+    {.name = "source", .kind = CONFIG_KIND_IGNORED}, /* resolved by view_prepare */
+    CONFIG_KEY_FUNC("group_by", parse_group_by, .once = true),
+    CONFIG_KEY_FUNC("aggregates", parse_aggregates, .once = true),
+    CONFIG_KEY_FUNC("where", parse_where, .once = true),
+    CONFIG_KEY_FUNC("window", parse_window),
 };
 
 static int view_reserve(Config *c, size_t n)

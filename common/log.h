@@ -33,7 +33,6 @@ LogField log_field(const char *fmt, ...) _printf_(1, 2);
 
 void log_setup(const char *ident);
 void log_set_max_level(int level);
-int log_get_max_level(void);
 /* True when entries go to journald rather than stderr. */
 bool log_to_journal(void);
 
