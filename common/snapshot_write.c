@@ -91,6 +91,8 @@ void snapshot_writer_set_stats(SnapshotWriter *w, const SnapshotStats *stats)
         w->stats = *stats;
         free(w->host);
         w->host = stats->host ? strdup(stats->host) : NULL;
+        if (stats->host && !w->host)
+                w->failed = true; /* publishing says -ENOMEM rather than drop the host */
         w->stats.host = w->host;
 }
 
