@@ -6,7 +6,6 @@
 #include <sysexits.h>
 
 #include "cli.h"
-
 #include "engine.h"
 #include "log.h"
 #include "tally-config.h"

@@ -440,6 +440,12 @@ static void names_sort_by_generation(void)
         CHECK(!snapshot_name_parse("snapshot-00000000000000000000.msgpack", &g));
 }
 
+static void snapshot_age_is_zero_for_a_clock_ahead(void)
+{
+        CHECK_EQ_INT(snapshot_age_usec(1000, 4000), 3000);
+        CHECK_EQ_INT(snapshot_age_usec(5000, 4000), 0);
+}
+
 TEST_MAIN(TEST_CASE(round_trip_keeps_every_type_and_value),
           TEST_CASE(writer_refuses_wrong_cell_types_and_counts),
           TEST_CASE(every_truncation_is_rejected), TEST_CASE(every_single_bit_flip_is_rejected),
@@ -451,4 +457,5 @@ TEST_MAIN(TEST_CASE(round_trip_keeps_every_type_and_value),
           TEST_CASE(publish_refuses_to_wrap_the_generation),
           TEST_CASE(publish_past_deadline_leaves_nothing),
           TEST_CASE(failed_write_anywhere_publishes_nothing),
-          TEST_CASE(reader_refuses_non_regular_files), TEST_CASE(names_sort_by_generation))
+          TEST_CASE(reader_refuses_non_regular_files), TEST_CASE(names_sort_by_generation),
+          TEST_CASE(snapshot_age_is_zero_for_a_clock_ahead))
