@@ -69,6 +69,17 @@ int config_resolve_relative(const ConfigParser *p, char **path)
 
 /* ---- typed keys ---- */
 
+void config_free_string_keys(const ConfigSection *k, void *object)
+{
+        for (size_t i = 0; i < k->n_keys; i++)
+                if (k->keys[i].kind == CONFIG_KIND_STRING ||
+                    k->keys[i].kind == CONFIG_KIND_LISTEN) {
+                        char **field = (void *)((char *)object + k->keys[i].offset);
+                        free(*field);
+                        *field = NULL;
+                }
+}
+
 static int parse_ratio(const char *s, double *ret)
 {
         double v;
@@ -564,27 +575,15 @@ Config *config_free(Config *c)
 {
         if (!c)
                 return NULL;
-        for (size_t i = 0; i < c->n_sources; i++) {
-                SourceConfig *s = &c->sources[i];
-                for (size_t j = 0; j < s->n_columns; j++)
-                        free(s->columns[j].name);
-                free(s->columns);
-                free(s->name);
-                free(s->path);
-        }
-        for (size_t i = 0; i < c->n_views; i++) {
-                ViewConfig *v = &c->views[i];
-                for (size_t j = 0; j < v->n_aggregates; j++)
-                        free(v->aggregates[j].label);
-                where_free(v->where, v->n_where);
-                free(v->aggregates);
-                free(v->group_by);
-                free(v->name);
-        }
+        for (size_t j = 0; j < ELEMENTSOF(sections); j++)
+                if (!sections[j]->named)
+                        config_free_string_keys(sections[j], sections[j]->object(c));
+        for (size_t i = 0; i < c->n_sources; i++)
+                config_source_section.done(&c->sources[i]);
+        for (size_t i = 0; i < c->n_views; i++)
+                config_view_section.done(&c->views[i]);
         free(c->sources);
         free(c->views);
-        free(c->snapshot_dir);
-        free(c->server.listen);
         free(c->path);
         free(c);
         return NULL;

@@ -76,6 +76,9 @@ typedef struct ConfigSection {
         int (*prepare)(ConfigParser *p, ConfigObject *o);
         /* optional, after the object's keys: checks and defaults */
         int (*finish)(ConfigParser *p, ConfigObject *o);
+        /* named sections: frees what the object holds (config_free_string_keys frees the
+         * typed string keys; unnamed sections need nothing more) */
+        void (*done)(void *object);
 } ConfigSection;
 
 struct ConfigObject {
@@ -116,6 +119,9 @@ void config_report(ConfigParser *p, unsigned line, const char *section, const ch
 bool config_valid_name(const char *s);
 /* The last entry of o's section with this key, or NULL. */
 const ConfigEntry *config_last_key(const ConfigParser *p, const ConfigObject *o, const char *key);
+/* Frees every CONFIG_KIND_STRING and CONFIG_KIND_LISTEN field of object: a new string key
+ * needs no line in config_free. */
+void config_free_string_keys(const ConfigSection *k, void *object);
 /* Whether o's section has the key at all (even a bad one). */
 bool config_key_seen(const ConfigObject *o, const char *key);
 /* A relative *path becomes relative to the config file's directory. */

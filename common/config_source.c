@@ -108,6 +108,16 @@ static const ConfigKey source_keys[] = {
     CONFIG_KEY_FUNC("time_reference", parse_time_reference),
 };
 
+static void source_done(void *object)
+{
+        SourceConfig *s = object;
+        config_free_string_keys(&config_source_section, s);
+        for (size_t j = 0; j < s->n_columns; j++)
+                free(s->columns[j].name);
+        free(s->columns);
+        free(s->name);
+}
+
 static int source_reserve(Config *c, size_t n)
 {
         c->sources = calloc(n + 1, sizeof(SourceConfig));
@@ -144,4 +154,5 @@ const ConfigSection config_source_section = {
     .reserve = source_reserve,
     .add = source_add,
     .finish = source_finish,
+    .done = source_done,
 };

@@ -232,6 +232,18 @@ static const ConfigKey view_keys[] = {
     CONFIG_KEY_FUNC("window", parse_window),
 };
 
+static void view_done(void *object)
+{
+        ViewConfig *v = object;
+        config_free_string_keys(&config_view_section, v);
+        for (size_t j = 0; j < v->n_aggregates; j++)
+                free(v->aggregates[j].label);
+        where_free(v->where, v->n_where);
+        free(v->aggregates);
+        free(v->group_by);
+        free(v->name);
+}
+
 static int view_reserve(Config *c, size_t n)
 {
         c->views = calloc(n + 1, sizeof(ViewConfig));
@@ -285,4 +297,5 @@ const ConfigSection config_view_section = {
     .add = view_add,
     .prepare = view_prepare,
     .finish = view_finish,
+    .done = view_done,
 };
