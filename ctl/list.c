@@ -49,8 +49,7 @@ static void listing_done(Listing *l)
 
 static uint64_t age_of(const Ctl *c, const Entry *e)
 {
-        return c->now_usec > (uint64_t)e->created_usec ? c->now_usec - (uint64_t)e->created_usec
-                                                       : 0;
+        return snapshot_age_usec(e->created_usec, c->now_usec);
 }
 
 static int take_views(Entry *e, const Snapshot *s)

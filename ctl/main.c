@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 
+#include "cli.h"
 #include "ctl.h"
 #include "log.h"
 #include "tally-config.h"
@@ -86,7 +87,7 @@ static int _printf_(1, 2) usage(const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
-        enum { OPT_JSON = 0x100, OPT_VIEW, OPT_FORMAT, OPT_WORKER_PATH, OPT_TIMEOUT, OPT_VERSION };
+        enum { OPT_JSON = 0x100, OPT_VIEW, OPT_FORMAT, OPT_WORKER_PATH, OPT_TIMEOUT };
         static const struct option options[] = {
             {"config", required_argument, NULL, 'c'},
             {"json", no_argument, NULL, OPT_JSON},
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
             {"worker-path", required_argument, NULL, OPT_WORKER_PATH},
             {"timeout", required_argument, NULL, OPT_TIMEOUT},
             {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, OPT_VERSION},
+            {"version", no_argument, NULL, 'V'},
             {},
         };
         Ctl c = {
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
         int opt;
 
         log_setup("tallyctl");
-        while ((opt = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, options, NULL)) >= 0) {
                 switch (opt) {
                 case 'c': c.config_path = optarg; break;
                 case OPT_JSON:
@@ -139,7 +140,7 @@ int main(int argc, char **argv)
                         used |= USE_TIMEOUT;
                         break;
                 case 'h': help(); return CTL_EXIT_OK;
-                case OPT_VERSION: printf("tallyctl %s\n", TALLY_VERSION); return CTL_EXIT_OK;
+                case 'V': printf("tallyctl %s\n", TALLY_VERSION); return CTL_EXIT_OK;
                 default: return usage("%s", "unknown option or missing argument");
                 }
         }
@@ -156,12 +157,9 @@ int main(int argc, char **argv)
                 return usage("an option given does not apply to '%s'", cmd->name);
 
         _cleanup_(config_freep) Config *config = NULL;
-        int r = config_load(c.config_path, &config);
-        if (r < 0) {
-                if (r != -EINVAL)
-                        log_error_errno(r, "Cannot read %s: %m", c.config_path);
-                return CTL_EXIT_CONFIG;
-        }
+        int r = cli_load_config(c.config_path, &config);
+        if (r != 0)
+                return r;
         c.config = config;
         c.max_bytes = MIN(config->max_snapshot_bytes, SNAPSHOT_MAX_FILE_BYTES);
         c.now_usec = now_realtime_usec();

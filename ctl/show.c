@@ -51,8 +51,7 @@ static void doc_columns(Doc *d, const SnapshotView *v)
 
 static uint64_t age_usec(const Ctl *c, const Snapshot *s)
 {
-        return c->now_usec > (uint64_t)s->created_usec ? c->now_usec - (uint64_t)s->created_usec
-                                                       : 0;
+        return snapshot_age_usec(s->created_usec, c->now_usec);
 }
 
 static int show_json(const Ctl *c, const Snapshot *s)

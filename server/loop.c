@@ -2,7 +2,6 @@
 
 #include <time.h>
 
-#include "evtime.h"
 #include "pinning.h"
 
 #define HEARTBEAT_USEC (1 * USEC_PER_SEC)
@@ -121,7 +120,7 @@ int loop_new(const LoopOptions *o, Loop **ret)
         r = httpd_new(l->base, &ho, &l->httpd);
         if (r < 0)
                 return r;
-        struct timeval hb = timeval_of_usec(HEARTBEAT_USEC);
+        struct timeval hb = timeval_from_usec(HEARTBEAT_USEC);
         if (evtimer_add(l->heartbeat_ev, &hb) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(l);

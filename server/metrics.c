@@ -93,9 +93,7 @@ void metrics_render(Buf *b, const MetricsInput *in)
                    (unsigned long long)(sv ? sv->generation : 0));
         pinning_metrics(b, in->pin);
         if (sv) {
-                double age = in->now_usec > (uint64_t)sv->created_usec
-                                 ? (double)(in->now_usec - (uint64_t)sv->created_usec) / 1e6
-                                 : 0;
+                double age = (double)snapshot_age_usec(sv->created_usec, in->now_usec) / 1e6;
                 header(b, "tally_snapshot_age_seconds", "gauge",
                        "Seconds since the served snapshot was created.");
                 buf_printf(b, "tally_snapshot_age_seconds %.3f\n", age);

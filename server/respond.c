@@ -99,8 +99,7 @@ static void fail_with(Response *resp, int status, const char *fmt, ...)
 
 static uint64_t age_usec(const RespondContext *ctx)
 {
-        uint64_t created = (uint64_t)ctx->served->created_usec;
-        return ctx->now_usec > created ? ctx->now_usec - created : 0;
+        return snapshot_age_usec(ctx->served->created_usec, ctx->now_usec);
 }
 
 static void data_headers(const RespondContext *ctx, Response *resp, const char *etag, bool msgpack)
