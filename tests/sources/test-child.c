@@ -1,0 +1,3 @@
+#include "test.h"
+static void t(void){}
+TEST_MAIN(TEST_CASE(t))
