@@ -231,6 +231,21 @@ static int exec_command(PgCopy *c, const char *sql, const char *what)
         return r;
 }
 
+/* The rest of the deadline as statement_timeout; nothing without a deadline. */
+static int set_statement_timeout(PgCopy *c)
+{
+        if (!c->o.deadline_usec)
+                return 0;
+        uint64_t now = now_monotonic_usec();
+        if (now >= c->o.deadline_usec)
+                return fail(c, -ETIME, "PostgreSQL (%s): deadline passed before the query",
+                            c->target);
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRIu64,
+                 MAX((c->o.deadline_usec - now) / USEC_PER_MSEC, (uint64_t)1));
+        return exec_command(c, sql, "setting statement_timeout");
+}
+
 /* ---- connecting ---- */
 
 static int connect_db(PgCopy *c)
@@ -382,6 +397,9 @@ int pg_copy_open(const PgCopyOptions *o, PgCopy **ret, char **ret_error)
                                  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; "
                                  "SET extra_float_digits = 3",
                                  "setting up the session");
+        /* describing waits for the tables' locks: bounded by the deadline too */
+        if (r == 0)
+                r = set_statement_timeout(c);
 
         /* a trailing ';' would end the COPY's subquery early */
         _cleanup_free_ char *query = NULL;
@@ -778,19 +796,10 @@ int pg_copy_stream(PgCopy *c, PgCopyRowFn on_row, PgCopyBadFn on_bad, void *user
         c->error[0] = 0;
         c->canceled_by_us = false;
         c->header_seen = false;
-        /* statement_timeout counts from the statement's start: set it just before */
-        if (c->o.deadline_usec) {
-                uint64_t now = now_monotonic_usec();
-                if (now >= c->o.deadline_usec)
-                        return fail(c, -ETIME, "PostgreSQL (%s): deadline passed before the query",
-                                    c->target);
-                char sql[64];
-                snprintf(sql, sizeof(sql), "SET statement_timeout = %" PRIu64,
-                         MAX((c->o.deadline_usec - now) / USEC_PER_MSEC, (uint64_t)1));
-                r = exec_command(c, sql, "setting statement_timeout");
-                if (r < 0)
-                        return r;
-        }
+        /* statement_timeout counts from the statement's start: set it again just before */
+        r = set_statement_timeout(c);
+        if (r < 0)
+                return r;
         if (!PQsendQuery(c->conn, c->copy_sql))
                 return connection_error(c);
         while (PQisBusy(c->conn)) {

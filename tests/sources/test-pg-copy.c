@@ -324,6 +324,22 @@ static void test_statement_timeout(void)
         CHECK(took < 4 * USEC_PER_SEC);
 }
 
+static void test_a_locked_table_times_out_before_the_first_row(void)
+{
+        static const PgCopyColumn cols[] = {{"k", VALUE_INT}};
+        const char *err;
+        sql("BEGIN");
+        sql("LOCK TABLE odd IN ACCESS EXCLUSIVE MODE");
+        uint64_t t0 = now_monotonic_usec();
+        int r =
+            run("", "SELECT k FROM odd", cols, 1, PG_COPY_BINARY, t0 + USEC_PER_SEC, NULL, &err);
+        uint64_t took = now_monotonic_usec() - t0;
+        sql("ROLLBACK");
+        CHECK_EQ_INT(r, -ETIME);
+        CHECK(strstr(err, "57014"));
+        CHECK(took < 3 * USEC_PER_SEC);
+}
+
 static void test_terminate_backend_midway(void)
 {
         static const PgCopyColumn cols[] = {{"a", VALUE_INT}};
@@ -417,6 +433,7 @@ TEST_MAIN(TEST_CASE(test_setup), TEST_CASE(test_redact_dsn_hides_passwords_in_co
           TEST_CASE(test_cannot_connect),
           TEST_CASE(test_wrong_password_is_an_authentication_failure),
           TEST_CASE(test_password_from_pgpassfile), TEST_CASE(test_statement_timeout),
+          TEST_CASE(test_a_locked_table_times_out_before_the_first_row),
           TEST_CASE(test_terminate_backend_midway), TEST_CASE(test_session_is_read_only),
           TEST_CASE(test_stop_flag_and_callback_stop),
           TEST_CASE(test_a_query_that_is_not_one_select))
