@@ -506,6 +506,26 @@ static const char *decode_numeric(const uint8_t *p, uint32_t len, double *ret)
                 return "numeric: bad sign";
         if (len != 8 + 2u * nd)
                 return "numeric: length does not match its digits";
+        /* fast path: an integer mantissa below 2^53 and a power of ten up to 1e22 are both
+         * exact doubles, so one multiplication or division rounds correctly (as strtod) */
+        if (nd <= 4) {
+                uint64_t m = 0;
+                for (unsigned i = 0; i < nd; i++) {
+                        uint16_t d = be16(p + 8 + 2 * i);
+                        if (d > 9999)
+                                return "numeric: bad digit";
+                        m = m * 10000 + d;
+                }
+                int e = 4 * ((int)weight + 1 - (int)nd);
+                static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+                if (m < (UINT64_C(1) << 53) && e >= -22 && e <= 22) {
+                        double d = e >= 0 ? (double)m * pow10[e] : (double)m / pow10[-e];
+                        *ret = sign == 0x4000 ? -d : d;
+                        return NULL;
+                }
+        }
         /* 40 groups are 160 significant digits, far past a double's 17 */
         unsigned used = MIN(nd, 40u);
         char buf[8 + 4 * 40 + 16], *o = buf;

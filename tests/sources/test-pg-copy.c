@@ -206,6 +206,36 @@ static void test_nan_and_infinity_are_bad_rows_text(void)
         check_undecodable(PG_COPY_TEXT);
 }
 
+/* numerics past the exact fast path (long mantissas, large exponents) round as strtod */
+static void test_numeric_rounds_like_strtod(void)
+{
+        static const char *const lits[] = {"123456789012345678901234567890.123",
+                                           "1e-30",
+                                           "0",
+                                           "-9007199254740993",
+                                           "0.1",
+                                           "1e22",
+                                           "1e23",
+                                           "-12345678901234567.5",
+                                           "3.14159265358979323846"};
+        static const PgCopyColumn cols[] = {{"x", VALUE_NUM}};
+        for (int f = 0; f < 2; f++)
+                for (size_t i = 0; i < ELEMENTSOF(lits); i++) {
+                        char q[128];
+                        snprintf(q, sizeof(q), "SELECT %s::numeric AS x", lits[i]);
+                        Got g = {};
+                        const char *err;
+                        CHECK_EQ_INT(
+                            run("", q, cols, 1, f ? PG_COPY_TEXT : PG_COPY_BINARY, 0, &g, &err), 0);
+                        CHECK_EQ_INT(g.rows, 1);
+                        double want = strtod(lits[i], NULL);
+                        if (g.v[0][0].d != want)
+                                fprintf(stderr, "# %s: %.17g, want %.17g\n", lits[i], g.v[0][0].d,
+                                        want);
+                        CHECK(g.v[0][0].d == want);
+                }
+}
+
 static void test_columns_by_name_in_declared_order_extra_ignored(void)
 {
         static const PgCopyColumn cols[] = {{"i", VALUE_INT}, {"s", VALUE_STR}};
@@ -427,6 +457,7 @@ TEST_MAIN(TEST_CASE(test_setup), TEST_CASE(test_redact_dsn_hides_passwords_in_co
           TEST_CASE(test_all_types_and_nulls_binary), TEST_CASE(test_all_types_and_nulls_text),
           TEST_CASE(test_nan_and_infinity_are_bad_rows_binary),
           TEST_CASE(test_nan_and_infinity_are_bad_rows_text),
+          TEST_CASE(test_numeric_rounds_like_strtod),
           TEST_CASE(test_columns_by_name_in_declared_order_extra_ignored),
           TEST_CASE(test_type_mismatch_names_both), TEST_CASE(test_missing_column_names_both),
           TEST_CASE(test_unknown_table_is_a_query_error_with_sqlstate),
