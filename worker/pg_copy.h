@@ -76,8 +76,9 @@ typedef int (*PgCopyBadFn)(void *userdata, uint64_t row_number, const char *reas
  * errno (above) and, when ret_error is not NULL, a malloc'ed message in *ret_error. */
 int pg_copy_open(const PgCopyOptions *o, PgCopy **ret, char **ret_error);
 
-/* Streams every row. 0 at the end of the rows, a negative errno (above), or what a
- * callback returned. on_bad may be NULL (bad rows are then only counted). */
+/* Streams every row, once per PgCopy. 0 at the end of the rows, a negative errno (above),
+ * or what a callback returned (the query is then canceled). on_bad may be NULL (bad rows
+ * are then only counted). */
 int pg_copy_stream(PgCopy *c, PgCopyRowFn on_row, PgCopyBadFn on_bad, void *userdata);
 
 /* The message for the last failure of pg_copy_stream, redacted. */
