@@ -8,6 +8,9 @@
  * Built only with `meson -Dbench=true`.
  *
  *   epoll-floor PORT [BODY_FILE] */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, accept4 */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -122,7 +125,8 @@ int main(int argc, char **argv)
                                                 continue;
                                         }
                                         nc->fd = fd;
-                                        struct epoll_event cev = {.events = EPOLLIN, .data.ptr = nc};
+                                        struct epoll_event cev = {.events = EPOLLIN,
+                                                                  .data.ptr = nc};
                                         epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
                                 }
                                 continue;
