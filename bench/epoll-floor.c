@@ -7,7 +7,11 @@
  * is the floor a real server (tallyd, nginx) is measured against in bench/server.
  * Built only with `meson -Dbench=true`.
  *
- *   epoll-floor PORT [BODY_FILE] */
+ *   epoll-floor [--drain] PORT [BODY_FILE]
+ *
+ * By default each readiness event gets one read (level-triggered epoll reports the rest):
+ * one epoll_wait per batch, then one read and one write per request. --drain reads again
+ * until EAGAIN, as many event loops do: one more syscall per request. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem, accept4 */
 #endif
@@ -58,11 +62,16 @@ static int build_response(const char *body_path)
         return 0;
 }
 
+/* read until EAGAIN after every event (1) or read once and let level-triggered epoll
+ * report what is left (0, the default: one read and one write per request) */
+static int drain;
+
 /* answers every complete request in c->buf; returns -1 when the connection is done */
 static int serve(Conn *c)
 {
         for (;;) {
-                ssize_t k = read(c->fd, c->buf + c->have, sizeof c->buf - c->have);
+                size_t room = sizeof c->buf - c->have;
+                ssize_t k = read(c->fd, c->buf + c->have, room);
                 if (k == 0)
                         return -1;
                 if (k < 0)
@@ -85,13 +94,20 @@ static int serve(Conn *c)
                         if (write(c->fd, response, response_len) != (ssize_t)response_len)
                                 return -1;
                 }
+                if (!drain && (size_t)k < room)
+                        return 0;
         }
 }
 
 int main(int argc, char **argv)
 {
+        if (argc > 1 && strcmp(argv[1], "--drain") == 0) {
+                drain = 1;
+                argv++;
+                argc--;
+        }
         if (argc < 2 || argc > 3) {
-                fprintf(stderr, "usage: %s PORT [BODY_FILE]\n", argv[0]);
+                fprintf(stderr, "usage: %s [--drain] PORT [BODY_FILE]\n", argv[0]);
                 return 64;
         }
         if (build_response(argc == 3 ? argv[2] : NULL) < 0) {
