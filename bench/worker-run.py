@@ -5,6 +5,7 @@ With --forms, times every form of each peer (worker-polars.js, worker-duckdb.js)
 instead and prints which is fastest. Called by bench/worker; standard library only."""
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -242,6 +243,13 @@ def main():
     if args.forms:
         return forms(args, env)
     tmp = tempfile.mkdtemp(prefix="tally-bench-")
+    try:
+        measure(args, env, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure(args, env, tmp):
     tools = {
         "tally": lambda q: (tally_cmd(args, q, args.data, tmp), None),
         "polars": lambda q: (peer_cmd("polars", FASTEST["polars"][q], q, args.data), env),
