@@ -1,9 +1,10 @@
 /* tallyd's request routing on raw request targets, and the header-list parsers.
  *
  * Checks, beyond "no crash, no leak": route_parse answers only ROUTE_PARSED,
- * ROUTE_MALFORMED or ROUTE_TOO_LONG; every segment it returns lies inside the caller's scratch
- * space (sized exactly to the target, so a write past it is an ASan error); key counts stay within
- * ROUTE_MAX_KEYS; a decoded string is never longer than its source. */
+ * ROUTE_MALFORMED, ROUTE_TOO_LONG or ROUTE_BAD_PARAM (naming the parameter); every segment it
+ * returns lies inside the caller's scratch space (sized exactly to the target, so a write past it
+ * is an ASan error); key counts stay within ROUTE_MAX_KEYS; a decoded string is never longer than
+ * its source. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -31,7 +32,10 @@ static void check_route(const uint8_t *data, size_t size)
         Route r;
         memset(&r, 0xa5, sizeof(r)); /* a result that is not written must not be trusted */
         int k = route_parse((const char *)data, size, scratch, size, &r);
-        FUZZ_ASSERT(k == ROUTE_PARSED || k == ROUTE_MALFORMED || k == ROUTE_TOO_LONG);
+        FUZZ_ASSERT(k == ROUTE_PARSED || k == ROUTE_MALFORMED || k == ROUTE_TOO_LONG ||
+                    k == ROUTE_BAD_PARAM);
+        if (k == ROUTE_BAD_PARAM)
+                FUZZ_ASSERT(r.bad_param && r.bad_reason && r.bad_param[0]);
         if (size > ROUTE_MAX_TARGET)
                 FUZZ_ASSERT(k == ROUTE_TOO_LONG);
         if (k == ROUTE_PARSED) {

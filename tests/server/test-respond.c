@@ -104,8 +104,12 @@ static void test_row_lookup(void)
         get(sv, "/v1/views/sales/rows/eu-west/p00004", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 404);
         CHECK(strstr(b, "\"status\":404"));
-        get(sv, "/v1/views/sales/rows/eu-west", &r, b, sizeof(b));
+        get(sv, "/v1/views/sales/rows/eu-west/p00001/x", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 400);
+        /* this fixture's rows are out of key order: no prefix lookups, said plainly */
+        get(sv, "/v1/views/sales/rows/eu-west", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 500);
+        CHECK(strstr(b, "not in key order"));
         get(sv, "/v1/views/nope/rows/x", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 404);
         get(sv, "/v1/views/by_id/rows/42", &r, b, sizeof(b));
