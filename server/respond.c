@@ -263,10 +263,14 @@ static bool select_rows(Response *resp, const ServedView *v, const Route *r, Sel
                         .from = r->from,
                         .to = r->to};
         int k = slice_find(&v->slices, &q, &sel->first, &sel->n);
-        if (k < 0) {
+        if (k == -EMEDIUMTYPE) {
                 fail_with(resp, 500,
                           "rows of view %s are not in key order: no prefix or range lookups",
                           v->name);
+                return false;
+        }
+        if (k < 0) { /* the checks above rule this out */
+                fail_with(resp, 500, "cannot slice view %s: %s", v->name, strerror(-k));
                 return false;
         }
         sel->all = false;
