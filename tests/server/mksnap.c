@@ -42,20 +42,24 @@ static int put_row(SnapshotWriter *w, size_t i, uint64_t seed, bool q1)
         return r < 0 ? -EINVAL : 0;
 }
 
+/* Indices into regions[] in name order. */
+static void regions_by_name(size_t out[8])
+{
+        for (size_t a = 0; a < 8; a++) { /* 8 names: insertion sort */
+                size_t b = a;
+                for (; b > 0 && strcmp(regions[a], regions[out[b - 1]]) < 0; b--)
+                        out[b] = out[b - 1];
+                out[b] = a;
+        }
+}
+
 /* Row numbers of "sales" in key order: region (by name), then product. */
 static size_t *key_order(size_t rows)
 {
-        size_t *order = malloc((rows + 1) * sizeof(size_t)), n = 0;
-        size_t by_name[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+        size_t *order = malloc((rows + 1) * sizeof(size_t)), n = 0, by_name[8];
         if (!order)
                 return NULL;
-        for (size_t a = 0; a < 8; a++) /* 8 names: insertion sort */
-                for (size_t b = a;
-                     b > 0 && strcmp(regions[by_name[b]], regions[by_name[b - 1]]) < 0; b--) {
-                        size_t t = by_name[b];
-                        by_name[b] = by_name[b - 1];
-                        by_name[b - 1] = t;
-                }
+        regions_by_name(by_name);
         for (size_t k = 0; k < 8; k++)
                 for (size_t i = by_name[k]; i < rows; i += 8)
                         order[n++] = i;
@@ -68,14 +72,8 @@ static int put_series(SnapshotWriter *w, size_t buckets, uint64_t seed)
                                  {"bucket", VALUE_TIME},
                                  {"count", VALUE_INT},
                                  {"sum", VALUE_NUM}};
-        size_t order[8] = {0, 1, 2, 3, 4, 5, 6, 7};
-        for (size_t a = 0; a < 8; a++)
-                for (size_t b = a; b > 0 && strcmp(regions[order[b]], regions[order[b - 1]]) < 0;
-                     b--) {
-                        size_t t = order[b];
-                        order[b] = order[b - 1];
-                        order[b - 1] = t;
-                }
+        size_t order[8];
+        regions_by_name(order);
         int r = snapshot_writer_begin_view(w, "series", 2, 4, cols, 8 * buckets + 1);
         for (size_t k = 0; k < 8 && r >= 0; k++) {
                 const char *region = regions[order[k]];
