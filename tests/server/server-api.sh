@@ -305,4 +305,50 @@ bad "/v1/views/sales?limit=many" limit
 [[ $(status_of "$URL/v1/views/series/rows/eu-west/yesterday") == 404 ]] || fail "whole unknown key"
 [[ $(status_of "$URL/v1/views/sales/rows/eu-west/p00001/x") == 400 ]] || fail "deeper than the keys"
 pass "every new parameter's 400 names it"
+# --- the worker's own key order: time, int and num keys (10 after 9, -0.5 before 0.25, a
+# missing value first) slice exactly as the whole view lists them
+cat >"$T/events.csv" <<'CSV'
+ts,region,user_id,amount
+2026-01-01T00:10:00Z,eu,10,0.25
+2026-01-01T00:00:00Z,eu,9,-0.5
+,eu,9,1
+2026-01-01T00:05:00Z,us,-3,0.25
+2026-01-01T00:05:00Z,eu,,2
+2026-01-01T00:00:00Z,us,10,-0.5
+2026-01-01T00:20:00Z,eu,10,3
+CSV
+sed -e "s|^path = .*|path = $T/events.csv|" \
+    -e 's|^columns = .*|columns = ts:time, region:str, user_id:int, amount:num|' \
+    -e '/^\[view.sales\]/,$d' "$T/tally.conf" >"$T/worker.conf"
+cat >>"$T/worker.conf" <<'CONF'
+[view.by_ts]
+source = events
+group_by = region, ts
+aggregates = count
+[view.by_user]
+source = events
+group_by = user_id, amount
+aggregates = count
+CONF
+"$TALLY_WORKER" --config "$T/worker.conf" 2>"$T/worker.log" || fail "worker: $(cat "$T/worker.log")"
+wait_for 10 generation_is $((gen + 1)) || fail "the worker's snapshot was not loaded"
+! grep -q "not in key order" "$T/tallyd.log" || fail "tallyd finds the worker's rows out of key order"
+python3 - "$URL" <<'PY' || fail "slices differ from the worker's whole view"
+import json, sys, urllib.request
+url = sys.argv[1]
+get = lambda p: json.load(urllib.request.urlopen(url + p))
+ts = get("/v1/views/by_ts")["rows"]
+eu = [r for r in ts if r["region"] == "eu"]
+assert eu[0]["ts"] is None, eu
+assert get("/v1/views/by_ts/rows/eu")["rows"] == eu
+assert get("/v1/views/by_ts/rows/eu?from=2026-01-01T00:05:00Z&to=2026-01-01T00:20:00Z")["rows"] == \
+    [r for r in eu if r["ts"] in ("2026-01-01T00:05:00Z", "2026-01-01T00:10:00Z")]
+users = get("/v1/views/by_user")["rows"]
+assert [r["user_id"] for r in users] == [None, -3, 9, 9, 10, 10, 10], users
+for u in ("null", "-3", "9", "10", "010"):
+    want = [r for r in users if r["user_id"] == (None if u == "null" else int(u))]
+    assert get("/v1/views/by_user/rows/" + u)["rows"] == want, u
+assert [r["amount"] for r in get("/v1/views/by_user/rows/10")["rows"]] == [-0.5, 0.25, 3]
+PY
+pass "prefixes and ranges on the worker's own views (time, int and num keys)"
 stop_tallyd
