@@ -69,9 +69,11 @@ static void check_respond(const uint8_t *data, size_t size)
                 if (st == 200 && !resp.content_encoding && total &&
                     (resp.route == ROUTE_VIEW || resp.route == ROUTE_ROW)) {
                         if (strncmp(resp.content_type, "text/csv", 8) == 0)
-                                FUZZ_ASSERT(last_len >= 2 && memcmp(last + last_len - 2, "\r\n", 2) == 0);
+                                FUZZ_ASSERT(last_len >= 2 &&
+                                            memcmp(last + last_len - 2, "\r\n", 2) == 0);
                         else if (strncmp(resp.content_type, "application/json", 16) == 0)
-                                FUZZ_ASSERT(resp.pieces[0].p[0] == '{' && last[last_len - 1] == '}');
+                                FUZZ_ASSERT(resp.pieces[0].p[0] == '{' &&
+                                            last[last_len - 1] == '}');
                 }
                 response_done(&resp);
         }
