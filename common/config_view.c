@@ -173,16 +173,19 @@ static int parse_group_by(ConfigParser *p, const ConfigEntry *e, void *object)
         v->bucket_usec = calloc((size_t)n + 1, sizeof(uint64_t));
         if (!v->group_by || !v->bucket_usec)
                 return -ENOMEM;
+        if (n > 0) /* top reads the labels of the items parsed, even past a mistake */
+                v->group_labels = TAKE_PTR(items);
         bool buckets = false;
         for (int i = 0; i < n; i++) {
+                const char *item = v->group_labels[i];
                 int col;
                 uint64_t width;
-                int r = parse_group_item(p, e, s, items[i], &col, &width);
+                int r = parse_group_item(p, e, s, item, &col, &width);
                 if (r < 0)
                         return r;
                 for (size_t j = 0; j < v->n_group_by; j++)
                         if (v->group_by[j] == col && v->bucket_usec[j] == width) {
-                                config_report_entry(p, e, "'%s' listed twice", items[i]);
+                                config_report_entry(p, e, "'%s' listed twice", item);
                                 return -EINVAL;
                         }
                 v->group_by[v->n_group_by] = col;
@@ -193,8 +196,6 @@ static int parse_group_by(ConfigParser *p, const ConfigEntry *e, void *object)
                 free(v->bucket_usec);
                 v->bucket_usec = NULL;
         }
-        if (n > 0)
-                v->group_labels = TAKE_PTR(items);
         return 0;
 }
 

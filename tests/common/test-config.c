@@ -327,6 +327,9 @@ static void top_mistakes_name_the_line(void)
         expect_error(SRC "[source.r]\npath = x.csv\ncolumns = rank:int\n[view.v]\nsource = r\n"
                          "group_by = rank\naggregates = count\ntop = 1 by count\n",
                      "top: a top view adds a column 'rank'");
+        /* a group_by mistake leaves fewer items than labels: top still reads safely */
+        expect_error(VIEW "group_by = s, nope\naggregates = count\ntop = 1 by count per s, nope\n",
+                     "source 'e' has no column 'nope'");
 #undef TOPV
 }
 
