@@ -55,14 +55,23 @@ def ensure_duckdb():
         return
     if not shutil.which("npm") or not shutil.which("node"):
         skip("node and npm are needed for the DuckDB comparison")
-    r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", DEPS,
-                        "@duckdb/node-api"], capture_output=True, text=True)
-    if r.returncode == 0:
-        return
-    ping = subprocess.run(["npm", "ping"], capture_output=True, text=True, timeout=60)
-    if ping.returncode != 0:
+    try:
+        r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--fetch-retries=1",
+                            "--prefix", DEPS, "@duckdb/node-api"], capture_output=True,
+                           text=True, timeout=180)
+        if r.returncode == 0:
+            return
+        why = r.stderr.strip()
+    except subprocess.TimeoutExpired:
+        why = "timed out"
+    try:
+        reachable = subprocess.run(["npm", "ping"], capture_output=True,
+                                   timeout=30).returncode == 0
+    except subprocess.TimeoutExpired:
+        reachable = False
+    if not reachable:
         skip("npm cannot reach its registry to install @duckdb/node-api")
-    sys.exit(f"FAIL: npm install @duckdb/node-api: {r.stderr.strip()}")
+    sys.exit(f"FAIL: npm install @duckdb/node-api: {why}")
 
 
 def blank_some(src, dst):
