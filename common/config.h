@@ -4,7 +4,8 @@
  *   [worker]           max_runtime, threads, max_bad_ratio (default for sources)
  *   [server]           listen, max_age, poll_interval, workers, max_connections,
  *                      max_header_bytes, timeout, spawn_interval
- *   [source.NAME]      type, path, columns, max_bad_ratio, time_reference
+ *   [source.NAME]      type, path, dsn, query, command, format, columns, max_bad_ratio,
+ *                      time_reference
  *   [view.NAME]        source, group_by, aggregates, where, window
  *
  * Relative paths (snapshot_dir, source paths) are taken relative to the config file's
@@ -26,13 +27,26 @@
 typedef enum SourceType {
         SOURCE_CSV,
         SOURCE_POSTGRES,
+        SOURCE_NDJSON,
+        SOURCE_COMMAND,
+        _SOURCE_TYPE_MAX,
 } SourceType;
+
+/* What a command source prints on stdout. */
+typedef enum SourceFormat {
+        FORMAT_CSV,
+        FORMAT_NDJSON,
+} SourceFormat;
 
 typedef struct SourceConfig {
         char *name;
         unsigned line; /* of the section header, for later diagnostics */
         SourceType type;
-        char *path; /* csv: a path or a glob */
+        char *path;    /* csv, ndjson: a path or a glob */
+        char *dsn;     /* postgres: libpq conninfo or URI */
+        char *query;   /* postgres: one SELECT */
+        char *command; /* command: argv as child_split_argv reads it, no shell */
+        SourceFormat format; /* command: csv (default) or ndjson */
         ColumnDef *columns;
         size_t n_columns;
         double max_bad_ratio;
@@ -140,3 +154,4 @@ const SourceConfig *config_find_source(const Config *c, const char *name);
 const ViewConfig *config_find_view(const Config *c, const char *name);
 int source_column_index(const SourceConfig *s, const char *name);
 const char *agg_kind_to_string(AggKind k);
+const char *source_type_to_string(SourceType t);

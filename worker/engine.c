@@ -61,7 +61,7 @@ static void log_bad_rows(const SourceConfig *src, const BadSamples *bad, const S
 static int source_failed(const Source *s, int r)
 {
         const char *name = s->plan->cfg->name;
-        if (r == -ETIME)
+        if (r == -ETIME && !s->error[0])
                 return log_error_errno(r, "source %s: deadline passed while reading", name);
         if (s->error[0])
                 log_error_errno(r < 0 ? r : 0, "%s", s->error);
@@ -122,7 +122,8 @@ static int run_source(const Config *cfg, const SourcePlan *sp, uint64_t deadline
         _cleanup_(source_freep) Source *s = NULL;
         int r = source_new(sp, &s);
         if (r == -EPROTONOSUPPORT) {
-                log_error("source %s: only type = csv is supported by this worker", src->name);
+                log_error("source %s: type = %s is not built into this worker", src->name,
+                          source_type_to_string(src->type));
                 return ENGINE_BAD_CONFIG;
         }
         if (r < 0)

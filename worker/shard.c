@@ -12,6 +12,7 @@ const char *bad_reason_to_string(BadReason r)
             [BAD_INT] = "bad int",
             [BAD_NUM] = "bad num",
             [BAD_TIME] = "bad time",
+            [BAD_JSON] = "bad JSON",
         };
         return (unsigned)r < _BAD_REASON_MAX ? names[r] : "bad row";
 }

@@ -36,6 +36,7 @@ typedef enum BadReason {
         BAD_INT,
         BAD_NUM,
         BAD_TIME,
+        BAD_JSON, /* NDJSON: not an object of scalars, or bad JSON */
         _BAD_REASON_MAX,
 } BadReason;
 
