@@ -6,7 +6,7 @@
  *                      max_header_bytes, timeout, spawn_interval
  *   [source.NAME]      type, path, dsn, query, command, format, columns, max_bad_ratio,
  *                      time_reference
- *   [view.NAME]        source, group_by, aggregates, where, window
+ *   [view.NAME]        source, group_by, aggregates, where, window, min_rows, max_shrink
  *
  * Relative paths (snapshot_dir, source paths) are taken relative to the config file's
  * directory. Parsing does not log: every mistake becomes one ConfigError (file, line,
@@ -42,10 +42,10 @@ typedef struct SourceConfig {
         char *name;
         unsigned line; /* of the section header, for later diagnostics */
         SourceType type;
-        char *path;    /* csv, ndjson: a path or a glob */
-        char *dsn;     /* postgres: libpq conninfo or URI */
-        char *query;   /* postgres: one SELECT */
-        char *command; /* command: argv as child_split_argv reads it, no shell */
+        char *path;          /* csv, ndjson: a path or a glob */
+        char *dsn;           /* postgres: libpq conninfo or URI */
+        char *query;         /* postgres: one SELECT */
+        char *command;       /* command: argv as child_split_argv reads it, no shell */
         SourceFormat format; /* command: csv (default) or ndjson */
         ColumnDef *columns;
         size_t n_columns;
@@ -85,6 +85,10 @@ typedef struct ViewConfig {
         size_t n_where;
         int window_column; /* -1: no window */
         uint64_t window_usec;
+        /* publish guards (worker/guard.h) */
+        uint64_t min_rows; /* 0: none */
+        double max_shrink; /* with guard_shrink: the fraction of rows a run may lose */
+        bool guard_shrink;
 } ViewConfig;
 
 typedef struct ServerConfig {

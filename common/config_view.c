@@ -222,6 +222,25 @@ static int parse_window(ConfigParser *p, const ConfigEntry *e, void *object)
         return 0;
 }
 
+/* "P%" or a fraction: how much smaller than the last published view a run may be. */
+static int parse_max_shrink(ConfigParser *p, const ConfigEntry *e, void *object)
+{
+        ViewConfig *v = object;
+        char *end = NULL;
+        errno = 0;
+        double d = strtod(e->value, &end);
+        bool percent = end && *end == '%';
+        if (percent)
+                end++;
+        if (errno || end == e->value || *end || d < 0 || (percent ? d > 100 : d > 1)) {
+                config_report_entry(p, e, "'%s' is not a share in 0%%..100%% (or 0..1)", e->value);
+                return -EINVAL;
+        }
+        v->max_shrink = percent ? d / 100 : d;
+        v->guard_shrink = true;
+        return 0;
+}
+
 /* A repeated section merges its keys; a second group_by, aggregates or where is a mistake
  * rather than a silent override. */
 static const ConfigKey view_keys[] = {
@@ -230,6 +249,8 @@ static const ConfigKey view_keys[] = {
     CONFIG_KEY_FUNC("aggregates", parse_aggregates, .once = true),
     CONFIG_KEY_FUNC("where", parse_where, .once = true),
     CONFIG_KEY_FUNC("window", parse_window),
+    CONFIG_KEY("min_rows", UINT, ViewConfig, min_rows, .min = 0, .max = UINT64_MAX),
+    CONFIG_KEY_FUNC("max_shrink", parse_max_shrink),
 };
 
 static void view_done(void *object)
