@@ -6,7 +6,8 @@
  *                      max_header_bytes, timeout, spawn_interval
  *   [source.NAME]      type, path, dsn, query, command, format, columns, max_bad_ratio,
  *                      time_reference
- *   [view.NAME]        source, group_by, aggregates, where, window, min_rows, max_shrink
+ *   [view.NAME]        source, group_by, aggregates or select, where, window, min_rows,
+ *                      max_shrink
  *
  * Relative paths (snapshot_dir, source paths) are taken relative to the config file's
  * directory. Parsing does not log: every mistake becomes one ConfigError (file, line,
@@ -81,6 +82,8 @@ typedef struct ViewConfig {
         size_t n_group_by;
         AggregateDef *aggregates;
         size_t n_aggregates;
+        int *select; /* select = …: source columns kept as they are, instead of aggregates */
+        size_t n_select;
         Predicate *where; /* ANDed */
         size_t n_where;
         int window_column; /* -1: no window */

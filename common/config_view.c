@@ -222,6 +222,47 @@ static int parse_window(ConfigParser *p, const ConfigEntry *e, void *object)
         return 0;
 }
 
+/* The source's columns kept as they are: a view without aggregation. */
+static int parse_select(ConfigParser *p, const ConfigEntry *e, void *object)
+{
+        ViewConfig *v = object;
+        const SourceConfig *s = view_source(p, v);
+        _cleanup_(strv_freep) char **items = NULL;
+        int n = split_or_report(p, e, &items);
+        if (n < 0)
+                return n;
+        if (n == 0 || (n == 1 && !*items[0])) {
+                config_report_entry(p, e, "no columns");
+                return -EINVAL;
+        }
+        if (!(v->select = calloc((size_t)n, sizeof(int))))
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                int col = column_or_report(p, e, s, items[i]);
+                if (col < 0)
+                        return -EINVAL;
+                for (size_t j = 0; j < v->n_select; j++)
+                        if (v->select[j] == col) {
+                                config_report_entry(p, e, "column '%s' listed twice", items[i]);
+                                return -EINVAL;
+                        }
+                v->select[v->n_select++] = col;
+        }
+        return 0;
+}
+
+/* aggregates or select, exactly one of them. */
+static void check_select(ConfigParser *p, ConfigObject *o)
+{
+        ViewConfig *v = o->data;
+        bool agg = config_key_seen(o, "aggregates"), sel = config_key_seen(o, "select");
+        if (agg && sel)
+                config_report(p, config_last_key(p, o, "select")->line, o->section, "select",
+                              "a view has aggregates or select, not both");
+        else if (!agg && !sel)
+                config_report(p, v->line, o->section, NULL, "no 'aggregates' given (or 'select')");
+}
+
 /* "P%" or a fraction: how much smaller than the last published view a run may be. */
 static int parse_max_shrink(ConfigParser *p, const ConfigEntry *e, void *object)
 {
@@ -249,6 +290,7 @@ static const ConfigKey view_keys[] = {
     CONFIG_KEY_FUNC("aggregates", parse_aggregates, .once = true),
     CONFIG_KEY_FUNC("where", parse_where, .once = true),
     CONFIG_KEY_FUNC("window", parse_window),
+    CONFIG_KEY_FUNC("select", parse_select, .once = true),
     CONFIG_KEY("min_rows", UINT, ViewConfig, min_rows, .min = 0, .max = UINT64_MAX),
     CONFIG_KEY_FUNC("max_shrink", parse_max_shrink),
 };
@@ -261,6 +303,7 @@ static void view_done(void *object)
                 free(v->aggregates[j].label);
         where_free(v->where, v->n_where);
         free(v->aggregates);
+        free(v->select);
         free(v->group_by);
         free(v->name);
 }
@@ -303,9 +346,7 @@ static int view_prepare(ConfigParser *p, ConfigObject *o)
 
 static int view_finish(ConfigParser *p, ConfigObject *o)
 {
-        ViewConfig *v = o->data;
-        if (!config_key_seen(o, "aggregates"))
-                config_report(p, v->line, o->section, NULL, "no 'aggregates' given");
+        check_select(p, o);
         return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "parallel.h"
 #include "plan.h"
+#include "select.h"
 #include "snapshot_write.h"
 #include "source.h"
 #include "view_out.h"
@@ -99,7 +100,14 @@ static int write_views(SnapshotWriter *w, ShardSet *set, uint64_t scan_usec, uin
                 const ViewConfig *v = set->plan->views[vi].cfg;
                 uint64_t t0 = now_monotonic_usec();
                 size_t rows = 0;
-                int r = view_out_write(w, set, vi, &rows);
+                char why[1024] = "";
+                int r = set->plan->views[vi].select
+                            ? select_out_write(w, set, vi, &rows, why, sizeof(why))
+                            : view_out_write(w, set, vi, &rows);
+                if (r > 0) {
+                        log_error("%s", why);
+                        return ENGINE_BAD_VIEW;
+                }
                 if (r == -E2BIG)
                         return log_error_errno(r, "view %s: more than %d columns", v->name,
                                                SNAPSHOT_MAX_COLUMNS);
@@ -130,8 +138,9 @@ static int run_source(const Config *cfg, const SourcePlan *sp, uint64_t deadline
         }
         if (r < 0)
                 return r;
-        const SourceContext ctx = {
-            .deadline = deadline, .stop = &stop_requested, .threads = cfg->worker.threads};
+        const SourceContext ctx = {.deadline = deadline,
+                                   .stop = &stop_requested,
+                                   .threads = sp->ordered ? 1 : cfg->worker.threads};
         if ((r = s->ops->open(s, &ctx)) != 0)
                 return source_failed(s, r);
         _cleanup_(shard_set_freep) ShardSet *set = NULL;
@@ -159,7 +168,7 @@ static int run_source(const Config *cfg, const SourcePlan *sp, uint64_t deadline
         }
         if (source_expired(&ctx))
                 return log_error_errno(ETIME, "source %s: deadline passed", src->name);
-        if ((r = write_views(w, set, now_monotonic_usec() - t0, view_rows)) < 0)
+        if ((r = write_views(w, set, now_monotonic_usec() - t0, view_rows)) != 0)
                 return r;
         SnapshotSource info = {.name = src->name,
                                .type = s->ops->type,

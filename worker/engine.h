@@ -5,7 +5,9 @@
  *                       type is one this worker cannot read (exit 78)
  *   ENGINE_BAD_ROWS     a source's malformed rows exceeded max_bad_ratio (exit 65)
  *   ENGINE_GUARD        a view broke a publish guard, min_rows or max_shrink (guard.h);
- *                       nothing published (exit 66) */
+ *                       nothing published (exit 66)
+ *   ENGINE_BAD_VIEW     a select view's rows share a group_by key, or exceed
+ *                       max_snapshot_bytes (exit 65: the data, not the config, is wrong) */
 #pragma once
 
 #include "config.h"
@@ -15,6 +17,7 @@ enum {
         ENGINE_BAD_CONFIG = 1,
         ENGINE_BAD_ROWS = 2,
         ENGINE_GUARD = 3,
+        ENGINE_BAD_VIEW = 4,
 };
 
 typedef struct EngineResult {

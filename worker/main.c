@@ -30,8 +30,9 @@ static void help(void)
                "   1  other failure: unreadable or missing input, write error, deadline\n"
                "      passed (no snapshot written, no temp file left)\n"
                "  64  bad option or argument\n"
-               "  65  a source had more malformed rows than its max_bad_ratio\n"
-               "      (no snapshot written, the previous one stays)\n"
+               "  65  a source had more malformed rows than its max_bad_ratio, or a\n"
+               "      select view had two rows with one group_by key or more rows than\n"
+               "      max_snapshot_bytes (no snapshot written, the previous one stays)\n"
                "  66  a view broke a publish guard: fewer rows than min_rows, or shrunk\n"
                "      more than max_shrink against the newest snapshot (no snapshot\n"
                "      written, the previous one stays; --force overrides once)\n"
@@ -118,10 +119,10 @@ int main(int argc, char **argv)
                            res.generation, res.rows_read, res.rows_rejected, res.bytes, ms);
                 return 0;
         }
-        int code = r == ENGINE_BAD_CONFIG ? EXIT_CONFIG
-                   : r == ENGINE_BAD_ROWS ? EX_DATAERR
-                   : r == ENGINE_GUARD    ? EXIT_GUARD
-                                          : 1;
+        int code = r == ENGINE_BAD_CONFIG                         ? EXIT_CONFIG
+                   : r == ENGINE_BAD_ROWS || r == ENGINE_BAD_VIEW ? EX_DATAERR
+                   : r == ENGINE_GUARD                            ? EXIT_GUARD
+                                                                  : 1;
         log_struct(LOG_ERR, r < 0 ? r : 0, MSGID_WORKER_FAILED,
                    LOG_FIELDS(log_field("TALLY_ROWS_READ=%" PRIu64, res.rows_read),
                               log_field("TALLY_ROWS_REJECTED=%" PRIu64, res.rows_rejected),

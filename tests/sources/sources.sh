@@ -220,3 +220,44 @@ expect ndgarbage 65 "bad JSON" "a command printing garbage as NDJSON"
 
 COLUMNS_LINE=$SMALL conf noexec "type = command" "command = $T/does-not-exist --flag"
 expect noexec 1 "cannot run '$T/does-not-exist'" "a command that cannot be run"
+
+# ---- a GROUP BY pushed into PostgreSQL, served as a select view; guards on an outage ----
+pgsql -c "CREATE TABLE events_live AS SELECT * FROM events"
+selconf() {
+        mkdir -p "$T/snap-sel"
+        cat >"$T/sel.conf" <<CONF
+[tally]
+snapshot_dir = $T/snap-sel
+[source.agg]
+type = postgres
+dsn = dbname=postgres
+query = SELECT region, count(*)::int8 AS n, sum(amount)::float8 AS total FROM events_live GROUP BY region
+columns = region:str, n:int, total:num
+[view.by_region]
+source = agg
+group_by = region
+select = n, total
+min_rows = 1
+max_shrink = 50%
+CONF
+}
+selconf
+run sel
+[[ $rc == 0 ]] || { cat "$T/sel.log" >&2; fail "select over a GROUP BY query: exit $rc"; }
+pg_rows=$(views sel | grep -c $'^by_region\t')
+[[ $pg_rows == $(grep -c $'^by_region\t' "$T/csv.views") ]] || fail "select over GROUP BY: $pg_rows regions"
+diff <(views sel | grep $'^by_region\t' | cut -f2,3 | sed 's/[^\t]*=//g') \
+        <(grep $'^by_region\t' "$T/csv.views" | cut -f2,3 | sed 's/[^\t]*=//g') >/dev/null ||
+        fail "select over GROUP BY: regions or counts differ from the worker's own aggregation"
+pass "a GROUP BY inside PostgreSQL served as a select view: the same counts as tally's"
+
+first=$(ls "$T/snap-sel" | tail -1)
+pgsql -c "TRUNCATE events_live"
+expect sel 66 "view by_region: 0 rows, fewer than min_rows 1" "an empty upstream table (min_rows)"
+[[ $(ls "$T/snap-sel" | tail -1) == "$first" ]] || fail "empty upstream: the previous snapshot is not the newest"
+pgsql -c "INSERT INTO events_live SELECT * FROM events WHERE region = (SELECT min(region) FROM events)"
+expect sel 66 "shrunk more than max_shrink 50%" "a 90 % drop of the regions (max_shrink)"
+run sel --force
+[[ $rc == 0 ]] || { cat "$T/sel.log" >&2; fail "--force: exit $rc"; }
+[[ $(views sel | grep -c $'^by_region\t') == 1 ]] || fail "--force did not publish the one region"
+pass "--force publishes the shrunken set"
