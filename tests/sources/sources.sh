@@ -261,3 +261,14 @@ run sel --force
 [[ $rc == 0 ]] || { cat "$T/sel.log" >&2; fail "--force: exit $rc"; }
 [[ $(views sel | grep -c $'^by_region\t') == 1 ]] || fail "--force did not publish the one region"
 pass "--force publishes the shrunken set"
+
+# ---- examples/command.conf: examples/compute.py as a command source ----
+mkdir -p "$T/snap-example"
+sed "s|^snapshot_dir = .*|snapshot_dir = $T/snap-example|" "$TALLY_SOURCE_ROOT/examples/command.conf" >"$T/example.conf"
+(cd "$TALLY_SOURCE_ROOT" && "$TALLY_WORKER" --config "$T/example.conf") 2>"$T/example.log" ||
+        { cat "$T/example.log" >&2; fail "examples/command.conf: the worker failed"; }
+has "source health: python3: compute.py: skipped" "$T/example.log" || fail "example: the script's stderr not logged"
+"$SNAPDUMP" "$(ls "$T/snap-example"/snapshot-*.msgpack | tail -1)" >"$T/example.dump"
+(($(grep -c $'^region_health\tregion=' "$T/example.dump") >= 2)) || fail "example: no regions served"
+has -E $'\tscore=[0-9]' "$T/example.dump" || fail "example: no score column"
+pass "examples/command.conf runs examples/compute.py and serves its per-region score"
