@@ -272,3 +272,23 @@ has "source health: python3: compute.py: skipped" "$T/example.log" || fail "exam
 (($(grep -c $'^region_health\tregion=' "$T/example.dump") >= 2)) || fail "example: no regions served"
 has -E $'\tscore=[0-9]' "$T/example.dump" || fail "example: no score column"
 pass "examples/command.conf runs examples/compute.py and serves its per-region score"
+
+# ---- libpq is loaded at first use: without it, a clear error naming the library ----
+lib=$(readlink -f "$(ldconfig -p | sed -n 's/.*libpq\.so\.5 (libc6,x86-64) => //p' | head -1)")
+if ((EUID == 0)) && [[ -f $lib ]] && unshare -m true 2>/dev/null; then
+        ldd "$TALLY_WORKER" | has libpq && fail "the worker links libpq (it should dlopen it)"
+        conf nopq "type = postgres" "dsn = dbname=postgres password=hidden-pw" "query = SELECT * FROM events"
+        set +e
+        unshare -m sh -c "mount --bind /dev/null '$lib' && exec '$TALLY_WORKER' --config '$T/nopq.conf'" 2>"$T/nopq.log"
+        rc=$?
+        set -e
+        [[ $rc == 1 ]] || { cat "$T/nopq.log" >&2; fail "without libpq: exit $rc"; }
+        has "cannot load libpq.so.5 (install libpq5)" "$T/nopq.log" || fail "without libpq: the library not named"
+        has "hidden-pw" "$T/nopq.log" && fail "without libpq: the password was logged"
+        # file and command sources need no libpq at all
+        unshare -m sh -c "mount --bind /dev/null '$lib' && exec '$TALLY_WORKER' --config '$T/cat.conf'" 2>"$T/nopq-cat.log" ||
+                { cat "$T/nopq-cat.log" >&2; fail "without libpq: a command source failed"; }
+        pass "libpq absent: a postgres source fails naming libpq.so.5; other sources run"
+else
+        echo "# skipping the libpq-absent check (needs root and unshare -m)"
+fi
