@@ -303,7 +303,7 @@ static void test_snapshot_info_and_readyz(void)
         CHECK(r.stale);
 }
 
-static void snapshot_info_shows_the_pin_in_both_formats(void)
+static void test_snapshot_info_shows_the_pin_in_both_formats(void)
 {
         setup();
         Request req = {.method = METHOD_GET,
@@ -315,7 +315,7 @@ static void snapshot_info_shows_the_pin_in_both_formats(void)
                               .now_usec = 1714564800000000 + 5 * USEC_PER_SEC,
                               .max_age_usec = 600 * USEC_PER_SEC,
                               .pin = 4};
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         char b[1024];
         respond(&ctx, &req, &r);
         body(&r, b, sizeof(b));
@@ -426,4 +426,4 @@ TEST_MAIN(TEST_CASE(test_healthz_always_ok), TEST_CASE(test_data_endpoints_503_b
           TEST_CASE(test_snapshot_info_and_readyz),
           TEST_CASE(test_error_quoting_a_long_name_is_whole),
           TEST_CASE(test_snapshot_slices_are_marked_shared),
-          TEST_CASE(snapshot_info_shows_the_pin_in_both_formats), TEST_CASE(test_metrics_text))
+          TEST_CASE(test_snapshot_info_shows_the_pin_in_both_formats), TEST_CASE(test_metrics_text))
