@@ -198,6 +198,27 @@ done
 pass "the hanging command and its child are both gone"
 
 printf 'import sys\nfor i in range(100000):\n    sys.stderr.write("flood line %%d\\n" %% i)\nprint("ts,region,amount")\nprint("2026-01-01T00:00:00Z,eu,1")\n' >"$T/flood.py"
+# SIGTERM to the worker stops the program's whole group too
+rm -f "$T/hang.sh.pid" "$T/hang.child.pid"
+COLUMNS_LINE=$SMALL conf hang "type = command" \
+        "command = sh -c 'echo \$\$ >$T/hang.sh.pid; sleep 300 & echo \$! >$T/hang.child.pid; echo ts,region,amount; wait'"
+start_bg "$TALLY_WORKER" --config "$T/hang.conf" 2>"$T/hang-term.log" >/dev/null
+wpid=$BG_PID
+wait_for 20 test -s "$T/hang.child.pid" || fail "SIGTERM: the command never started"
+kill -TERM "$wpid"
+set +e
+wait "$wpid"
+rc=$?
+set -e
+[[ $rc == 1 ]] || { cat "$T/hang-term.log" >&2; fail "SIGTERM: exit $rc, want 1"; }
+has "sh still running on SIGTERM; its process group was stopped" "$T/hang-term.log" ||
+        { cat "$T/hang-term.log" >&2; fail "SIGTERM: not named"; }
+for f in hang.sh.pid hang.child.pid; do
+        pid=$(cat "$T/$f")
+        ! kill -0 "$pid" 2>/dev/null || fail "SIGTERM: $f ($pid) still alive"
+done
+pass "SIGTERM to the worker: exit 1, the command and its child stopped"
+
 COLUMNS_LINE=$SMALL conf flood "type = command" "command = python3 $T/flood.py"
 run flood
 [[ $rc == 0 ]] || { cat "$T/flood.log" >&2; fail "stderr flood: exit $rc"; }
