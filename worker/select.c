@@ -257,7 +257,8 @@ int select_out_write(SnapshotWriter *w, ShardSet *set, size_t vi, size_t *ret_ro
                 if (sr->rows[i]->ts >= sr->cutoff)
                         sr->rows[n++] = sr->rows[i];
         sr->n = n;
-        qsort(sr->rows, n, sizeof(SelRow *), v->n_group_by ? cmp_key : cmp_seq);
+        if (n > 1)
+                qsort(sr->rows, n, sizeof(SelRow *), v->n_group_by ? cmp_key : cmp_seq);
         for (size_t i = 1; i < n && v->n_group_by; i++)
                 if (key_cmp(sr->rows[i - 1]->data, sr->rows[i - 1]->key_len, sr->rows[i]->data,
                             sr->rows[i]->key_len) == 0) {
