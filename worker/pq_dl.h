@@ -18,14 +18,36 @@
  * with *ret_error (static) naming the library and what dlopen said. */
 int pq_dl_load(const char **ret_error);
 
-#define PQ_DL_FUNCTIONS(X)                                                                        \
-        X(PQcancel)                                                                               \
-        X(PQclear) X(PQconnectdbParams) X(PQconnectionNeedsPassword) X(PQconnectionUsedPassword) \
-        X(PQconninfoFree) X(PQconninfoParse) X(PQconsumeInput) X(PQdescribePrepared)             \
-        X(PQerrorMessage) X(PQescapeIdentifier) X(PQexec) X(PQfinish) X(PQfname) X(PQfreeCancel) \
-        X(PQfreemem) X(PQftype) X(PQgetCancel) X(PQgetCopyData) X(PQgetResult) X(PQisBusy)        \
-        X(PQnfields) X(PQprepare) X(PQresultErrorField) X(PQresultErrorMessage)                  \
-        X(PQresultStatus) X(PQsendQuery) X(PQsocket) X(PQstatus)
+#define PQ_DL_FUNCTIONS(X)           \
+        X(PQcancel)                  \
+        X(PQclear)                   \
+        X(PQconnectdbParams)         \
+        X(PQconnectionNeedsPassword) \
+        X(PQconnectionUsedPassword)  \
+        X(PQconninfoFree)            \
+        X(PQconninfoParse)           \
+        X(PQconsumeInput)            \
+        X(PQdescribePrepared)        \
+        X(PQerrorMessage)            \
+        X(PQescapeIdentifier)        \
+        X(PQexec)                    \
+        X(PQfinish)                  \
+        X(PQfname)                   \
+        X(PQfreeCancel)              \
+        X(PQfreemem)                 \
+        X(PQftype)                   \
+        X(PQgetCancel)               \
+        X(PQgetCopyData)             \
+        X(PQgetResult)               \
+        X(PQisBusy)                  \
+        X(PQnfields)                 \
+        X(PQprepare)                 \
+        X(PQresultErrorField)        \
+        X(PQresultErrorMessage)      \
+        X(PQresultStatus)            \
+        X(PQsendQuery)               \
+        X(PQsocket)                  \
+        X(PQstatus)
 
 #ifndef PQ_DL_NO_MACROS
 #define PQ_DL_DECLARE(f) extern __typeof__(f) *sym_##f;
