@@ -111,6 +111,25 @@ TALLY_WORKER_TASK_BYTES=4096 run ndsplit
 cmp -s "$T/csv.views" <(views ndsplit) || fail "ndjson split into tasks: views differ"
 pass "ndjson: gzip and a glob split into many tasks give the same views"
 
+# malformed rows: the same lines named through a file and through a command; NDJSON too
+"$TALLY_GEN" --rows 3000 --bad-rate 0.003 --seed 5 >"$T/bad.csv"
+conf badcsv "type = csv" "path = $T/bad.csv" "max_bad_ratio = 50%"
+conf badcmd "type = command" "command = cat $T/bad.csv" "max_bad_ratio = 50%"
+run badcsv
+run badcmd
+sed -n 's/.*bad.csv:\([0-9]*\): malformed row skipped: \(.*\) TALLY_SOURCE.*/\1 \2/p' "$T/badcsv.log" >"$T/badcsv.lines"
+sed -n 's/.*line \([0-9]*\) of command cat: malformed row skipped: \(.*\) TALLY_SOURCE.*/\1 \2/p' "$T/badcmd.log" >"$T/badcmd.lines"
+[[ -s $T/badcsv.lines ]] || { cat "$T/badcsv.log" >&2; fail "no malformed rows logged"; }
+cmp -s "$T/badcsv.lines" "$T/badcmd.lines" || fail "file and command name other lines: $(paste "$T/badcsv.lines" "$T/badcmd.lines")"
+{ head -3 "$T/events.ndjson"; echo '{"ts": "2026-01-01T00:00:00Z", "user_id": 1.5}'; echo 'not json';
+  sed -n '4,10p' "$T/events.ndjson"; } >"$T/bad.ndjson"
+conf badnd "type = ndjson" "path = $T/bad.ndjson" "max_bad_ratio = 50%"
+run badnd
+has "bad.ndjson:4: malformed row skipped: bad int in column user_id" "$T/badnd.log" ||
+        { cat "$T/badnd.log" >&2; fail "ndjson: line 4 not named"; }
+has "bad.ndjson:5: malformed row skipped: bad JSON" "$T/badnd.log" || fail "ndjson: line 5 not named"
+pass "malformed rows: a file and a command name the same lines; NDJSON names line and column"
+
 # expect NAME STATUS PATTERN WHAT: a failed run with its log line, nothing published
 expect() {
         local name=$1 want=$2 pattern=$3 what=$4 before
