@@ -130,6 +130,31 @@ has "bad.ndjson:4: malformed row skipped: bad int in column user_id" "$T/badnd.l
 has "bad.ndjson:5: malformed row skipped: bad JSON" "$T/badnd.log" || fail "ndjson: line 5 not named"
 pass "malformed rows: a file and a command name the same lines; NDJSON names line and column"
 
+# NDJSON through a pipe: lines across the 4 MiB window, a line longer than the window
+cat >"$T/long.py" <<'PY'
+import sys
+w = sys.stdout.write
+for i in range(60000):
+    w('{"ts": "2026-01-01T00:00:00Z", "region": "r%d", "amount": %d, "pad": "%s"}\n' % (i % 7, i, "x" * (i % 300)))
+w('{"region": "' + "y" * (5 << 20) + '", "amount": 1}\n')
+for i in range(1000):
+    w('{"ts": 1767225600, "region": "r%d", "amount": 1}\n' % (i % 7))
+PY
+python3 "$T/long.py" >"$T/long.ndjson"
+COLUMNS_LINE=$SMALL conf longcmd "type = command" "command = python3 $T/long.py" "format = ndjson" "max_bad_ratio = 50%"
+COLUMNS_LINE=$SMALL conf longfile "type = ndjson" "path = $T/long.ndjson" "max_bad_ratio = 50%"
+run longcmd
+[[ $rc == 0 ]] || { cat "$T/longcmd.log" >&2; fail "long ndjson through a pipe: exit $rc"; }
+run longfile
+[[ $rc == 0 ]] || { cat "$T/longfile.log" >&2; fail "long ndjson file: exit $rc"; }
+has "line 60001 of command python3: malformed row skipped: record too long" "$T/longcmd.log" ||
+        { cat "$T/longcmd.log" >&2; fail "the 5 MiB line through a pipe not rejected at line 60001"; }
+has "long.ndjson:60001: malformed row skipped: record too long" "$T/longfile.log" ||
+        { cat "$T/longfile.log" >&2; fail "the 5 MiB line in a file not rejected at line 60001"; }
+has $'^#rows_read\t61001$' <(views longcmd) || fail "pipe: not 61001 rows read"
+cmp -s <(views longcmd) <(views longfile) || fail "ndjson through a pipe and from a file differ"
+pass "NDJSON through a pipe across the window and a 5 MiB line: as from the file"
+
 # expect NAME STATUS PATTERN WHAT: a failed run with its log line, nothing published
 expect() {
         local name=$1 want=$2 pattern=$3 what=$4 before
