@@ -534,6 +534,66 @@ static int view_finish_outputs(ConfigParser *p, ConfigObject *o)
         return r == -ENOMEM ? r : 0;
 }
 
+/* The source's columns kept as they are: a view without aggregation. */
+static int parse_select(ConfigParser *p, const ConfigEntry *e, void *object)
+{
+        ViewConfig *v = object;
+        const SourceConfig *s = view_source(p, v);
+        _cleanup_(strv_freep) char **items = NULL;
+        int n = split_or_report(p, e, &items);
+        if (n < 0)
+                return n;
+        if (n == 0 || (n == 1 && !*items[0])) {
+                config_report_entry(p, e, "no columns");
+                return -EINVAL;
+        }
+        if (!(v->select = calloc((size_t)n, sizeof(int))))
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                int col = column_or_report(p, e, s, items[i]);
+                if (col < 0)
+                        return -EINVAL;
+                for (size_t j = 0; j < v->n_select; j++)
+                        if (v->select[j] == col) {
+                                config_report_entry(p, e, "column '%s' listed twice", items[i]);
+                                return -EINVAL;
+                        }
+                v->select[v->n_select++] = col;
+        }
+        return 0;
+}
+
+/* aggregates or select, exactly one of them. */
+static void check_select(ConfigParser *p, ConfigObject *o)
+{
+        ViewConfig *v = o->data;
+        bool agg = config_key_seen(o, "aggregates"), sel = config_key_seen(o, "select");
+        if (agg && sel)
+                config_report(p, config_last_key(p, o, "select")->line, o->section, "select",
+                              "a view has aggregates or select, not both");
+        else if (!agg && !sel)
+                config_report(p, v->line, o->section, NULL, "no 'aggregates' given (or 'select')");
+}
+
+/* "P%" or a fraction: how much smaller than the last published view a run may be. */
+static int parse_max_shrink(ConfigParser *p, const ConfigEntry *e, void *object)
+{
+        ViewConfig *v = object;
+        char *end = NULL;
+        errno = 0;
+        double d = strtod(e->value, &end);
+        bool percent = end && *end == '%';
+        if (percent)
+                end++;
+        if (errno || end == e->value || *end || d < 0 || (percent ? d > 100 : d > 1)) {
+                config_report_entry(p, e, "'%s' is not a share in 0%%..100%% (or 0..1)", e->value);
+                return -EINVAL;
+        }
+        v->max_shrink = percent ? d / 100 : d;
+        v->guard_shrink = true;
+        return 0;
+}
+
 /* A repeated section merges its keys; a second group_by, aggregates or where is a mistake
  * rather than a silent override. */
 static const ConfigKey view_keys[] = {
@@ -544,6 +604,9 @@ static const ConfigKey view_keys[] = {
     CONFIG_KEY_FUNC("window", parse_window),
     {.name = "having", .kind = CONFIG_KIND_IGNORED, .once = true}, /* view_finish_outputs */
     {.name = "top", .kind = CONFIG_KIND_IGNORED, .once = true},    /* view_finish_outputs */
+    CONFIG_KEY_FUNC("select", parse_select, .once = true),
+    CONFIG_KEY("min_rows", UINT, ViewConfig, min_rows, .min = 0, .max = UINT64_MAX),
+    CONFIG_KEY_FUNC("max_shrink", parse_max_shrink),
 };
 
 static void view_done(void *object)
@@ -557,6 +620,7 @@ static void view_done(void *object)
         strv_free(v->group_labels);
         free(v->bucket_usec);
         free(v->aggregates);
+        free(v->select);
         free(v->group_by);
         free(v->name);
 }
@@ -599,9 +663,7 @@ static int view_prepare(ConfigParser *p, ConfigObject *o)
 
 static int view_finish(ConfigParser *p, ConfigObject *o)
 {
-        ViewConfig *v = o->data;
-        if (!config_key_seen(o, "aggregates"))
-                config_report(p, v->line, o->section, NULL, "no 'aggregates' given");
+        check_select(p, o);
         return view_finish_outputs(p, o);
 }
 

@@ -66,6 +66,8 @@ static int build_view(const Config *cfg, size_t vi, int64_t now_usec, ViewPlan *
                 ap->acc = (int)vp->n_accs++;
         }
         vp->state_size = off;
+        vp->select = v->n_select > 0;
+        vp->max_bytes = cfg->max_snapshot_bytes;
         if (v->window_column >= 0) {
                 if (s->window_from_now) {
                         vp->window_now = true;
@@ -108,6 +110,8 @@ int plan_build(const Config *cfg, int64_t now_usec, Plan **ret)
                                         sp->interns = true;
                         if (vp->deferred)
                                 sp->track_max[vp->cfg->window_column] = true;
+                        if (vp->select && vp->cfg->n_group_by == 0)
+                                sp->ordered = true;
                 }
         }
         *ret = TAKE_PTR(p);

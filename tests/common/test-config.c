@@ -381,6 +381,54 @@ static void unreadable_files_are_one_error_without_a_line(void)
         rmdir(dir);
 }
 
+/* Each source type takes its own keys, refuses the others', and names what it lacks. */
+static void source_types_take_their_own_keys(void)
+{
+        char err[4096];
+        _cleanup_(config_freep) Config *c = NULL;
+        CHECK_EQ_INT(
+            parse_capturing("[source.p]\ntype = postgres\ndsn = dbname=shop\n"
+                            "query = SELECT 1 AS n\ncolumns = n:int\n"
+                            "[source.c]\ntype = command\ncommand = cat 'a b.csv'\n"
+                            "format = ndjson\ncolumns = n:int\n"
+                            "[source.j]\ntype = ndjson\npath = /x/*.ndjson\ncolumns = n:int\n"
+                            "[view.v]\nsource = c\ngroup_by = n\nselect = n\n"
+                            "min_rows = 3\nmax_shrink = 25%\n",
+                            &c, err, sizeof(err)),
+            0);
+        CHECK_EQ_INT(c->sources[0].type, SOURCE_POSTGRES);
+        CHECK_STREQ(c->sources[0].dsn, "dbname=shop");
+        CHECK_STREQ(c->sources[0].query, "SELECT 1 AS n");
+        CHECK_EQ_INT(c->sources[1].type, SOURCE_COMMAND);
+        CHECK_STREQ(c->sources[1].command, "cat 'a b.csv'");
+        CHECK_EQ_INT(c->sources[1].format, FORMAT_NDJSON);
+        CHECK_EQ_INT(c->sources[2].type, SOURCE_NDJSON);
+        CHECK_EQ_INT(c->views[0].n_select, 1);
+        CHECK_EQ_INT(c->views[0].min_rows, 3);
+        CHECK(c->views[0].guard_shrink && c->views[0].max_shrink == 0.25);
+
+        expect_error("[source.p]\ntype = postgres\npath = x.csv\ncolumns = n:int\n",
+                     "test.conf:3: [source.p] path: not a key of type = postgres sources");
+        expect_error("[source.p]\ntype = postgres\nquery = SELECT 1\ncolumns = n:int\n",
+                     "test.conf:1: [source.p]: no 'dsn' given (type = postgres)");
+        expect_error("[source.c]\ntype = command\ncolumns = n:int\n",
+                     "test.conf:1: [source.c]: no 'command' given (type = command)");
+        expect_error("[source.c]\ntype = csv\npath = x\ncommand = ls\ncolumns = n:int\n",
+                     "test.conf:4: [source.c] command: not a key of type = csv sources");
+        expect_error("[source.c]\ntype = csv\npath = x\nformat = ndjson\ncolumns = n:int\n",
+                     "test.conf:4: [source.c] format: not a key of type = csv sources");
+        expect_error("[source.c]\ntype = command\ncommand = x\nformat = xml\ncolumns = n:int\n",
+                     "test.conf:4: [source.c] format: unknown format 'xml'");
+        expect_error("[source.c]\ntype = mysql\ncolumns = n:int\n",
+                     "test.conf:2: [source.c] type: unknown source type 'mysql'");
+        expect_error(SRC "[view.v]\nsource = e\naggregates = count\nmax_shrink = 2\n",
+                     "test.conf:7: [view.v] max_shrink:");
+        expect_error(SRC "[view.v]\nsource = e\naggregates = count\nmin_rows = -1\n",
+                     "test.conf:7: [view.v] min_rows:");
+        expect_error(SRC "[view.v]\nsource = e\nselect = a, a\n",
+                     "test.conf:6: [view.v] select: column 'a' listed twice");
+}
+
 static void durations_parse_with_units(void)
 {
         uint64_t u;
@@ -400,6 +448,7 @@ TEST_MAIN(TEST_CASE(documented_sample_parses), TEST_CASE(where_supports_in_and_t
           TEST_CASE(keys_given_twice_and_repeated_sections),
           TEST_CASE(unbalanced_quotes_in_lists_are_mistakes),
           TEST_CASE(unreadable_files_are_one_error_without_a_line),
+          TEST_CASE(source_types_take_their_own_keys),
           TEST_CASE(durations_parse_with_units),
           TEST_CASE(group_by_takes_time_buckets_named_as_written),
           TEST_CASE(bucket_mistakes_name_the_line),
