@@ -78,6 +78,13 @@ static int decode_worker(Decoder *d, SnapshotStats *st)
                         r = read_u64_field(d, "worker.duration_ms", &st->duration_ms);
                 else if (mp_str_eq("host", k, kl))
                         r = read_name(d, "worker.host", &st->host);
+                else if (mp_str_eq("peak_rss_kib", k, kl)) {
+                        r = read_u64_field(d, "worker.peak_rss_kib", &st->peak_rss_kib);
+                        st->has_usage = true;
+                } else if (mp_str_eq("cpu_ms", k, kl))
+                        r = read_u64_field(d, "worker.cpu_ms", &st->cpu_ms);
+                else if (mp_str_eq("wall_ms", k, kl))
+                        r = read_u64_field(d, "worker.wall_ms", &st->wall_ms);
                 else
                         r = skip_unknown(d);
                 if (r < 0)

@@ -202,7 +202,7 @@ static void pack_payload(SnapshotWriter *w, msgpack_packer *pk, uint64_t generat
         pack_cstr(pk, "created_usec");
         msgpack_pack_int64(pk, created_usec);
         pack_cstr(pk, "worker");
-        msgpack_pack_map(pk, 4);
+        msgpack_pack_map(pk, w->stats.has_usage ? 7 : 4);
         pack_cstr(pk, "rows_read");
         msgpack_pack_uint64(pk, w->stats.rows_read);
         pack_cstr(pk, "rows_rejected");
@@ -211,6 +211,14 @@ static void pack_payload(SnapshotWriter *w, msgpack_packer *pk, uint64_t generat
         msgpack_pack_uint64(pk, w->stats.duration_ms);
         pack_cstr(pk, "host");
         pack_cstr(pk, w->stats.host);
+        if (w->stats.has_usage) {
+                pack_cstr(pk, "peak_rss_kib");
+                msgpack_pack_uint64(pk, w->stats.peak_rss_kib);
+                pack_cstr(pk, "cpu_ms");
+                msgpack_pack_uint64(pk, w->stats.cpu_ms);
+                pack_cstr(pk, "wall_ms");
+                msgpack_pack_uint64(pk, w->stats.wall_ms);
+        }
         pack_cstr(pk, "sources");
         msgpack_pack_array(pk, w->n_sources);
         msgpack_sbuffer_write(pk->data, w->sources_buf.data, w->sources_buf.size);

@@ -323,7 +323,7 @@ static int render_snapshot_info(Arena *a, const Snapshot *s, DocFormat fmt, Piec
         doc_uint(&d, 0);
         size_t tail_start = b.len;
         doc_key(&d, "worker");
-        doc_map(&d, 4);
+        doc_map(&d, s->stats.has_usage ? 7 : 4);
         doc_key(&d, "rows_read");
         doc_uint(&d, s->stats.rows_read);
         doc_key(&d, "rows_rejected");
@@ -332,6 +332,14 @@ static int render_snapshot_info(Arena *a, const Snapshot *s, DocFormat fmt, Piec
         doc_uint(&d, s->stats.duration_ms);
         doc_key(&d, "host");
         doc_cstr(&d, s->stats.host ? s->stats.host : "");
+        if (s->stats.has_usage) {
+                doc_key(&d, "peak_rss_kib");
+                doc_uint(&d, s->stats.peak_rss_kib);
+                doc_key(&d, "cpu_ms");
+                doc_uint(&d, s->stats.cpu_ms);
+                doc_key(&d, "wall_ms");
+                doc_uint(&d, s->stats.wall_ms);
+        }
         doc_end(&d);
         doc_key(&d, "sources");
         doc_array(&d, (uint32_t)s->n_sources);
@@ -414,6 +422,9 @@ int served_new(const Snapshot *s, Served **ret)
         sv->generation = s->generation;
         sv->created_usec = s->created_usec;
         sv->file_bytes = s->file_bytes;
+        sv->stats = s->stats; /* the status page's run record; host copied below */
+        sv->stats.host = arena_strndup(a, s->stats.host ? s->stats.host : "",
+                                       s->stats.host ? strlen(s->stats.host) : 0);
         format_http_date(sv->last_modified, sizeof(sv->last_modified), s->created_usec);
         snprintf(sv->etag_views, sizeof(sv->etag_views), "W/\"%llu\"",
                  (unsigned long long)s->generation);

@@ -22,6 +22,7 @@
 #include "plan.h"
 #include "scan.h"
 #include "snapshot_write.h"
+#include "usage.h"
 
 #define SLICE_BYTES         (8u << 20)  /* work between deadline checks and page drops */
 #define MIN_TASK_BYTES      (16u << 20) /* smaller files are not split */
@@ -816,6 +817,7 @@ int engine_run(const Config *cfg, uint64_t deadline_usec, EngineResult *ret)
                                .rows_rejected = ret->rows_rejected,
                                .duration_ms = (now_monotonic_usec() - t0) / USEC_PER_MSEC,
                                .host = host};
+        usage_measure(&stats);
         snapshot_writer_set_stats(w, &stats);
         if (stop_requested)
                 return log_error_errno(ECANCELED, "stopped by signal before publishing");
