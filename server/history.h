@@ -23,9 +23,10 @@ typedef enum RunOutcome {
 } RunOutcome;
 
 typedef struct RunRecord {
-        int64_t when_usec;   /* when it finished: the snapshot's created time, or the exit */
-        uint64_t generation; /* 0 for a failed run */
-        uint64_t duration_ms;
+        int64_t when_usec;    /* when it finished: the snapshot's created time, or the exit */
+        uint64_t generation;  /* 0 for a failed run */
+        uint64_t duration_ms; /* the engine's, from the header (failed runs: the exit's) */
+        uint64_t wall_ms;     /* process start to publish, when has_usage */
         uint64_t rows_read, rows_rejected;
         bool has_usage; /* peak_rss_kib and cpu_ms are known */
         uint64_t peak_rss_kib;

@@ -160,6 +160,15 @@ static void on_adopt(evutil_socket_t fd, short what, void *arg)
 
 static void add_piece(struct evbuffer *out, const Response *resp, const Piece *p, Served *sv)
 {
+        if (resp->keep) { /* status page bodies (status_page.c): their own reference */
+                void *ref = p->len >= REFERENCE_MIN ? resp->keep_ref(resp->keep) : NULL;
+                if (!ref || evbuffer_add_reference(out, p->p, p->len, resp->keep_unref, ref) < 0) {
+                        if (ref)
+                                resp->keep_unref(NULL, 0, ref);
+                        evbuffer_add(out, p->p, p->len);
+                }
+                return;
+        }
         const char *scratch = resp->scratch;
         bool in_response = (p->p >= scratch && p->p < scratch + sizeof(resp->scratch)) ||
                            (resp->owned.data && p->p >= resp->owned.data &&
@@ -196,6 +205,8 @@ static void send_response(Loop *l, struct evhttp_request *req, Response *resp, S
                 evhttp_add_header(h, "Warning", "110 tallyd \"snapshot older than max_age\"");
         if (resp->close)
                 evhttp_add_header(h, "Connection", "close");
+        if (resp->csp)
+                evhttp_add_header(h, "Content-Security-Policy", resp->csp);
         if (resp->route == ROUTE_METRICS || resp->route == ROUTE_HEALTHZ ||
             resp->route == ROUTE_READYZ || resp->route == ROUTE_SNAPSHOT)
                 evhttp_add_header(h, "Cache-Control", "no-store");
@@ -252,6 +263,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             .max_age_usec = l->o.max_age_usec,
             .render_metrics = l->o.render_metrics,
             .userdata = l->o.userdata,
+            .status = l->o.status,
         };
         Response resp;
         respond(&ctx, &r, &resp);

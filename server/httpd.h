@@ -33,6 +33,7 @@ typedef struct LoopOptions {
         Served *(*fetch)(void *userdata);
         void (*render_metrics)(void *userdata, Buf *out);
         void *userdata;
+        StatusPage *status;
 } LoopOptions;
 
 int loop_new(const LoopOptions *o, Loop **ret);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 
 #include "doc.h"
+#include "status_page.h"
 
 #define CT_JSON    "application/json; charset=utf-8"
 #define CT_MSGPACK "application/msgpack"
@@ -226,6 +227,8 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
                 }
                 add_piece(resp, resp->owned.data, resp->owned.len);
                 return;
+        case ROUTE_STATUS:
+        case ROUTE_HISTORY: status_page_respond(ctx->status, req, r.kind, msgpack, resp); return;
         case ROUTE_NOT_FOUND: fail_with(resp, 404, "no such endpoint"); return;
         default: break;
         }
@@ -310,5 +313,8 @@ size_t response_body_length(const Response *resp)
 void response_done(Response *resp)
 {
         buf_done(&resp->owned);
+        if (resp->keep)
+                resp->keep_unref(NULL, 0, resp->keep);
+        resp->keep = NULL;
         resp->n_pieces = 0;
 }

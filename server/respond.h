@@ -12,6 +12,8 @@
 #include "route.h"
 #include "served.h"
 
+typedef struct StatusPage StatusPage;
+
 #define RESPONSE_MAX_PIECES 4
 
 typedef enum HttpMethod {
@@ -41,6 +43,7 @@ typedef struct RespondContext {
         /* Appends the Prometheus text for /metrics. */
         void (*render_metrics)(void *userdata, Buf *out);
         void *userdata;
+        StatusPage *status; /* / and /v1/history; NULL: 404 */
 } RespondContext;
 
 typedef struct Response {
@@ -60,6 +63,13 @@ typedef struct Response {
         size_t n_pieces;
         Piece pieces[RESPONSE_MAX_PIECES];
         Buf owned; /* dynamic bodies (/metrics), freed by response_done */
+        /* Pieces owned by something other than the snapshot (the status page's bodies):
+         * the glue takes keep_ref() for each piece it sends by reference and releases it
+         * with keep_unref; response_done drops the response's own reference. */
+        void *keep;
+        void *(*keep_ref)(void *keep);
+        void (*keep_unref)(const void *data, size_t len, void *keep);
+        const char *csp; /* Content-Security-Policy, NULL: none */
         char scratch[512];
 } Response;
 
