@@ -253,14 +253,15 @@ static void render_html(Buf *b, const StatusPage *p, int64_t now, const Heartbea
         rfc3339(at, sizeof(at), now);
         format_duration(interval, sizeof(interval), h->interval_usec);
         uint64_t refresh = MAX((uint64_t)REFRESH_MIN_SEC, h->interval_usec / USEC_PER_SEC);
-        buf_printf(b,
-                   "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-                   "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                   "<title>tally status</title><style>%s</style></head><body>"
-                   "<h1>tally status</h1><p class=\"muted\">Rendered by tallyd at <time "
-                   "id=\"rendered\">%s</time>; re-rendered every %s and on every new snapshot; "
-                   "this page reloads itself every %llu s.</p>",
-                   page_style, at, interval, (unsigned long long)refresh);
+        buf_printf(
+            b,
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+            "<title>tally status</title><style>%s</style></head><body>"
+            "<h1>tally status</h1><p class=\"muted\">Rendered by tallyd at <time "
+            "id=\"rendered\" data-usec=\"%lld\">%s</time>; re-rendered every %s and on every new snapshot; "
+            "this page reloads itself every %llu s.</p>",
+            page_style, (long long)now, at, interval, (unsigned long long)refresh);
         render_snapshot(b, p, now);
         uint64_t now_kib = h->rss_n ? history_rss_at(h, h->rss_n - 1)->rss_kib : 0;
         buf_printf(b,
