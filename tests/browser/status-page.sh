@@ -9,6 +9,8 @@ source "$TALLY_SOURCE_ROOT/tests/lib.sh"
 
 here=$TALLY_SOURCE_ROOT/tests/browser
 command -v node >/dev/null || { echo "skipped: node is not installed"; exit 77; }
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+((node_major >= 20)) || { echo "skipped: playwright-core needs node >= 20, this is $(node --version)"; exit 77; }
 [[ -x /usr/bin/chromium ]] || { echo "skipped: /usr/bin/chromium is not installed"; exit 77; }
 if [[ ! -f $here/node_modules/playwright-core/package.json ||
       $here/package-lock.json -nt $here/node_modules/.package-lock.json ]]; then
@@ -57,6 +59,12 @@ cp "$T/status-page.png" "$TALLY_BUILD_ROOT/meson-logs/status-page.png"
 echo "screenshot: $TALLY_BUILD_ROOT/meson-logs/status-page.png"
 
 kill -TERM "$TALLYD_PID"
+gone() { ! kill -0 "$TALLYD_PID" 2>/dev/null || [[ $(awk '/^State:/{print $2}' "/proc/$TALLYD_PID/status" 2>/dev/null) == Z ]]; }
+if ! wait_for 15 gone; then
+        for t in /proc/"$TALLYD_PID"/task/*; do echo "thread $t: $(cat "$t/wchan" 2>/dev/null)"; done >&2
+        tail -5 "$T/tallyd.log" >&2
+        fail "tallyd did not exit within 15 s of SIGTERM"
+fi
 rc=0
 wait "$TALLYD_PID" || rc=$?
 ((rc == 0)) || fail "tallyd exited with $rc on SIGTERM"
