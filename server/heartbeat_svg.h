@@ -15,8 +15,8 @@ typedef struct AxisTicks {
         double lo, hi, step;
 } AxisTicks;
 
-/* A value axis from 0 to at least max in 1/2/5×10^k steps, at most six of them; max <= 0
- * or not finite gives [0, 1]. */
+/* A value axis from 0 to at least max in 1/2/5×10^k steps, at most six of them; max below
+ * 1e-6, above 1e15 or not a number gives [0, 1]. */
 AxisTicks axis_value_ticks(double max);
 /* A time step (µs) for [from, to): the smallest of 10 ms .. 12 h giving at most 8 ticks. */
 uint64_t axis_time_step(int64_t from_usec, int64_t to_usec);
