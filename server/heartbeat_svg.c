@@ -66,8 +66,12 @@ uint64_t axis_time_step(int64_t from_usec, int64_t to_usec)
 
 HeartbeatWindow heartbeat_window(const History *h, int64_t now_usec)
 {
+        /* everything in the ring is drawn, even when ticks came late (a loaded machine, a
+         * simulated day at 1 ms): the ring, not the clock, bounds the plot */
         int64_t span = (int64_t)(h->interval_usec * h->rss_cap);
         HeartbeatWindow w = {.from_usec = now_usec - span, .to_usec = now_usec};
+        if (h->rss_n)
+                w.from_usec = MIN(w.from_usec, history_rss_at(h, 0)->t_usec);
         int64_t oldest = INT64_MAX;
         for (size_t i = 0; i < h->rss_n; i++) {
                 int64_t t = history_rss_at(h, i)->t_usec;

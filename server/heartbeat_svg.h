@@ -28,8 +28,9 @@ typedef struct HeartbeatWindow {
         size_t first_run; /* index of the first run drawn */
 } HeartbeatWindow;
 
-/* The time range drawn at now: the last rss_cap intervals, narrowed to the oldest sample
- * or run inside them so a fresh tallyd does not draw a mostly empty day. */
+/* The time range drawn at now: the last rss_cap intervals or the whole ring if it reaches
+ * further back, narrowed to the oldest sample or run inside so that a fresh tallyd does
+ * not draw a mostly empty day. */
 HeartbeatWindow heartbeat_window(const History *h, int64_t now_usec);
 /* Appends the <svg> element to out (check buf_ok). */
 void heartbeat_svg_render(Buf *out, const History *h, const HeartbeatWindow *w);

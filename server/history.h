@@ -61,6 +61,7 @@ static inline const RunRecord *history_run_at(const History *h, size_t i)
 {
         return &h->runs[(h->runs_head + h->runs_cap - h->runs_n + i) % h->runs_cap];
 }
-/* True if sample i (i > 0) came more than twice the interval after sample i - 1: tallyd
- * was stopped or the machine suspended, and a line through the gap would invent data. */
+/* True if sample i (i > 0) came more than three intervals (and more than one interval
+ * plus a second) after sample i - 1, or before it: tallyd was stopped, the machine
+ * suspended or the clock stepped, and a line through the gap would invent data. */
 bool history_rss_gap_before(const History *h, size_t i);

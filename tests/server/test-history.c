@@ -38,7 +38,7 @@ static void rss_ring_wraps_around_keeping_the_newest(void)
         }
 }
 
-static void a_pause_longer_than_two_intervals_is_a_gap(void)
+static void a_pause_longer_than_three_intervals_is_a_gap(void)
 {
         _cleanup_(history_freep) History *h = NULL;
         CHECK(history_new(8, 2, USEC_PER_SEC, &h) == 0);
@@ -52,6 +52,17 @@ static void a_pause_longer_than_two_intervals_is_a_gap(void)
         CHECK(history_rss_gap_before(h, 3));
         CHECK(history_rss_gap_before(h, 4));
         CHECK(!history_rss_gap_before(h, 5)); /* past the end */
+}
+
+static void at_short_intervals_a_late_tick_is_not_a_gap(void)
+{
+        _cleanup_(history_freep) History *h = NULL;
+        CHECK(history_new(8, 2, USEC_PER_MSEC, &h) == 0);
+        history_add_rss(h, 0, 1);
+        history_add_rss(h, 30 * (int64_t)USEC_PER_MSEC, 1);   /* 30 intervals late */
+        history_add_rss(h, 1100 * (int64_t)USEC_PER_MSEC, 1); /* over a second: a gap */
+        CHECK(!history_rss_gap_before(h, 1));
+        CHECK(history_rss_gap_before(h, 2));
 }
 
 static void runs_wrap_and_dedupe_by_generation(void)
@@ -77,5 +88,6 @@ static void runs_wrap_and_dedupe_by_generation(void)
 
 TEST_MAIN(TEST_CASE(empty_history_has_nothing), TEST_CASE(one_point_is_oldest_and_newest),
           TEST_CASE(rss_ring_wraps_around_keeping_the_newest),
-          TEST_CASE(a_pause_longer_than_two_intervals_is_a_gap),
+          TEST_CASE(a_pause_longer_than_three_intervals_is_a_gap),
+          TEST_CASE(at_short_intervals_a_late_tick_is_not_a_gap),
           TEST_CASE(runs_wrap_and_dedupe_by_generation))
