@@ -275,6 +275,9 @@ static void teardown(Server *s)
         for (unsigned i = 0; i < s->n_threads; i++)
                 pthread_join(s->threads[i], NULL);
         spawner_free(s->spawner);
+        /* its timer is on loop 0's base: free it before the loops; bodies still in
+         * flight keep their own references */
+        status_page_free(s->status);
         struct event *evs[] = {s->watch_ev,    s->poll_ev,   s->loaded_ev,  s->status_ev,
                                s->watchdog_ev, s->sighup_ev, s->sigterm_ev, s->sigint_ev};
         for (size_t i = 0; i < ELEMENTSOF(evs); i++)
@@ -283,7 +286,6 @@ static void teardown(Server *s)
         for (unsigned i = 0; i < s->n_loops; i++)
                 loop_free(s->loops[i]);
         watch_free(s->watch);
-        status_page_free(s->status);
         served_unref(s->current);
         /* loops are gone: no more references anywhere; release what is queued */
         loader_free(s->loader);
