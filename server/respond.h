@@ -1,11 +1,13 @@
-/* What to answer to one request, decided without any I/O.
+/* What to answer to one request, decided without any I/O: the boundary between the HTTP
+ * transport and everything else.
  *
- * The HTTP glue (httpd.c) fills a Request from libevent and turns the Response back into
- * libevent calls; everything between — routing, representation choice, ETag and 304,
- * HEAD, errors, limits — happens here on plain data, so it is unit-tested and fuzzed
- * without sockets. A Response body is a list of pieces: slices of the Served snapshot
- * (which the glue sends by reference, holding a snapshot reference), static strings, or
- * bytes in the Response's own scratch. */
+ * The transport (httpd.c) fills a Request from the wire and writes the Response back;
+ * everything between (routing, representation choice, ETag and 304, HEAD, errors,
+ * limits) happens here on plain data, so it is unit-tested and fuzzed without sockets,
+ * and a new transport needs nothing but this header and served_ref()/served_unref().
+ * A Response body is a list of pieces: slices of the Served snapshot (marked in `shared`;
+ * a transport may send them by reference while holding a reference to `hold`), static
+ * strings, or bytes in the Response's own buffer, which is sized to fit. */
 #pragma once
 
 #include "buf.h"
@@ -15,6 +17,8 @@
 typedef struct StatusPage StatusPage;
 
 #define RESPONSE_MAX_PIECES 4
+/* Error messages quote at most this many bytes of a client-sent name. */
+#define RESPOND_MAX_QUOTED 200
 
 typedef enum HttpMethod {
         METHOD_GET,
@@ -40,10 +44,11 @@ typedef struct RespondContext {
         Served *served;    /* NULL before the first snapshot */
         uint64_t now_usec; /* realtime */
         uint64_t max_age_usec;
+        uint64_t pin;       /* pinning_current() */
+        StatusPage *status; /* / and /v1/history (status_page.h); NULL: 404 */
         /* Appends the Prometheus text for /metrics. */
         void (*render_metrics)(void *userdata, Buf *out);
         void *userdata;
-        StatusPage *status; /* / and /v1/history; NULL: 404 */
 } RespondContext;
 
 typedef struct Response {
@@ -59,20 +64,32 @@ typedef struct Response {
         bool retry_after; /* 503 before the first snapshot */
         bool close;       /* close the connection after this response */
         bool no_body;     /* HEAD or 304: headers only, Content-Length still the body's */
+        bool no_store;    /* Cache-Control: no-store (health, metrics, snapshot info) */
         RouteKind route;
         size_t n_pieces;
         Piece pieces[RESPONSE_MAX_PIECES];
-        Buf owned; /* dynamic bodies (/metrics), freed by response_done */
-        /* Pieces owned by something other than the snapshot (the status page's bodies):
-         * the glue takes keep_ref() for each piece it sends by reference and releases it
-         * with keep_unref; response_done drops the response's own reference. */
+        unsigned shared; /* bit i set: pieces[i] lies inside hold, or inside keep */
+        Served *hold;    /* the snapshot shared pieces point into (no reference taken) */
+        /* Or the bodies shared pieces point into when they are not the snapshot's (the
+         * status page's, status_page.c, replaced on the main loop at any time): the
+         * response holds one reference on keep, dropped by response_done; a transport
+         * sending a shared piece by reference takes its own with keep_ref and releases it
+         * through keep_unref (an evbuffer cleanup callback). */
         void *keep;
         void *(*keep_ref)(void *keep);
         void (*keep_unref)(const void *data, size_t len, void *keep);
         const char *csp; /* Content-Security-Policy, NULL: none */
-        char scratch[512];
+        Buf owned;       /* the one dynamic piece (errors, pages, metrics), sized to fit */
 } Response;
 
+#define RESPONSE_NULL ((Response){.status = 0})
+
+/* Fills *resp: RESPONSE_NULL or an earlier answer, whose memory is released first.
+ * Release the last one with response_done(). */
 void respond(const RespondContext *ctx, const Request *req, Response *resp);
 size_t response_body_length(const Response *resp);
 void response_done(Response *resp);
+static inline void response_donep(Response *resp)
+{
+        response_done(resp);
+}

@@ -11,6 +11,8 @@
 #include "heartbeat_svg.h"
 #include "history.h"
 #include "metrics.h"
+#include "negotiate.h"
+#include "pinning.h"
 #include "timeparse.h"
 
 #define CT_HTML    "text/html; charset=utf-8"
@@ -154,9 +156,20 @@ static void render_snapshot(Buf *b, const StatusPage *p, int64_t now)
                    (unsigned long long)sv->generation, (long long)sv->created_usec, created,
                    (unsigned long long)age, stale ? "stale" : "fresh", (unsigned long long)age,
                    stale ? "— stale, /readyz fails" : "— fresh", (unsigned long long)max_age);
-        /* TODO(pinning): pinning a generation is being built on another branch; once Served
-         * (or the server) carries a pinned flag, show "pinned" and by whom here. */
-        buf_puts(b, "<dt>pinned</dt><dd id=\"pinned\">not pinned</dd>");
+        /* as of the last scan (pinning.h); a pin change without a new snapshot shows at
+         * the next tick */
+        uint64_t pin = pinning_current();
+        if (pin == PINNING_NONE)
+                buf_puts(b,
+                         "<dt>pinned</dt><dd id=\"pinned\" data-pinned=\"false\">not pinned</dd>");
+        else if (pin == PINNING_UNREADABLE)
+                buf_puts(b, "<dt>pinned</dt><dd id=\"pinned\" data-pinned=\"unusable\" "
+                            "class=\"stale\">pin file unusable</dd>");
+        else
+                buf_printf(b,
+                           "<dt>pinned</dt><dd id=\"pinned\" data-pinned=\"true\" "
+                           "data-generation=\"%llu\">pinned to generation %llu</dd>",
+                           (unsigned long long)pin, (unsigned long long)pin);
         buf_printf(b,
                    "<dt>file</dt><dd id=\"file-bytes\" data-bytes=\"%llu\">%.1f KiB</dd>"
                    "<dt>rows</dt><dd id=\"total-rows\">%llu in %zu view%s</dd>"
@@ -530,8 +543,7 @@ int status_page_start(StatusPage *p, struct event_base *base)
         p->tick = event_new(base, -1, EV_PERSIST, on_tick, p);
         if (!p->tick)
                 return -ENOMEM;
-        struct timeval tv = {(time_t)(p->history->interval_usec / USEC_PER_SEC),
-                             (suseconds_t)(p->history->interval_usec % USEC_PER_SEC)};
+        struct timeval tv = timeval_from_usec(p->history->interval_usec);
         if (event_add(p->tick, &tv) < 0)
                 return -ENOMEM;
         status_page_tick(p, (int64_t)now_realtime_usec());
@@ -555,15 +567,6 @@ StatusPage *status_page_free(StatusPage *p)
 void status_page_respond(StatusPage *p, const Request *req, RouteKind kind, bool msgpack,
                          Response *resp)
 {
-        resp->content_encoding = NULL;
-        resp->n_pieces = 0;
-        if (!p) {
-                static const char nf[] = "{\"error\":\"no such endpoint\",\"status\":404}";
-                resp->status = 404;
-                resp->content_type = CT_JSON;
-                resp->pieces[resp->n_pieces++] = (Piece){nf, sizeof(nf) - 1};
-                return;
-        }
         pthread_mutex_lock(&p->lock);
         StatusBodies *b = keep_ref(p->current);
         pthread_mutex_unlock(&p->lock);
@@ -598,5 +601,6 @@ void status_page_respond(StatusPage *p, const Request *req, RouteKind kind, bool
                 resp->content_encoding = "gzip";
                 plain = gz;
         }
+        resp->shared = 1u << resp->n_pieces; /* sent by reference on keep (httpd.c) */
         resp->pieces[resp->n_pieces++] = plain;
 }

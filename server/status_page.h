@@ -44,7 +44,8 @@ void status_page_worker_exited(StatusPage *p, int wait_status, uint64_t duration
 /* Main loop: take one RSS sample at now and re-render (the timer's work; tests). */
 void status_page_tick(StatusPage *p, int64_t now_usec);
 
-/* Any loop: answers ROUTE_STATUS or ROUTE_HISTORY into resp (a reference on the bodies
- * is held until response_done()). p may be NULL: 404. */
+/* Any loop (respond.c): answers ROUTE_STATUS or ROUTE_HISTORY into resp, whose one
+ * piece is marked shared on resp->keep (a reference on the bodies held until
+ * response_done()). */
 void status_page_respond(StatusPage *p, const Request *req, RouteKind kind, bool msgpack,
                          Response *resp);

@@ -1,8 +1,11 @@
 /* The status page and /v1/history: rendered ahead of requests, untrusted names escaped,
  * served with its CSP, gzip, validators and HEAD through the normal respond() path. */
+#include <fcntl.h>
 #include <libdeflate.h>
 #include <sys/wait.h>
 
+#include "pin.h"
+#include "pinning.h"
 #include "respond.h"
 #include "snapshot_read.h"
 #include "snapshot_write.h"
@@ -90,7 +93,7 @@ static void page_before_any_snapshot_says_so(void)
 {
         _cleanup_(status_page_freep) StatusPage *p = new_page();
         CHECK(p);
-        Response r;
+        Response r = RESPONSE_NULL;
         _cleanup_free_ char *html = get(p, "/", NULL, NULL, NULL, &r);
         CHECK_EQ_INT(r.status, 200);
         CHECK_STREQ(r.content_type, "text/html; charset=utf-8");
@@ -108,7 +111,7 @@ static void untrusted_names_are_escaped(void)
         CHECK(sv);
         status_page_snapshot(p, sv);
         served_unref(sv);
-        Response r;
+        Response r = RESPONSE_NULL;
         _cleanup_free_ char *html = get(p, "/status", NULL, NULL, NULL, &r);
         CHECK(html);
         CHECK(!strstr(html, "<script>alert"));
@@ -121,8 +124,52 @@ static void untrusted_names_are_escaped(void)
         CHECK_EQ_INT(count(html, "<script>"), 1); /* only the refresh script */
         CHECK(strstr(html, "id=\"generation\">3<"));
         CHECK(strstr(html, "data-kib=\"204800\">200.0 MiB"));
-        CHECK(strstr(html, "id=\"pinned\">not pinned<"));
+        CHECK(strstr(html, "data-pinned=\"false\">not pinned<"));
         response_done(&r);
+}
+
+/* The pin as the loader last read it (pinning_filter on a real directory), in all three
+ * states; the page shows it from its next render on. */
+static void pin_state_is_shown(void)
+{
+        char dir[] = "/tmp/test-status-pin-XXXXXX";
+        CHECK(mkdtemp(dir));
+        int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        CHECK(dirfd >= 0);
+        _cleanup_(status_page_freep) StatusPage *p = new_page();
+        CHECK(p);
+        Served *sv = hostile_served(4, true);
+        CHECK(sv);
+        status_page_snapshot(p, sv);
+        served_unref(sv);
+        Pinning pinning = {0};
+        uint64_t gens[] = {5, 4};
+        static const struct {
+                const char *file; /* NULL: no pin file */
+                const char *shown;
+        } cases[] = {
+            {"4\n", "data-pinned=\"true\" data-generation=\"4\">pinned to generation 4<"},
+            {"four\n", "data-pinned=\"unusable\" class=\"stale\">pin file unusable<"},
+            {NULL, "data-pinned=\"false\">not pinned<"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                (void)unlinkat(dirfd, PIN_FILE_NAME, 0);
+                if (cases[i].file) {
+                        int fd = openat(dirfd, PIN_FILE_NAME, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                        CHECK(fd >= 0);
+                        CHECK(write_all(fd, cases[i].file, strlen(cases[i].file)) == 0);
+                        close(fd);
+                }
+                (void)pinning_filter(&pinning, dirfd, dir, 4, gens, ELEMENTSOF(gens));
+                status_page_tick(p, (int64_t)now_realtime_usec());
+                Response r = RESPONSE_NULL;
+                _cleanup_free_ char *html = get(p, "/", NULL, NULL, NULL, &r);
+                CHECK(html && strstr(html, cases[i].shown));
+                response_done(&r);
+        }
+        (void)unlinkat(dirfd, PIN_FILE_NAME, 0);
+        close(dirfd);
+        CHECK(rmdir(dir) == 0);
 }
 
 static void runs_are_recorded_once_per_generation_and_failures_too(void)
@@ -142,7 +189,7 @@ static void runs_are_recorded_once_per_generation_and_failures_too(void)
         status_page_worker_exited(p, SIGKILL, 90, NULL);
         for (int i = 0; i < 3; i++)
                 status_page_tick(p, (int64_t)now_realtime_usec() + i);
-        Response r;
+        Response r = RESPONSE_NULL;
         _cleanup_free_ char *json = get(p, "/v1/history", NULL, NULL, NULL, &r);
         CHECK(json);
         CHECK_STREQ(r.content_type, "application/json; charset=utf-8");
@@ -170,7 +217,7 @@ static void history_counts_every_sample_in_both_formats(void)
         int64_t t = (int64_t)now_realtime_usec();
         for (int i = 0; i < 25; i++)
                 status_page_tick(p, t + i * 10 * (int64_t)USEC_PER_SEC);
-        Response r;
+        Response r = RESPONSE_NULL;
         _cleanup_free_ char *json = get(p, "/v1/history", NULL, NULL, NULL, &r);
         CHECK(json);
         CHECK_EQ_INT(count(json, "],["), 24); /* 25 [t, kib] pairs */
@@ -189,7 +236,7 @@ static void gzip_validators_and_head(void)
 {
         _cleanup_(status_page_freep) StatusPage *p = new_page();
         CHECK(p);
-        Response r;
+        Response r = RESPONSE_NULL;
         _cleanup_free_ char *plain = get(p, "/", NULL, NULL, NULL, &r);
         CHECK(plain);
         size_t plain_len = strlen(plain);
@@ -232,7 +279,7 @@ static void bodies_outlive_a_rerender_while_referenced(void)
 {
         _cleanup_(status_page_freep) StatusPage *p = new_page();
         CHECK(p);
-        Response r;
+        Response r = RESPONSE_NULL;
         _cleanup_free_ char *first = get(p, "/", NULL, NULL, NULL, &r);
         CHECK(first);
         /* what the glue does for a slow client: one more reference per piece in flight */
@@ -247,7 +294,7 @@ static void bodies_outlive_a_rerender_while_referenced(void)
 
 static void without_a_status_page_the_routes_are_not_found(void)
 {
-        Response r;
+        Response r = RESPONSE_NULL;
         free(get(NULL, "/", NULL, NULL, NULL, &r));
         CHECK_EQ_INT(r.status, 404);
         response_done(&r);
@@ -263,7 +310,7 @@ static void bad_interval_in_the_environment_is_refused(void)
         setenv("TALLYD_HISTORY_INTERVAL", "5ms", 1);
         CHECK_EQ_INT(status_page_new(&(StatusOptions){0}, &p), 0);
         unsetenv("TALLYD_HISTORY_INTERVAL");
-        Response r;
+        Response r = RESPONSE_NULL;
         _cleanup_free_ char *json = get(p, "/v1/history", NULL, NULL, NULL, &r);
         CHECK(json && strstr(json, "\"interval_ms\":5,"));
         response_done(&r);
@@ -271,6 +318,7 @@ static void bad_interval_in_the_environment_is_refused(void)
 }
 
 TEST_MAIN(TEST_CASE(page_before_any_snapshot_says_so), TEST_CASE(untrusted_names_are_escaped),
+          TEST_CASE(pin_state_is_shown),
           TEST_CASE(runs_are_recorded_once_per_generation_and_failures_too),
           TEST_CASE(history_counts_every_sample_in_both_formats),
           TEST_CASE(gzip_validators_and_head),
