@@ -246,9 +246,10 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
                 return;
         case ROUTE_STATUS:
         case ROUTE_HISTORY:
-                if (ctx->status)
-                        status_page_respond(ctx->status, req, r.kind, msgpack, resp);
-                else
+                if (ctx->status) {
+                        if (status_page_respond(ctx->status, req, r.kind, msgpack, resp) < 0)
+                                out_of_memory(resp);
+                } else
                         fail_with(resp, 404, "no such endpoint");
                 return;
         case ROUTE_NOT_FOUND: fail_with(resp, 404, "no such endpoint"); return;

@@ -1,6 +1,7 @@
 #include "status_page.h"
 
 #include <event2/event.h>
+#include <libdeflate.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -23,17 +24,24 @@
         "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; " \
         "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 #define REFRESH_MIN_SEC 30
-#define N_BODIES        5
+/* At short test intervals a render per sample would keep the loop busy (about 4 ms of
+ * CPU for a full day) and a render always in flight in memory: samples are still taken
+ * every interval, the page follows at most once a second. */
+#define RENDER_MIN_USEC USEC_PER_SEC
 #define ENV_INTERVAL    "TALLYD_HISTORY_INTERVAL"
 #define MIB             1024.0
 
-enum { BODY_HTML, BODY_HTML_GZ, BODY_JSON, BODY_JSON_GZ, BODY_MP };
+/* Only the gzip copies are kept (a full day's plain bodies are 430 kB, their gzip 90 kB:
+ * every browser takes gzip); a client that does not is answered by inflating a copy into
+ * its own response (status_page_respond). */
+enum { BODY_HTML, BODY_JSON, BODY_MP, N_BODIES };
 
 /* One render: immutable once published, freed by the last reference. */
 typedef struct StatusBodies {
         atomic_uint refs;
-        Piece body[N_BODIES];
-        size_t map_size[N_BODIES]; /* each body is its own mapping */
+        Piece gz[N_BODIES]; /* gzip of each body */
+        size_t plain_len[N_BODIES];
+        size_t map_size[N_BODIES]; /* each gzip body is its own mapping */
         char etag[2][40];          /* page, history */
 } StatusBodies;
 
@@ -44,7 +52,9 @@ struct StatusPage {
         struct event *tick;
         uint64_t renders;
         pthread_mutex_t lock;
-        StatusBodies *current; /* guarded by lock */
+        StatusBodies *current;     /* guarded by lock */
+        int64_t rendered_usec;     /* main loop: when current was rendered */
+        size_t last_len[N_BODIES]; /* plain sizes last time: the next render's reservation */
 };
 
 static void bodies_unref(StatusBodies *b)
@@ -52,8 +62,8 @@ static void bodies_unref(StatusBodies *b)
         if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
                 return;
         for (size_t i = 0; i < N_BODIES; i++)
-                if (b->body[i].p)
-                        munmap((void *)b->body[i].p, b->map_size[i]);
+                if (b->gz[i].p)
+                        munmap((void *)b->gz[i].p, b->map_size[i]);
         free(b);
 }
 
@@ -272,7 +282,8 @@ static void render_html(Buf *b, const StatusPage *p, int64_t now, const Heartbea
             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
             "<title>tally status</title><style>%s</style></head><body>"
             "<h1>tally status</h1><p class=\"muted\">Rendered by tallyd at <time "
-            "id=\"rendered\" data-usec=\"%lld\">%s</time>; re-rendered every %s and on every new snapshot; "
+            "id=\"rendered\" data-usec=\"%lld\">%s</time>; re-rendered with every sample (every %s, at "
+            "most once a second) and every new snapshot; "
             "this page reloads itself every %llu s.</p>",
             page_style, (long long)now, at, interval, (unsigned long long)refresh);
         render_snapshot(b, p, now);
@@ -378,32 +389,38 @@ static void render_history(Buf *b, DocFormat fmt, const StatusPage *p, int64_t n
         doc_end(&d);
 }
 
-/* Moves a finished mapped Buf into slot i of nb. */
-static int take(StatusBodies *nb, size_t i, Buf *b)
+/* Compresses the rendered body b into slot i of nb and drops b. */
+static int keep_gzip(StatusPage *p, StatusBodies *nb, size_t i, Buf *b)
 {
-        if (!buf_ok(b))
-                return -ENOMEM;
-        size_t len = b->len;
-        void *p;
-        int r = buf_take_mapping(b, &p, &nb->map_size[i]);
-        if (r < 0)
-                return r;
-        nb->body[i] = (Piece){p, len};
-        return 0;
-}
-
-static int gzip_into(StatusBodies *nb, size_t i, size_t from)
-{
+        int r = buf_ok(b) ? 0 : -ENOMEM;
         Buf z;
         buf_init_mapped(&z);
-        int r = gzip_buf(nb->body[from].p, nb->body[from].len, &z);
-        if (r < 0) {
-                buf_done(&z);
-                return r;
+        if (r >= 0)
+                r = gzip_buf(b->data, b->len, &z);
+        void *map = NULL;
+        if (r >= 0 && !buf_ok(&z))
+                r = -ENOMEM;
+        if (r >= 0) {
+                size_t len = z.len;
+                r = buf_take_mapping(&z, &map, &nb->map_size[i]);
+                if (r >= 0) {
+                        nb->gz[i] = (Piece){map, len};
+                        nb->plain_len[i] = b->len;
+                        p->last_len[i] = b->len;
+                }
         }
-        r = take(nb, i, &z);
         buf_done(&z);
+        buf_done(b);
         return r;
+}
+
+/* A rendering buffer sized for what body i needed last time (plus an eighth): one
+ * mapping, faulted in once, instead of doubling from a small one. */
+static void render_buf(const StatusPage *p, size_t i, Buf *b)
+{
+        buf_init_mapped(b);
+        if (p->last_len[i])
+                (void)buf_reserve(b, p->last_len[i] + p->last_len[i] / 8);
 }
 
 /* Renders every body for now and publishes them; on failure the previous set stays. */
@@ -414,31 +431,26 @@ static int render(StatusPage *p, int64_t now)
                 return -ENOMEM;
         atomic_init(&nb->refs, 1);
         HeartbeatWindow w = heartbeat_window(p->history, now);
-        int r = 0;
         Buf b;
-        buf_init_mapped(&b);
+        render_buf(p, BODY_HTML, &b);
         render_html(&b, p, now, &w);
-        r = take(nb, BODY_HTML, &b);
-        buf_done(&b);
+        int r = keep_gzip(p, nb, BODY_HTML, &b);
         if (r >= 0) {
+                render_buf(p, BODY_JSON, &b);
                 render_history(&b, DOC_JSON, p, now, &w);
-                r = take(nb, BODY_JSON, &b);
-                buf_done(&b);
+                r = keep_gzip(p, nb, BODY_JSON, &b);
         }
         if (r >= 0) {
+                render_buf(p, BODY_MP, &b);
                 render_history(&b, DOC_MSGPACK, p, now, &w);
-                r = take(nb, BODY_MP, &b);
-                buf_done(&b);
+                r = keep_gzip(p, nb, BODY_MP, &b);
         }
-        if (r >= 0)
-                r = gzip_into(nb, BODY_HTML_GZ, BODY_HTML);
-        if (r >= 0)
-                r = gzip_into(nb, BODY_JSON_GZ, BODY_JSON);
         if (r < 0) {
                 bodies_unref(nb);
                 return r;
         }
         p->renders++;
+        p->rendered_usec = now;
         snprintf(nb->etag[0], sizeof(nb->etag[0]), "W/\"status-%llu\"",
                  (unsigned long long)p->renders);
         snprintf(nb->etag[1], sizeof(nb->etag[1]), "W/\"history-%llu\"",
@@ -459,7 +471,12 @@ void status_page_tick(StatusPage *p, int64_t now_usec)
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
-        status_page_tick(arg, (int64_t)now_realtime_usec());
+        StatusPage *p = arg;
+        int64_t now = (int64_t)now_realtime_usec();
+        history_add_rss(p->history, now, metrics_rss_bytes() / 1024);
+        int64_t since = now - p->rendered_usec;
+        if (since < 0 || (uint64_t)since >= RENDER_MIN_USEC)
+                (void)render(p, now);
 }
 
 void status_page_snapshot(StatusPage *p, Served *sv)
@@ -564,8 +581,27 @@ StatusPage *status_page_free(StatusPage *p)
         return NULL;
 }
 
-void status_page_respond(StatusPage *p, const Request *req, RouteKind kind, bool msgpack,
-                         Response *resp)
+/* For a client that takes no gzip: the body inflated into the response's own buffer. */
+static int inflate_into(Response *resp, Piece gz, size_t plain_len)
+{
+        struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+        if (!d || !buf_reserve(&resp->owned, plain_len)) {
+                libdeflate_free_decompressor(d);
+                return -ENOMEM;
+        }
+        size_t got = 0;
+        enum libdeflate_result lr =
+            libdeflate_gzip_decompress(d, gz.p, gz.len, resp->owned.data, plain_len, &got);
+        libdeflate_free_decompressor(d);
+        if (lr != LIBDEFLATE_SUCCESS || got != plain_len)
+                return -EIO; /* our own stream: cannot happen */
+        resp->owned.len = got;
+        resp->pieces[resp->n_pieces++] = (Piece){resp->owned.data, got};
+        return 0;
+}
+
+int status_page_respond(StatusPage *p, const Request *req, RouteKind kind, bool msgpack,
+                        Response *resp)
 {
         pthread_mutex_lock(&p->lock);
         StatusBodies *b = keep_ref(p->current);
@@ -575,32 +611,26 @@ void status_page_respond(StatusPage *p, const Request *req, RouteKind kind, bool
         resp->keep_unref = keep_unref;
         resp->status = 200;
         resp->vary = true;
-        Piece plain, gz = {NULL, 0};
+        size_t i;
         if (kind == ROUTE_STATUS) {
                 resp->content_type = CT_HTML;
                 resp->csp = STATUS_CSP;
                 resp->etag = b->etag[0];
-                plain = b->body[BODY_HTML];
-                gz = b->body[BODY_HTML_GZ];
-        } else if (msgpack) {
-                resp->content_type = CT_MSGPACK;
-                resp->etag = b->etag[1];
-                plain = b->body[BODY_MP];
+                i = BODY_HTML;
         } else {
-                resp->content_type = CT_JSON;
+                resp->content_type = msgpack ? CT_MSGPACK : CT_JSON;
                 resp->etag = b->etag[1];
-                plain = b->body[BODY_JSON];
-                gz = b->body[BODY_JSON_GZ];
+                i = msgpack ? BODY_MP : BODY_JSON;
         }
         if (req->if_none_match && etag_list_matches(req->if_none_match, resp->etag)) {
                 resp->status = 304;
                 resp->no_body = true;
-                return;
+                return 0;
         }
-        if (gz.p && accept_encoding_gzip(req->accept_encoding)) {
-                resp->content_encoding = "gzip";
-                plain = gz;
-        }
+        if (!accept_encoding_gzip(req->accept_encoding))
+                return inflate_into(resp, b->gz[i], b->plain_len[i]);
+        resp->content_encoding = "gzip";
         resp->shared = 1u << resp->n_pieces; /* sent by reference on keep (httpd.c) */
-        resp->pieces[resp->n_pieces++] = plain;
+        resp->pieces[resp->n_pieces++] = b->gz[i];
+        return 0;
 }

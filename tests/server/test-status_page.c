@@ -280,15 +280,16 @@ static void bodies_outlive_a_rerender_while_referenced(void)
         _cleanup_(status_page_freep) StatusPage *p = new_page();
         CHECK(p);
         Response r = RESPONSE_NULL;
-        _cleanup_free_ char *first = get(p, "/", NULL, NULL, NULL, &r);
+        _cleanup_free_ char *first = get(p, "/", NULL, "gzip", NULL, &r);
         CHECK(first);
+        CHECK(r.shared == 1u && r.n_pieces == 1); /* the gzip body, by reference */
         /* what the glue does for a slow client: one more reference per piece in flight */
         void *held = r.keep_ref(r.keep);
-        const char *piece = r.pieces[0].p;
+        Piece piece = r.pieces[0];
         response_done(&r);
         for (int i = 0; i < 3; i++)
                 status_page_tick(p, (int64_t)now_realtime_usec());
-        CHECK(memcmp(piece, first, strlen(first)) == 0); /* still mapped, unchanged */
+        CHECK(memcmp(piece.p, first, piece.len) == 0); /* still mapped, unchanged */
         r.keep_unref(NULL, 0, held);
 }
 
