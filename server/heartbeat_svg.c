@@ -71,10 +71,10 @@ HeartbeatWindow heartbeat_window(const History *h, int64_t now_usec)
         int64_t span = (int64_t)(h->interval_usec * h->rss_cap);
         HeartbeatWindow w = {.from_usec = now_usec - span, .to_usec = now_usec};
         if (h->rss_n)
-                w.from_usec = MIN(w.from_usec, history_rss_at(h, 0)->t_usec);
+                w.from_usec = MIN(w.from_usec, history_rss_at(h, 0).t_usec);
         int64_t oldest = INT64_MAX;
         for (size_t i = 0; i < h->rss_n; i++) {
-                int64_t t = history_rss_at(h, i)->t_usec;
+                int64_t t = history_rss_at(h, i).t_usec;
                 if (t >= w.from_usec) {
                         oldest = MIN(oldest, t);
                         break;
@@ -96,7 +96,7 @@ HeartbeatWindow heartbeat_window(const History *h, int64_t now_usec)
         if (oldest != INT64_MAX)
                 w.from_usec = oldest;
         for (size_t i = 0; i < h->rss_n; i++) {
-                int64_t t = history_rss_at(h, i)->t_usec;
+                int64_t t = history_rss_at(h, i).t_usec;
                 w.n_samples += t >= w.from_usec;
                 w.to_usec = MAX(w.to_usec, t);
         }
@@ -215,10 +215,11 @@ static void put_fixed1(Buf *out, double v)
 static void rss_line(Buf *out, const Scale *s, const History *h, const HeartbeatWindow *w)
 {
         bool open = false;
-        const RssSample *last = NULL;
+        RssSample last = {0};
+        bool any = false;
         for (size_t i = 0; i < h->rss_n; i++) {
-                const RssSample *p = history_rss_at(h, i);
-                if (p->t_usec < w->from_usec)
+                const RssSample p = history_rss_at(h, i);
+                if (p.t_usec < w->from_usec)
                         continue;
                 if (open && history_rss_gap_before(h, i)) {
                         buf_puts(out, "\"/>");
@@ -230,19 +231,20 @@ static void rss_line(Buf *out, const Scale *s, const History *h, const Heartbeat
                         open = true;
                 } else
                         buf_putc(out, ' ');
-                put_fixed1(out, x_of(s, p->t_usec));
+                put_fixed1(out, x_of(s, p.t_usec));
                 buf_putc(out, ',');
-                put_fixed1(out, y_of(s, p->rss_kib));
+                put_fixed1(out, y_of(s, p.rss_kib));
                 last = p;
+                any = true;
         }
         if (open)
                 buf_puts(out, "\"/>");
-        if (last) /* a one-point line is invisible: the newest sample also gets a dot */
+        if (any) /* a one-point line is invisible: the newest sample also gets a dot */
                 buf_printf(out,
                            "<circle class=\"rss-now\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
                            "fill=\"#1f6feb\"><title>tallyd now: %.1f MiB</title></circle>",
-                           x_of(s, last->t_usec), y_of(s, last->rss_kib),
-                           (double)last->rss_kib / KIB_MIB);
+                           x_of(s, last.t_usec), y_of(s, last.rss_kib),
+                           (double)last.rss_kib / KIB_MIB);
 }
 
 static void run_marks(Buf *out, const Scale *s, const History *h, const HeartbeatWindow *w)
@@ -278,8 +280,8 @@ void heartbeat_svg_render(Buf *out, const History *h, const HeartbeatWindow *w)
 {
         uint64_t max_kib = 0;
         for (size_t i = 0; i < h->rss_n; i++)
-                if (history_rss_at(h, i)->t_usec >= w->from_usec)
-                        max_kib = MAX(max_kib, history_rss_at(h, i)->rss_kib);
+                if (history_rss_at(h, i).t_usec >= w->from_usec)
+                        max_kib = MAX(max_kib, history_rss_at(h, i).rss_kib);
         for (size_t i = w->first_run; i < h->runs_n; i++) {
                 const RunRecord *r = history_run_at(h, i);
                 if (r->when_usec >= w->from_usec && r->has_usage)

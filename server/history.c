@@ -31,7 +31,10 @@ History *history_free(History *h)
 
 void history_add_rss(History *h, int64_t t_usec, uint64_t rss_kib)
 {
-        h->rss[h->rss_head] = (RssSample){t_usec, rss_kib};
+        uint64_t ms = t_usec > 0 ? (uint64_t)t_usec / USEC_PER_MSEC : 0;
+        ms = MIN(ms, (UINT64_C(1) << HISTORY_MS_BITS) - 1);
+        rss_kib = MIN(rss_kib, (UINT64_C(1) << HISTORY_KIB_BITS) - 1);
+        h->rss[h->rss_head] = ms << HISTORY_KIB_BITS | rss_kib;
         h->rss_head = (h->rss_head + 1) % h->rss_cap;
         if (h->rss_n < h->rss_cap)
                 h->rss_n++;
@@ -56,7 +59,7 @@ bool history_rss_gap_before(const History *h, size_t i)
 {
         if (i == 0 || i >= h->rss_n)
                 return false;
-        int64_t dt = history_rss_at(h, i)->t_usec - history_rss_at(h, i - 1)->t_usec;
+        int64_t dt = history_rss_at(h, i).t_usec - history_rss_at(h, i - 1).t_usec;
         /* a late timer is not a gap: at short test intervals a busy loop is late every
          * tick, and a line per sample would multiply the page's size */
         return dt < 0 || (uint64_t)dt > MAX(3 * h->interval_usec, h->interval_usec + USEC_PER_SEC);

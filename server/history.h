@@ -1,7 +1,7 @@
 /* What the status page remembers: tallyd's own RSS over the last day and the last worker
  * runs, in fixed-size rings allocated once.
  *
- * Bounded by construction (8640 samples of 16 bytes, 500 runs), so a tallyd that runs for
+ * Bounded by construction (8640 samples of 8 bytes, 500 runs), so a tallyd that runs for
  * months holds the same few hundred kilobytes of history as one started a minute ago, and
  * adding a sample or a run never allocates. Index 0 is the oldest entry. */
 #pragma once
@@ -12,10 +12,17 @@
 #define HISTORY_RUNS          500
 #define HISTORY_INTERVAL_USEC (10 * USEC_PER_SEC)
 
+/* One sample as read back: time to the millisecond, RSS saturated at 4 GiB. */
 typedef struct RssSample {
-        int64_t t_usec; /* realtime */
+        int64_t t_usec; /* realtime, a whole millisecond (0 for times before 1970) */
         uint64_t rss_kib;
 } RssSample;
+
+/* As stored: milliseconds since 1970 (good until 2109) and KiB in one word, half of what
+ * the two full-width fields took (a day's ring: 69 kB instead of 138 kB of RSS). */
+#define HISTORY_MS_BITS  42
+#define HISTORY_KIB_BITS 22
+typedef uint64_t RssSlot;
 
 typedef enum RunOutcome {
         RUN_OK,     /* learnt from the snapshot it published */
@@ -38,7 +45,7 @@ typedef struct RunRecord {
 typedef struct History {
         uint64_t interval_usec; /* the sampling interval, to tell a gap from a sample */
         size_t rss_cap, rss_head, rss_n;
-        RssSample *rss;
+        RssSlot *rss;
         size_t runs_cap, runs_head, runs_n;
         RunRecord *runs;
         uint64_t rss_total, runs_total; /* ever added: changes whenever the rings do */
@@ -53,9 +60,11 @@ void history_add_rss(History *h, int64_t t_usec, uint64_t rss_kib);
  * when a snapshot is loaded again after a rollback or a restart of the watch. */
 int history_add_run(History *h, const RunRecord *run);
 
-static inline const RssSample *history_rss_at(const History *h, size_t i)
+static inline RssSample history_rss_at(const History *h, size_t i)
 {
-        return &h->rss[(h->rss_head + h->rss_cap - h->rss_n + i) % h->rss_cap];
+        RssSlot v = h->rss[(h->rss_head + h->rss_cap - h->rss_n + i) % h->rss_cap];
+        return (RssSample){(int64_t)(v >> HISTORY_KIB_BITS) * (int64_t)USEC_PER_MSEC,
+                           v & ((UINT64_C(1) << HISTORY_KIB_BITS) - 1)};
 }
 static inline const RunRecord *history_run_at(const History *h, size_t i)
 {

@@ -287,7 +287,7 @@ static void render_html(Buf *b, const StatusPage *p, int64_t now, const Heartbea
             "this page reloads itself every %llu s.</p>",
             page_style, (long long)now, at, interval, (unsigned long long)refresh);
         render_snapshot(b, p, now);
-        uint64_t now_kib = h->rss_n ? history_rss_at(h, h->rss_n - 1)->rss_kib : 0;
+        uint64_t now_kib = h->rss_n ? history_rss_at(h, h->rss_n - 1).rss_kib : 0;
         buf_printf(b,
                    "<section id=\"heartbeat\"><h2>Memory heartbeat</h2><p>tallyd resident "
                    "memory <b id=\"rss-now\" data-kib=\"%llu\">%.1f MiB</b>, sampled every %s "
@@ -336,10 +336,10 @@ static void render_history(Buf *b, DocFormat fmt, const StatusPage *p, int64_t n
         doc_key(&d, "rss");
         doc_array(&d, (uint32_t)h->rss_n);
         for (size_t i = 0; i < h->rss_n; i++) {
-                const RssSample *s = history_rss_at(h, i);
+                const RssSample s = history_rss_at(h, i);
                 doc_array(&d, 2);
-                doc_int(&d, s->t_usec);
-                doc_uint(&d, s->rss_kib);
+                doc_int(&d, s.t_usec);
+                doc_uint(&d, s.rss_kib);
                 doc_end(&d);
         }
         doc_end(&d);
@@ -581,9 +581,13 @@ StatusPage *status_page_free(StatusPage *p)
         return NULL;
 }
 
-/* For a client that takes no gzip: the body inflated into the response's own buffer. */
+/* For a client that takes no gzip: the body inflated into the response's own buffer, a
+ * mapping of its own (from the heap, its ~100 kB would stay in tallyd's RSS after the
+ * response is freed: below M_TRIM_THRESHOLD). */
 static int inflate_into(Response *resp, Piece gz, size_t plain_len)
 {
+        buf_done(&resp->owned);
+        buf_init_mapped(&resp->owned);
         struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
         if (!d || !buf_reserve(&resp->owned, plain_len)) {
                 libdeflate_free_decompressor(d);

@@ -19,9 +19,26 @@ static void one_point_is_oldest_and_newest(void)
         CHECK(history_new(4, 2, USEC_PER_SEC, &h) == 0);
         history_add_rss(h, 1000, 11800);
         CHECK_EQ_INT(h->rss_n, 1);
-        CHECK_EQ_INT(history_rss_at(h, 0)->t_usec, 1000);
-        CHECK_EQ_INT(history_rss_at(h, 0)->rss_kib, 11800);
+        CHECK_EQ_INT(history_rss_at(h, 0).t_usec, 1000);
+        CHECK_EQ_INT(history_rss_at(h, 0).rss_kib, 11800);
         CHECK(!history_rss_gap_before(h, 0));
+}
+
+/* A sample is kept in one word: the time to the millisecond, the RSS up to 4 GiB. */
+static void samples_keep_milliseconds_and_saturate(void)
+{
+        _cleanup_(history_freep) History *h = NULL;
+        CHECK(history_new(4, 2, USEC_PER_MSEC, &h) == 0);
+        int64_t now = INT64_C(1764590400123456); /* 2025-12-01, µs */
+        history_add_rss(h, now, 12148);
+        history_add_rss(h, now + 1999, UINT64_C(1) << 40); /* 1 PiB */
+        history_add_rss(h, -5, 1);                         /* before 1970 */
+        CHECK_EQ_INT(history_rss_at(h, 0).t_usec, INT64_C(1764590400123000));
+        CHECK_EQ_INT(history_rss_at(h, 0).rss_kib, 12148);
+        CHECK_EQ_INT(history_rss_at(h, 1).t_usec, INT64_C(1764590400125000));
+        CHECK_EQ_INT(history_rss_at(h, 1).rss_kib, (UINT64_C(1) << HISTORY_KIB_BITS) - 1);
+        CHECK_EQ_INT(history_rss_at(h, 2).t_usec, 0);
+        CHECK(history_rss_gap_before(h, 2)); /* backwards */
 }
 
 static void rss_ring_wraps_around_keeping_the_newest(void)
@@ -33,7 +50,7 @@ static void rss_ring_wraps_around_keeping_the_newest(void)
         CHECK_EQ_INT(h->rss_n, 4);
         CHECK_EQ_INT(h->rss_total, 10);
         for (size_t i = 0; i < 4; i++) {
-                CHECK_EQ_INT(history_rss_at(h, i)->rss_kib, 106 + i);
+                CHECK_EQ_INT(history_rss_at(h, i).rss_kib, 106 + i);
                 CHECK(!history_rss_gap_before(h, i));
         }
 }
@@ -87,6 +104,7 @@ static void runs_wrap_and_dedupe_by_generation(void)
 }
 
 TEST_MAIN(TEST_CASE(empty_history_has_nothing), TEST_CASE(one_point_is_oldest_and_newest),
+          TEST_CASE(samples_keep_milliseconds_and_saturate),
           TEST_CASE(rss_ring_wraps_around_keeping_the_newest),
           TEST_CASE(a_pause_longer_than_three_intervals_is_a_gap),
           TEST_CASE(at_short_intervals_a_late_tick_is_not_a_gap),
