@@ -43,7 +43,8 @@ void status_page_snapshot(StatusPage *p, Served *sv);
  * re-rendered. */
 void status_page_worker_exited(StatusPage *p, int wait_status, uint64_t duration_ms,
                                const struct rusage *ru);
-/* Main loop: take one RSS sample at now and re-render (the timer's work; tests). */
+/* Main loop: take one RSS sample at now and re-render at once (the first sample; tests).
+ * The timer samples every interval but re-renders at most once a second. */
 void status_page_tick(StatusPage *p, int64_t now_usec);
 
 /* Any loop (respond.c): answers ROUTE_STATUS or ROUTE_HISTORY into resp (a reference on
