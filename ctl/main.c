@@ -35,7 +35,7 @@ static void help(void)
                "                         (default %s)\n"
                "      --timeout DURATION list: how long to wait for tallyd (default 500ms)\n"
                "  -h, --help             show this help\n"
-               "      --version          show the version\n\n"
+               "  -V, --version          show the version\n\n"
                "Exit status:\n"
                "   0  success; diff: no difference\n"
                "   1  failure (the reason is printed); diff: the snapshots differ\n"

@@ -215,7 +215,6 @@ static void render_snapshot(Buf *b, const StatusPage *p, int64_t now)
                 const char *h = buf_ok(&href) ? href.data : "/v1/views";
                 buf_puts(b, "<tr><td class=\"name\">");
                 html_escape(b, v->name, v->name_len);
-                /* CSV output (?format=csv) is being added on another branch */
                 buf_printf(b,
                            "</td><td class=\"n rows\">%zu</td><td><a class=\"json\" "
                            "href=\"%s\">JSON</a></td><td><a class=\"csv\" "
