@@ -7,6 +7,7 @@
 #include "fields.h"
 #include "negotiate.h"
 #include "pinning.h"
+#include "status_page.h"
 
 #define CT_JSON    "application/json; charset=utf-8"
 #define CT_MSGPACK "application/msgpack"
@@ -374,6 +375,14 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
                         ctx->render_metrics(ctx->userdata, &resp->owned);
                 add_owned(resp);
                 return;
+        case ROUTE_STATUS:
+        case ROUTE_HISTORY:
+                if (ctx->status) {
+                        if (status_page_respond(ctx->status, req, r.kind, msgpack, resp) < 0)
+                                out_of_memory(resp);
+                } else
+                        fail_with(resp, 404, "no such endpoint");
+                return;
         case ROUTE_NOT_FOUND: fail_with(resp, 404, "no such endpoint"); return;
         default: break;
         }
@@ -489,6 +498,9 @@ size_t response_body_length(const Response *resp)
 void response_done(Response *resp)
 {
         buf_done(&resp->owned);
+        if (resp->keep)
+                resp->keep_unref(NULL, 0, resp->keep);
+        resp->keep = NULL;
         resp->n_pieces = 0;
         resp->shared = 0;
         resp->hold = NULL;

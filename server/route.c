@@ -202,7 +202,12 @@ int route_parse(const char *target, size_t len, char *scratch, size_t scratch_si
                 i = end + 1;
         }
 
-        if (n == 1 && seg_is(segs[0].p, segs[0].len, "healthz"))
+        if (n == 1 && (segs[0].len == 0 || seg_is(segs[0].p, segs[0].len, "status")))
+                r.kind = ROUTE_STATUS;
+        else if (n == 2 && seg_is(segs[0].p, segs[0].len, "v1") &&
+                 seg_is(segs[1].p, segs[1].len, "history"))
+                r.kind = ROUTE_HISTORY;
+        else if (n == 1 && seg_is(segs[0].p, segs[0].len, "healthz"))
                 r.kind = ROUTE_HEALTHZ;
         else if (n == 1 && seg_is(segs[0].p, segs[0].len, "readyz"))
                 r.kind = ROUTE_READYZ;
@@ -257,6 +262,8 @@ const char *route_kind_to_string(RouteKind k)
             [ROUTE_VIEW] = "view",
             [ROUTE_ROW] = "row",
             [ROUTE_SNAPSHOT] = "snapshot",
+            [ROUTE_STATUS] = "status",
+            [ROUTE_HISTORY] = "history",
         };
         return (unsigned)k < ELEMENTSOF(names) ? names[k] : "unknown";
 }

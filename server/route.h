@@ -20,6 +20,8 @@ typedef enum RouteKind {
         ROUTE_VIEW,     /* /v1/views/{view} */
         ROUTE_ROW,      /* /v1/views/{view}/rows/{k1}/{k2}... */
         ROUTE_SNAPSHOT, /* /v1/snapshot */
+        ROUTE_STATUS,   /* / and /status: the status page (status_page.c) */
+        ROUTE_HISTORY,  /* /v1/history (status_page.c) */
         _ROUTE_KIND_MAX,
 } RouteKind;
 

@@ -98,6 +98,11 @@ int served_new(const Snapshot *s, Served **ret)
         sv->generation = s->generation;
         sv->created_usec = s->created_usec;
         sv->file_bytes = s->file_bytes;
+        sv->stats = s->stats; /* the status page's run record; host copied below */
+        sv->stats.host = arena_strndup(a, s->stats.host ? s->stats.host : "",
+                                       s->stats.host ? strlen(s->stats.host) : 0);
+        if (!sv->stats.host)
+                return -ENOMEM;
         sv->views = arena_new0(a, ServedView, s->n_views);
         if (!sv->views && s->n_views)
                 return -ENOMEM;

@@ -74,6 +74,7 @@ typedef struct Served {
         uint64_t file_bytes;
         uint64_t total_rows;
         uint64_t prepare_usec;
+        SnapshotStats stats;    /* the header's worker map (host in the arena) */
         char last_modified[40]; /* IMF-fixdate of created_usec */
         char etag_views[48];
         size_t n_views;

@@ -15,6 +15,7 @@
 #include "select.h"
 #include "snapshot_write.h"
 #include "source.h"
+#include "usage.h"
 #include "view_out.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -244,6 +245,7 @@ int engine_run(const Config *cfg, uint64_t deadline_usec, bool force, EngineResu
                                .rows_rejected = ret->rows_rejected,
                                .duration_ms = (now_monotonic_usec() - t0) / USEC_PER_MSEC,
                                .host = host};
+        usage_measure(&stats);
         snapshot_writer_set_stats(w, &stats);
         if (stop_requested)
                 return log_error_errno(ECANCELED, "stopped by signal before publishing");

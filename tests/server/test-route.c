@@ -20,11 +20,17 @@ static void test_fixed_endpoints(void)
         CHECK_EQ_INT(r.kind, ROUTE_VIEWS);
         CHECK_EQ_INT(parse("/v1/snapshot", &r), 0);
         CHECK_EQ_INT(r.kind, ROUTE_SNAPSHOT);
+        CHECK_EQ_INT(parse("/", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_STATUS);
+        CHECK_EQ_INT(parse("/status?x=1", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_STATUS);
+        CHECK_EQ_INT(parse("/v1/history", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_HISTORY);
 }
 
 static void test_unknown_paths_are_not_found(void)
 {
-        static const char *const paths[] = {"/",
+        static const char *const paths[] = {"//",
                                             "/v1",
                                             "/v1/",
                                             "/v1/views/",
@@ -34,7 +40,9 @@ static void test_unknown_paths_are_not_found(void)
                                             "/v1/views/sales/rows/",
                                             "/v1/views/sales/x/a",
                                             "/HEALTHZ",
-                                            "/v1/snapshot/x"};
+                                            "/v1/snapshot/x",
+                                            "/status/",
+                                            "/v1/history/x"};
         for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
                 Route r;
                 int k = parse(paths[i], &r);
@@ -187,8 +195,8 @@ static void test_absolute_form(void)
         CHECK_EQ_INT(r.kind, ROUTE_HEALTHZ);
         CHECK_EQ_INT(parse("HTTPS://h:1/v1/views?x", &r), 0);
         CHECK_EQ_INT(r.kind, ROUTE_VIEWS);
-        CHECK_EQ_INT(parse("http://h", &r), 0);
-        CHECK_EQ_INT(r.kind, ROUTE_NOT_FOUND);
+        CHECK_EQ_INT(parse("http://h", &r), 0); /* no path: "/", the status page */
+        CHECK_EQ_INT(r.kind, ROUTE_STATUS);
 }
 
 TEST_MAIN(TEST_CASE(test_fixed_endpoints), TEST_CASE(test_unknown_paths_are_not_found),
