@@ -342,6 +342,17 @@ static int parse_worker_key(Parser *p, const Entry *e)
         return -EINVAL;
 }
 
+/* [nats] lives in config_nats.c; only the FILE:LINE report is ours. */
+static int parse_nats_key(Parser *p, const Entry *e)
+{
+        char reason[256] = "";
+        int r = nats_config_parse_key(&p->config->nats, e->line, e->key, e->value, reason,
+                                      sizeof(reason));
+        if (r == -EINVAL)
+                report(p, e->line, e->section, e->key, "%s", reason);
+        return r;
+}
+
 static int parse_columns(Parser *p, const Entry *e, SourceConfig *s)
 {
         _cleanup_(strv_freep) char **items = NULL;
@@ -828,10 +839,10 @@ static int add_named_sections(Parser *p)
                         continue;
                 if (!name) {
                         if (strcmp(kind, "tally") != 0 && strcmp(kind, "server") != 0 &&
-                            strcmp(kind, "worker") != 0)
+                            strcmp(kind, "worker") != 0 && strcmp(kind, "nats") != 0)
                                 report(p, e->line, e->section, NULL,
-                                       "unknown section (tally, worker, server, source.NAME, "
-                                       "view.NAME)");
+                                       "unknown section (tally, worker, server, nats, "
+                                       "source.NAME, view.NAME)");
                         continue;
                 }
                 if (!valid_name(name)) {
@@ -885,6 +896,8 @@ static int parse_entries(Parser *p)
                                 r = parse_server_key(p, e);
                         else if (strcmp(kind, "worker") == 0)
                                 r = parse_worker_key(p, e);
+                        else if (strcmp(kind, "nats") == 0)
+                                r = parse_nats_key(p, e);
                 } else if (*kind == 's') {
                         SourceConfig *s = (SourceConfig *)config_find_source(c, name);
                         if (s)
@@ -942,6 +955,12 @@ static int parse_entries(Parser *p)
                 if (!have_aggs)
                         report(p, v->line, section, NULL, "no 'aggregates' given");
         }
+        char reason[256] = "";
+        r = nats_config_finish(&c->nats, reason, sizeof(reason));
+        if (r == -EINVAL)
+                report(p, c->nats.line, "nats", NULL, "%s", reason);
+        else if (r < 0)
+                return r;
         if (c->n_views == 0 && p->errors == 0)
                 log_debug("%s: no views defined", p->path);
         return 0;
@@ -1004,6 +1023,10 @@ int config_parse(const char *path, const char *text, Config **ret)
                         r = resolve_relative(path, &c->snapshot_dir);
                 for (size_t i = 0; r >= 0 && i < c->n_sources; i++)
                         r = resolve_relative(path, &c->sources[i].path);
+                char **nats_paths[] = {&c->nats.credentials, &c->nats.tls_ca, &c->nats.tls_cert,
+                                       &c->nats.tls_key};
+                for (size_t i = 0; r >= 0 && i < ELEMENTSOF(nats_paths); i++)
+                        r = resolve_relative(path, nats_paths[i]);
         }
         for (size_t i = 0; i < p.n_entries; i++) {
                 free(p.entries[i].section);
@@ -1087,6 +1110,7 @@ Config *config_free(Config *c)
         free(c->views);
         free(c->snapshot_dir);
         free(c->server.listen);
+        nats_config_done(&c->nats);
         free(c->path);
         free(c);
         return NULL;

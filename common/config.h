@@ -6,12 +6,14 @@
  *                      max_header_bytes, timeout, spawn_interval
  *   [source.NAME]      type, path, columns, max_bad_ratio, time_reference
  *   [view.NAME]        source, group_by, aggregates, where, window
+ *   [nats]             servers, bucket, replicas, credentials, tls_* (config_nats.h)
  *
  * Relative paths (snapshot_dir, source paths) are taken relative to the config file's
  * directory. Every mistake is reported as "FILE:LINE: [section] key: reason" through the logger and
  * config_load returns -EINVAL; programs exit with EX_CONFIG (78) on it. */
 #pragma once
 
+#include "config_nats.h"
 #include "value.h"
 
 #define EXIT_CONFIG        78 /* EX_CONFIG from sysexits.h */
@@ -119,6 +121,7 @@ typedef struct Config {
         size_t n_sources;
         ViewConfig *views;
         size_t n_views;
+        NatsConfig nats; /* [nats]: config_nats.h */
 } Config;
 
 /* Reads and validates path. Errors are logged (file, line, key); returns -EINVAL on any,

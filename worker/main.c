@@ -8,6 +8,7 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "nats_publish.h"
 #include "tally-config.h"
 
 static void help(void)
@@ -27,6 +28,9 @@ static void help(void)
                "      passed (no snapshot written, no temp file left)\n"
                "  65  a source had more malformed rows than its max_bad_ratio\n"
                "      (no snapshot written, the previous one stays)\n"
+               "  75  with [nats]: snapshot written locally but not put into the NATS\n"
+               "      bucket (unreachable until the deadline, or a newer generation is\n"
+               "      there); the next run publishes its own, newer one\n"
                "  78  bad configuration, including a declared column missing from a\n"
                "      CSV header\n",
                TALLY_DEFAULT_CONFIG);
@@ -35,6 +39,7 @@ static void help(void)
 static void on_signal(int sig)
 {
         engine_request_stop();
+        nats_publish_request_stop();
 }
 
 int main(int argc, char **argv)
@@ -113,7 +118,7 @@ int main(int argc, char **argv)
                            "snapshot %" PRIu64 " written: %" PRIu64 " rows read, %" PRIu64
                            " rejected, %" PRIu64 " bytes, %" PRIu64 " ms",
                            res.generation, res.rows_read, res.rows_rejected, res.bytes, ms);
-                return 0;
+                return nats_publish_step(cfg, deadline); /* [nats]: many serving hosts */
         }
         int code = r == ENGINE_BAD_CONFIG ? EXIT_CONFIG : r == ENGINE_BAD_ROWS ? EX_DATAERR : 1;
         log_struct(LOG_ERR, r < 0 ? r : 0, MSGID_WORKER_FAILED,
