@@ -1,0 +1,108 @@
+/* tally-sync: one per serving host. Follows the NATS JetStream bucket the worker host
+ * publishes into and installs each new snapshot into the local snapshot_dir, where tallyd
+ * picks it up by inotify as if a local worker had written it. tallyd itself keeps no
+ * network and all its hardening; this small process is the only one that talks to NATS. */
+#include <getopt.h>
+#include <nats/nats.h>
+#include <signal.h>
+#include <sysexits.h>
+
+#include "config.h"
+#include "follow.h"
+#include "log.h"
+#include "notify.h"
+#include "tally-config.h"
+
+static volatile int stop_requested;
+
+static void on_signal(int sig)
+{
+        stop_requested = 1;
+}
+
+static void help(void)
+{
+        printf("Usage: tally-sync [OPTIONS]\n"
+               "Follows the [nats] bucket and installs every new snapshot into snapshot_dir\n"
+               "(verified as tallyd verifies it, written atomically, never an older\n"
+               "generation than the newest already there). Runs until SIGTERM.\n\n"
+               "  --config PATH    configuration file (default %s)\n"
+               "  --check-config   validate the configuration and exit\n"
+               "  -h, --help       this help\n"
+               "  --version        print the version\n\n"
+               "Exit status:\n"
+               "   0  stopped by SIGTERM or SIGINT\n"
+               "   1  snapshot_dir cannot be read or written, or out of memory\n"
+               "  64  bad command line\n"
+               "  78  bad configuration, or no [nats] servers configured\n"
+               "NATS being unreachable is not an exit: tally-sync retries forever with\n"
+               "backoff while tallyd keeps serving what the directory holds.\n",
+               TALLY_DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+        enum { OPT_CONFIG = 256, OPT_CHECK, OPT_VERSION };
+        static const struct option longopts[] = {
+            {"config", required_argument, NULL, OPT_CONFIG},
+            {"check-config", no_argument, NULL, OPT_CHECK},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, OPT_VERSION},
+            {},
+        };
+        const char *config_path = TALLY_DEFAULT_CONFIG;
+        bool check_only = false;
+        int c;
+
+        log_setup("tally-sync");
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+                switch (c) {
+                case OPT_CONFIG: config_path = optarg; break;
+                case OPT_CHECK: check_only = true; break;
+                case 'h': help(); return 0;
+                case OPT_VERSION: printf("tally-sync %s\n", TALLY_VERSION); return 0;
+                default: return EX_USAGE;
+                }
+        }
+        if (optind < argc) {
+                log_error("unexpected argument '%s'", argv[optind]);
+                return EX_USAGE;
+        }
+
+        _cleanup_(config_freep) Config *cfg = NULL;
+        int r = config_load(config_path, &cfg);
+        if (r == -ENOMEM) {
+                log_error_errno(r, "%s: cannot load the configuration: %m", config_path);
+                return 1;
+        }
+        if (r < 0)
+                return EXIT_CONFIG;
+        if (!nats_config_enabled(&cfg->nats)) {
+                log_error("%s: [nats] servers: not set; tally-sync has nothing to follow",
+                          config_path);
+                return EXIT_CONFIG;
+        }
+        if (check_only) {
+                log_info("%s: configuration is valid (bucket %s, %zu servers)", config_path,
+                         cfg->nats.bucket, cfg->nats.n_servers);
+                return 0;
+        }
+
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigemptyset(&sa.sa_mask);
+        (void)sigaction(SIGTERM, &sa, NULL);
+        (void)sigaction(SIGINT, &sa, NULL);
+        (void)signal(SIGPIPE, SIG_IGN);
+
+        /* Ready once configured: catching up may wait for NATS indefinitely, and tallyd
+         * serves what the directory holds meanwhile. */
+        sync_notify_ready();
+        sync_notify_status("connecting to NATS bucket %s", cfg->nats.bucket);
+        r = follow_run(cfg, &stop_requested);
+        sync_notify_stopping();
+        nats_Close();
+        if (r < 0)
+                return 1;
+        log_info("stopped");
+        return 0;
+}
