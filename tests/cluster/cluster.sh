@@ -1,0 +1,299 @@
+#!/bin/bash
+# Suite cluster: snapshots to many serving hosts over a real NATS JetStream cluster.
+# Every host is a network namespace this test creates (names unique per run) on one
+# bridge in a namespace of its own: n1..n3 run nats-server (JetStream, clustered by
+# routes, R3), w runs tally-worker, s1 and s2 each run tally-sync + tallyd (tallyd on the
+# namespace's loopback, asked with curl from inside). Everything is torn down on exit.
+# Needs root (skips with 77 otherwise). TALLY_CLUSTER_LONG=1: the leader-kill and
+# partition cases repeat (by hand; minutes).
+source "$TALLY_SOURCE_ROOT/tests/lib.sh"
+
+if [[ $(id -u) != 0 ]]; then
+        echo "skipped: network namespaces need root"
+        exit 77
+fi
+for c in ip nats-server curl; do
+        command -v "$c" >/dev/null || { echo "skipped: no $c"; exit 77; }
+done
+TALLY_SYNC=${TALLY_SYNC:-$TALLY_BUILD_ROOT/sync/tally-sync}
+TOOL=$TALLY_BUILD_ROOT/tests/cluster/cluster-tool
+LONG=${TALLY_CLUSTER_LONG:-0}
+REPEAT=1
+((LONG)) && REPEAT=${TALLY_CLUSTER_REPEAT:-10}
+
+ID=$(printf '%04x%02x' $(($$ & 0xffff)) $((RANDOM & 0xff)))
+NS=tc$ID
+HOSTS=(n1 n2 n3 w s1 s2)
+declare -A ADDR=([n1]=10.77.0.11 [n2]=10.77.0.12 [n3]=10.77.0.13 [w]=10.77.0.20
+        [s1]=10.77.0.31 [s2]=10.77.0.32)
+declare -A PID=()
+URLS="nats://10.77.0.11:4222,nats://10.77.0.12:4222,nats://10.77.0.13:4222"
+
+cluster_cleanup() {
+        local rc=$? h p
+        for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+        for p in "${PID[@]}"; do wait "$p" 2>/dev/null || true; done
+        # anything else still running inside our namespaces was started by this test
+        for h in "${HOSTS[@]}"; do
+                for p in $(ip netns pids "$NS-$h" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+        done
+        for h in "${HOSTS[@]}" sw; do ip netns del "$NS-$h" 2>/dev/null || true; done
+        if ((rc != 0)); then
+                for f in "$T"/*.log; do
+                        [[ -f $f ]] && { echo "--- $f"; tail -n 20 "$f"; } >&2
+                done
+        fi
+        _cleanup
+        exit "$rc"
+}
+trap cluster_cleanup EXIT
+
+# Runs a command on host $1. Background daemons call ip netns exec directly, not through
+# this function, so that $! is the daemon itself (ip execs it) and kill reaches it.
+on() { local h=$1; shift; ip netns exec "$NS-$h" "$@"; }
+
+# --- the network: one bridge in its own namespace, one veth pair per host
+ip netns add "$NS-sw"
+ip -n "$NS-sw" link add br0 type bridge
+ip -n "$NS-sw" link set br0 up
+for h in "${HOSTS[@]}"; do
+        ip netns add "$NS-$h"
+        ip link add "v$ID$h" type veth peer name "p$ID$h"
+        ip link set "v$ID$h" netns "$NS-$h"
+        ip link set "p$ID$h" netns "$NS-sw"
+        ip -n "$NS-sw" link set "p$ID$h" master br0 up
+        ip -n "$NS-$h" addr add "${ADDR[$h]}/24" dev "v$ID$h"
+        ip -n "$NS-$h" link set "v$ID$h" up
+        ip -n "$NS-$h" link set lo up
+done
+link() { ip -n "$NS-sw" link set "p$ID$1" "$2"; }
+
+# --- three JetStream nodes
+start_nats() {
+        local n=$1 a=${ADDR[$1]} routes=() o
+        for o in n1 n2 n3; do [[ $o != "$n" ]] && routes+=("nats://${ADDR[$o]}:6222"); done
+        mkdir -p "$T/$n"
+        cat >"$T/$n/nats.conf" <<CONF
+server_name: $n
+listen: $a:4222
+http: $a:8222
+jetstream { store_dir: "$T/$n/js", max_memory_store: 64MB, max_file_store: 4GB }
+cluster { name: tc, listen: $a:6222, routes: [$(IFS=,; echo "${routes[*]}")] }
+CONF
+        ip netns exec "$NS-$n" nats-server -c "$T/$n/nats.conf" >>"$T/$n.log" 2>&1 &
+        PID[$n]=$!
+}
+nats_healthy() { on w curl -sf --max-time 1 "http://${ADDR[$1]}:8222/healthz" | has '"ok"'; }
+for n in n1 n2 n3; do start_nats "$n"; done
+for n in n1 n2 n3; do wait_for 30 nats_healthy "$n" || fail "nats-server $n not healthy"; done
+
+# --- the worker host and two serving hosts
+"$TALLY_GEN" --rows 100000 --regions 12 --products 2000 >"$T/events.csv"
+host_config() {
+        local snap=$1 keep=$2
+        cat <<CONF
+[tally]
+snapshot_dir = $snap
+keep = $keep
+
+[server]
+listen = 127.0.0.1:8080
+max_age = 1h
+
+[source.events]
+type = csv
+path = $T/events.csv
+columns = ts:time, region:str, product:str, user_id:int, amount:num, latency_ms:num, status:str
+
+[view.sales]
+source = events
+group_by = region, product
+aggregates = count, sum(amount), avg(amount), min(amount), max(amount), p95(latency_ms), distinct(user_id)
+
+[nats]
+servers = $URLS
+replicas = 3
+CONF
+}
+mkdir -p "$T/w/snap"
+host_config "$T/w/snap" 100 >"$T/w/tally.conf"
+
+start_serving() {
+        local h=$1
+        mkdir -p "$T/$h/snap"
+        host_config "$T/$h/snap" 3 >"$T/$h/tally.conf"
+        ip netns exec "$NS-$h" "$TALLY_SYNC" --config "$T/$h/tally.conf" >>"$T/$h-sync.log" 2>&1 &
+        PID[$h-sync]=$!
+        ip netns exec "$NS-$h" "$TALLYD" --config "$T/$h/tally.conf" >>"$T/$h-tallyd.log" 2>&1 &
+        PID[$h-tallyd]=$!
+}
+stop_serving() {
+        kill -TERM "${PID[$1-sync]}" "${PID[$1-tallyd]}"
+        wait "${PID[$1-sync]}" || fail "tally-sync on $1 exited $? on SIGTERM"
+        wait "${PID[$1-tallyd]}" || true
+        unset "PID[$1-sync]" "PID[$1-tallyd]"
+}
+
+# The generation host $1 serves, or nothing.
+served() { on "$1" curl -sf --max-time 2 http://127.0.0.1:8080/v1/snapshot | grep -o '"generation":[0-9]*' | cut -d: -f2; }
+serves() { [[ $(served "$1") == "$2" ]]; }
+newest_local() { ls "$T/w/snap" | sed -n 's/^snapshot-0*\([0-9][0-9]*\)\.msgpack$/\1/p' | sort -n | tail -1; }
+
+# Every 50 ms, what each serving host answers: at the end no host may ever have gone back
+# a generation or failed a request once it had served one.
+monitor() {
+        local h=$1 g
+        while :; do
+                g=$(served "$h") || g=ERR
+                echo "$g" >>"$T/$h.served"
+                sleep 0.05
+        done
+}
+
+# Runs the worker; its exit status in WRC.
+run_worker() {
+        WRC=0
+        on w "$TALLY_WORKER" --config "$T/w/tally.conf" --deadline "${1:-40s}" >>"$T/w.log" 2>&1 || WRC=$?
+}
+
+for h in s1 s2; do start_serving "$h"; done
+for h in s1 s2; do
+        monitor "$h" &
+        PID[$h-monitor]=$!
+done
+
+# --- a run is served by both serving hosts, with the same generation
+run_worker 60s
+((WRC == 0)) || fail "first worker run exited $WRC"
+G=$(newest_local)
+for h in s1 s2; do wait_for 30 serves "$h" "$G" || fail "$h does not serve generation $G"; done
+pass "generation $G from the worker host is served by s1 and s2"
+has -E "published to NATS bucket tally: [0-9]+ bytes in [2-9][0-9]* chunks" "$T/w.log" ||
+        fail "the snapshot did not need several chunks; the test would not test chunking"
+
+# --- kill -9 of the chunk stream's leader while the worker publishes
+leader_kill() {
+        local before leader
+        before=$(newest_local)
+        leader=$(on w "$TOOL" "$URLS" tally leader tally-chunks-tally)
+        [[ $leader == n[123] ]] || fail "no leader for the chunk stream ('$leader')"
+        run_worker 40s &
+        local wpid=$!
+        # the publish starts right after the local rename: kill then
+        wait_for 30 test -e "$T/w/snap/$(printf 'snapshot-%020d.msgpack' $((before + 1)))" ||
+                fail "worker wrote no snapshot"
+        kill -9 "${PID[$leader]}"
+        wait "${PID[$leader]}" 2>/dev/null || true
+        wait "$wpid" || true
+        G=$(newest_local)
+        if ! grep -q "snapshot $G published to NATS" "$T/w.log"; then
+                # the run may have ended 75 (deadline); the next one publishes the newest
+                run_worker 40s
+                ((WRC == 0)) || fail "worker after leader kill exited $WRC"
+                G=$(newest_local)
+        fi
+        local t0=$SECONDS
+        for h in s1 s2; do wait_for 30 serves "$h" "$G" || fail "$h does not serve $G after killing $leader"; done
+        pass "killed leader $leader during a publish: generation $G everywhere within $((SECONDS - t0 + 1)) s"
+        start_nats "$leader"
+        wait_for 30 nats_healthy "$leader" || fail "$leader did not come back"
+}
+for ((i = 0; i < REPEAT; i++)); do leader_kill; done
+
+# --- one serving host cut off across three runs, then healed
+partition() {
+        local old=$G
+        link s1 down
+        for _ in 1 2 3; do
+                run_worker 40s
+                ((WRC == 0)) || fail "worker run with s1 cut off exited $WRC"
+        done
+        G=$(newest_local)
+        wait_for 30 serves s2 "$G" || fail "s2 does not serve $G"
+        serves s1 "$old" || fail "s1 stopped serving $old while cut off (serves '$(served s1)')"
+        link s1 up
+        local t0=$SECONDS
+        wait_for 60 serves s1 "$G" || fail "s1 did not catch up to $G after healing"
+        pass "s1 served $old while cut off for three runs, then jumped to $G within $((SECONDS - t0 + 1)) s"
+        [[ ! -e $T/s1/snap/$(printf 'snapshot-%020d.msgpack' $((G - 1))) ]] ||
+                fail "s1 installed an intermediate generation instead of jumping to the newest"
+}
+for ((i = 0; i < REPEAT; i++)); do partition; done
+
+# --- a serving host restarted with an empty directory catches up
+echo RESTART >>"$T/s2.served"
+stop_serving s2
+rm -rf "$T/s2/snap"
+start_serving s2
+wait_for 30 serves s2 "$G" || fail "restarted s2 did not catch up to $G"
+pass "s2 restarted with an empty directory serves $G"
+
+# --- damaged snapshots put into the bucket directly are refused everywhere
+D=$((G + 1))
+file=$T/w/snap/$(printf 'snapshot-%020d.msgpack' "$G")
+for mode in garbage xxh3 flip missing; do
+        on w "$TOOL" "$URLS" tally damage "$mode" "$file" "$D" >/dev/null || fail "cluster-tool damage $mode"
+        for h in s1 s2; do
+                wait_for 20 eval "(( \$(grep -c 'refused snapshot $D' '$T/$h-sync.log') >= ${n_refused:-1} ))" ||
+                        fail "$h did not refuse the damaged ($mode) snapshot"
+                serves "$h" "$G" || fail "$h no longer serves $G after a damaged ($mode) one"
+                [[ ! -e $T/$h/snap/$(printf 'snapshot-%020d.msgpack' "$D") ]] || fail "$h installed the damaged ($mode) one"
+        done
+        n_refused=$((${n_refused:-1} + 1))
+done
+pass "damaged snapshots (garbage, wrong xxh3, flipped byte, missing chunk) refused on s1 and s2; $G kept serving"
+# The bucket now names generation D: the worker's next run (also D) is superseded and
+# says so with 75; the run after publishes.
+run_worker 40s
+((WRC == 75)) || fail "a worker run whose generation the bucket already names exited $WRC, not 75"
+has "not published to NATS bucket tally (exit 75): the bucket already names generation $D" "$T/w.log" ||
+        fail "no log line for the superseded run"
+run_worker 40s
+((WRC == 0)) || fail "the next worker run exited $WRC"
+G=$(newest_local)
+for h in s1 s2; do wait_for 30 serves "$h" "$G" || fail "$h does not serve $G after the damage"; done
+pass "a superseded run exits 75; the next one publishes $G, served everywhere"
+
+# --- one NATS node of three down: publishing and serving go on
+kill -9 "${PID[n3]}"
+wait "${PID[n3]}" 2>/dev/null || true
+run_worker 40s
+((WRC == 0)) || fail "worker with n3 down exited $WRC"
+G=$(newest_local)
+for h in s1 s2; do wait_for 30 serves "$h" "$G" || fail "$h does not serve $G with n3 down"; done
+pass "with n3 down generation $G is published and served"
+
+# --- NATS unreachable: the local snapshot stays, exit 75, the next run publishes
+kill -9 "${PID[n1]}" "${PID[n2]}"
+wait "${PID[n1]}" "${PID[n2]}" 2>/dev/null || true
+run_worker 3s
+((WRC == 75)) || fail "worker with NATS down exited $WRC, not 75"
+L=$(newest_local)
+((L == G + 1)) || fail "the local snapshot was not written with NATS down"
+has "snapshot $L written locally but not published" "$T/w.log" || fail "no log line for exit 75"
+for n in n1 n2 n3; do start_nats "$n"; done
+for n in n1 n2 n3; do wait_for 30 nats_healthy "$n" || fail "$n did not come back"; done
+run_worker 60s
+((WRC == 0)) || fail "worker after NATS came back exited $WRC"
+G=$(newest_local)
+for h in s1 s2; do wait_for 30 serves "$h" "$G" || fail "$h does not serve $G after NATS came back"; done
+pass "NATS down: exit 75 and the local snapshot kept; the next run publishes $G"
+
+# --- nothing partial or older was ever served, and every served file is the worker's
+for h in s1 s2; do
+        kill "${PID[$h-monitor]}"
+        wait "${PID[$h-monitor]}" 2>/dev/null || true
+        unset "PID[$h-monitor]"
+        awk -v h="$h" '
+                $1 == "RESTART" { restarting = 1; next }
+                $1 == "ERR" { if (seen && !restarting) { print h ": a request failed after serving " last; bad = 1 } next }
+                { if (seen && $1 < last) { print h ": went back from " last " to " $1; bad = 1 }
+                  seen = 1; last = $1; restarting = 0 }
+                END { exit bad }' "$T/$h.served" || fail "$h served something older, or failed"
+        for f in "$T/$h"/snap/snapshot-*.msgpack; do
+                cmp -s "$f" "$T/w/snap/${f##*/}" || fail "$h holds ${f##*/} that differs from the worker's"
+        done
+done
+pass "s1 and s2 never went back a generation nor failed a request; their files are the worker's bytes"
+for h in s1 s2; do stop_serving "$h"; done
+pass "tally-sync stops cleanly on SIGTERM"
