@@ -14,6 +14,30 @@ static int chunk_index(natsMsg *msg, uint64_t n_chunks, uint64_t *ret)
         return parse_uint(v, 0, n_chunks - 1, ret);
 }
 
+/* A direct get is answered by any replica with the raw bytes (the stream allows it); the
+ * API get goes to the leader and wraps them in base64 JSON, a third more on the wire. A
+ * replica that has not caught up answers "not found": ask the leader then. */
+static natsStatus get_chunk(jsCtx *js, const char *stream, uint64_t seq, natsMsg **ret)
+{
+        jsDirectGetMsgOptions o;
+        jsDirectGetMsgOptions_Init(&o);
+        o.Sequence = seq;
+        natsStatus s = js_DirectGetMsg(ret, js, stream, NULL, &o);
+        if (s == NATS_OK)
+                return s;
+        jsErrCode jerr = 0;
+        return js_GetMsg(ret, js, stream, seq, NULL, &jerr);
+}
+
+/* The subject the chunk was published on: a direct get's reply carries it in a header. */
+static const char *chunk_subject(natsMsg *msg)
+{
+        const char *v = NULL;
+        if (natsMsgHeader_Get(msg, "Nats-Subject", &v) == NATS_OK && v)
+                return v;
+        return natsMsg_GetSubject(msg);
+}
+
 int fetch_snapshot(jsCtx *js, const char *stream, const NatsManifest *m, volatile const int *stop,
                    void **ret_buf, char *reason, size_t rs)
 {
@@ -26,14 +50,13 @@ int fetch_snapshot(jsCtx *js, const char *stream, const NatsManifest *m, volatil
                 if (*stop)
                         return -ECANCELED;
                 natsMsg *msg = NULL;
-                jsErrCode jerr = 0;
-                natsStatus s = js_GetMsg(&msg, js, stream, seq, NULL, &jerr);
+                natsStatus s = get_chunk(js, stream, seq, &msg);
                 if (s == NATS_NOT_FOUND)
                         continue; /* purged or deleted: counted as missing below */
                 if (s != NATS_OK)
                         return nats_error(s, "cannot fetch a chunk", reason, rs);
                 uint64_t idx;
-                const char *subj = natsMsg_GetSubject(msg);
+                const char *subj = chunk_subject(msg);
                 if (!subj || strcmp(subj, m->subject) != 0) {
                         natsMsg_Destroy(msg); /* another publish interleaved: not ours */
                         continue;
