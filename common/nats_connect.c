@@ -20,8 +20,8 @@ int nats_error(natsStatus s, const char *what, char *reason, size_t rs)
         }
 }
 
-int nats_connect(const NatsConfig *n, bool reconnect_forever, natsConnection **ret, char *reason,
-                 size_t rs)
+int nats_connect(const NatsConfig *n, bool reconnect_forever, int64_t timeout_ms,
+                 const NatsConnectHooks *hooks, natsConnection **ret, char *reason, size_t rs)
 {
         natsOptions *opts = NULL;
         natsConnection *nc = NULL;
@@ -29,7 +29,7 @@ int nats_connect(const NatsConfig *n, bool reconnect_forever, natsConnection **r
         if (s == NATS_OK)
                 s = natsOptions_SetServers(opts, (const char **)n->servers, (int)n->n_servers);
         if (s == NATS_OK)
-                s = natsOptions_SetTimeout(opts, 2000);
+                s = natsOptions_SetTimeout(opts, timeout_ms > 0 ? timeout_ms : 1);
         if (s == NATS_OK)
                 s = natsOptions_SetMaxReconnect(opts, reconnect_forever ? -1 : 10);
         if (s == NATS_OK)
@@ -41,6 +41,10 @@ int nats_connect(const NatsConfig *n, bool reconnect_forever, natsConnection **r
                 s = natsOptions_SetPingInterval(opts, 2000);
         if (s == NATS_OK)
                 s = natsOptions_SetMaxPingsOut(opts, 2);
+        if (s == NATS_OK && hooks && hooks->disconnected)
+                s = natsOptions_SetDisconnectedCB(opts, hooks->disconnected, hooks->closure);
+        if (s == NATS_OK && hooks && hooks->reconnected)
+                s = natsOptions_SetReconnectedCB(opts, hooks->reconnected, hooks->closure);
         if (s == NATS_OK && n->credentials)
                 s = natsOptions_SetUserCredentialsFromFiles(opts, n->credentials, NULL);
         if (s == NATS_OK && n->tls_ca)

@@ -7,10 +7,19 @@
 
 #include "config_nats.h"
 
-/* Connects to n's servers. With reconnect_forever the connection survives any outage in
- * the background (daemons); otherwise libnats gives up after a few attempts and the
- * caller's deadline decides. 0 or negative errno with a reason. */
-int nats_connect(const NatsConfig *n, bool reconnect_forever, natsConnection **ret, char *reason,
+/* What a daemon wants to hear about its connection (called on libnats' own thread). */
+typedef struct NatsConnectHooks {
+        natsConnectionHandler disconnected;
+        natsConnectionHandler reconnected;
+        void *closure;
+} NatsConnectHooks;
+
+/* Connects to n's servers, waiting at most timeout_ms per server. With reconnect_forever
+ * the connection survives any outage in the background (daemons); otherwise libnats
+ * gives up after a few attempts and the caller's deadline decides. hooks may be NULL.
+ * 0 or negative errno with a reason. */
+int nats_connect(const NatsConfig *n, bool reconnect_forever, int64_t timeout_ms,
+                 const NatsConnectHooks *hooks, natsConnection **ret, char *reason,
                  size_t reason_size);
 /* The bucket's KV store and its chunk stream; created with n's replicas when create is set
  * (the producer), only bound otherwise (-ENOENT if missing). */

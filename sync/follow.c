@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 
 #include "fetch.h"
 #include "install.h"
@@ -31,10 +32,12 @@ typedef struct Follower {
         Refused refused[REFUSED_MEMORY];
         unsigned next_refused;
         uint64_t installed;
+        atomic_bool closing; /* read by libnats' thread */
 } Follower;
 
 static void disconnect(Follower *f)
 {
+        atomic_store(&f->closing, true);
         kvWatcher_Destroy(f->watch);
         kvStore_Destroy(f->kv);
         jsCtx_Destroy(f->js);
@@ -45,9 +48,30 @@ static void disconnect(Follower *f)
         f->nc = NULL;
 }
 
+/* libnats reconnects by itself; the operator hears of it once each way. */
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+        const Follower *f = closure;
+        if (atomic_load(&f->closing))
+                return; /* our own close, not an outage */
+        log_warning("disconnected from NATS (bucket %s); reconnecting in the background, the "
+                    "snapshot directory keeps what it has",
+                    f->cfg->nats.bucket);
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+        const Follower *f = closure;
+        char url[256] = "";
+        (void)natsConnection_GetConnectedUrl(nc, url, sizeof(url));
+        log_info("reconnected to NATS at %s (bucket %s)", url, f->cfg->nats.bucket);
+}
+
 static int connect_all(Follower *f, char *reason, size_t rs)
 {
-        int r = nats_connect(&f->cfg->nats, true, &f->nc, reason, rs);
+        const NatsConnectHooks hooks = {on_disconnected, on_reconnected, f};
+        atomic_store(&f->closing, false);
+        int r = nats_connect(&f->cfg->nats, true, 2000, &hooks, &f->nc, reason, rs);
         if (r < 0)
                 return r;
         jsOptions jo;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -12,6 +13,8 @@
 #include "nats_manifest.h"
 #include "snapshot.h"
 #include "snapshot_dir.h"
+
+#define PUBLISH_WINDOW 8 /* chunks in flight: 8 MB with the default max_payload */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -36,7 +39,11 @@ typedef struct Publisher {
         char subject[NATS_MAX_SUBJECT];
         uint64_t nonce;
         size_t chunk_bytes;
-        uint64_t n_chunks, next_chunk, first_seq, last_seq;
+        uint64_t n_chunks;
+        pthread_mutex_t lock; /* the fields below are written by on_ack */
+        uint8_t *acked;       /* per chunk */
+        uint64_t n_acked, first_seq, last_seq;
+        natsStatus ack_error;
 } Publisher;
 
 static void publisher_disconnect(Publisher *p)
@@ -92,17 +99,24 @@ static int read_newest(const char *dir, uint64_t max_bytes, Publisher *p)
         return 0;
 }
 
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
+
 static int publisher_connect(Publisher *p, char *reason, size_t rs)
 {
         if (p->kv)
                 return 0;
         publisher_disconnect(p);
-        int r = nats_connect(p->cfg, false, &p->nc, reason, rs);
+        /* a blackholed server must not hold the run past its deadline */
+        int r = nats_connect(p->cfg, false, MIN(2000, MAX(remaining_ms(p), 1)), NULL, &p->nc,
+                             reason, rs);
         if (r < 0)
                 return r;
         jsOptions jo;
         jsOptions_Init(&jo);
         jo.Wait = 2000;
+        jo.PublishAsync.MaxPending = PUBLISH_WINDOW;
+        jo.PublishAsync.AckHandler = on_ack;
+        jo.PublishAsync.AckHandlerClosure = p;
         natsStatus s = natsConnection_JetStream(&p->js, p->nc, &jo);
         if (s != NATS_OK)
                 return nats_error(s, "JetStream", reason, rs);
@@ -116,16 +130,47 @@ static int publisher_connect(Publisher *p, char *reason, size_t rs)
                 if (p->chunk_bytes == 0)
                         p->chunk_bytes = 512;
                 p->n_chunks = (p->len + p->chunk_bytes - 1) / p->chunk_bytes;
+                p->acked = calloc(p->n_chunks, 1);
+                if (!p->acked)
+                        return -ENOMEM;
         }
         return 0;
 }
 
+/* Acks arrive on libnats' thread: a chunk counts once the stream stored it. */
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+        Publisher *p = closure;
+        const char *v = NULL;
+        uint64_t idx;
+        pthread_mutex_lock(&p->lock);
+        if (pa && natsMsgHeader_Get(msg, NATS_CHUNK_HEADER, &v) == NATS_OK && v &&
+            parse_uint(v, 0, p->n_chunks - 1, &idx) == 0 && !p->acked[idx]) {
+                p->acked[idx] = 1;
+                p->n_acked++;
+                if (!p->first_seq || pa->Sequence < p->first_seq)
+                        p->first_seq = pa->Sequence;
+                p->last_seq = MAX(p->last_seq, pa->Sequence);
+        } else if (pae)
+                p->ack_error = pae->Err;
+        pthread_mutex_unlock(&p->lock);
+        natsMsg_Destroy(msg);
+}
+
+/* Publishes every chunk not yet stored, up to PUBLISH_WINDOW in flight (one at a time
+ * would pay a replicated round trip per MB), and waits for their acks. A chunk sent again
+ * after a failure carries the same Nats-Msg-Id: the stream keeps one copy. */
 static int publish_chunks(Publisher *p, char *reason, size_t rs)
 {
-        for (; p->next_chunk < p->n_chunks; p->next_chunk++) {
+        natsStatus s = NATS_OK;
+        for (uint64_t i = 0; i < p->n_chunks && s == NATS_OK; i++) {
                 if (stop_requested)
                         return -ECANCELED;
-                uint64_t i = p->next_chunk;
+                pthread_mutex_lock(&p->lock);
+                bool done = p->acked[i];
+                pthread_mutex_unlock(&p->lock);
+                if (done)
+                        continue;
                 size_t off = (size_t)i * p->chunk_bytes;
                 size_t n = MIN(p->chunk_bytes, p->len - off);
                 char id[96], idx[24];
@@ -133,26 +178,34 @@ static int publish_chunks(Publisher *p, char *reason, size_t rs)
                          p->nonce, i);
                 snprintf(idx, sizeof(idx), "%" PRIu64, i);
                 natsMsg *msg = NULL;
-                natsStatus s =
-                    natsMsg_Create(&msg, p->subject, NULL, (const char *)p->buf + off, (int)n);
+                s = natsMsg_Create(&msg, p->subject, NULL, (const char *)p->buf + off, (int)n);
                 if (s == NATS_OK)
                         s = natsMsgHeader_Set(msg, NATS_CHUNK_HEADER, idx);
                 jsPubOptions po;
                 jsPubOptions_Init(&po);
                 po.MsgId = id;
                 po.ExpectStream = p->stream;
-                po.MaxWait = MIN(2000, MAX(remaining_ms(p), 1));
-                jsPubAck *ack = NULL;
-                jsErrCode jerr = 0;
+                po.MaxWait = MIN(5000, MAX(remaining_ms(p), 1));
                 if (s == NATS_OK)
-                        s = js_PublishMsg(&ack, p->js, msg, &po, &jerr);
-                natsMsg_Destroy(msg);
-                if (s != NATS_OK)
-                        return nats_error(s, "cannot publish a chunk", reason, rs);
-                if (i == 0 || ack->Sequence < p->first_seq)
-                        p->first_seq = ack->Sequence;
-                p->last_seq = MAX(p->last_seq, ack->Sequence);
-                jsPubAck_Destroy(ack);
+                        s = js_PublishMsgAsync(p->js, &msg, &po);
+                natsMsg_Destroy(msg); /* no-op once libnats owns it */
+        }
+        if (s != NATS_OK)
+                return nats_error(s, "cannot publish a chunk", reason, rs);
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MaxWait = MIN(10000, MAX(remaining_ms(p), 1));
+        s = js_PublishAsyncComplete(p->js, &po);
+        if (s != NATS_OK)
+                return nats_error(s, "waiting for chunk acks", reason, rs);
+        pthread_mutex_lock(&p->lock);
+        uint64_t acked = p->n_acked;
+        natsStatus err = p->ack_error;
+        pthread_mutex_unlock(&p->lock);
+        if (acked != p->n_chunks) {
+                snprintf(reason, rs, "%" PRIu64 " of %" PRIu64 " chunks stored (%s)", acked,
+                         p->n_chunks, natsStatus_GetText(err));
+                return -EIO;
         }
         return 0;
 }
@@ -261,6 +314,7 @@ int nats_publish_newest(const Config *cfg, uint64_t deadline_usec, NatsPublishRe
         _cleanup_(freep) void *owned = NULL;
         Publisher p = {
             .cfg = &cfg->nats,
+            .lock = PTHREAD_MUTEX_INITIALIZER,
             .deadline =
                 deadline_usec ? deadline_usec : now_monotonic_usec() + NATS_PUBLISH_DEFAULT_TIMEOUT,
         };
@@ -304,7 +358,8 @@ int nats_publish_newest(const Config *cfg, uint64_t deadline_usec, NatsPublishRe
                 backoff = MIN(backoff * 2, USEC_PER_SEC);
         }
         res->chunks = p.n_chunks;
-        publisher_disconnect(&p);
+        publisher_disconnect(&p); /* no ack callback runs after this */
+        free(p.acked);
         nats_Close();
         return r;
 }

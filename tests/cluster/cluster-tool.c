@@ -59,7 +59,7 @@ int main(int argc, char **argv)
         natsConnection *nc = NULL;
         jsCtx *js = NULL;
         kvStore *kv = NULL;
-        if (nats_connect(&cfg, false, &nc, reason, sizeof(reason)) < 0) {
+        if (nats_connect(&cfg, false, 2000, NULL, &nc, reason, sizeof(reason)) < 0) {
                 fprintf(stderr, "cluster-tool: %s\n", reason);
                 return 1;
         }
