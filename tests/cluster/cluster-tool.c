@@ -74,6 +74,11 @@ int main(int argc, char **argv)
                 if (s != NATS_OK)
                         return die("stream info", s);
                 printf("%s\n", si->Cluster && si->Cluster->Leader ? si->Cluster->Leader : "");
+                jsStreamInfo_Destroy(si);
+                jsCtx_Destroy(js);
+                natsConnection_Destroy(nc);
+                nats_config_done(&cfg);
+                nats_Close();
                 return 0;
         }
         if (nats_open_bucket(&cfg, js, false, &kv, reason, sizeof(reason)) < 0) {
@@ -86,6 +91,12 @@ int main(int argc, char **argv)
                 return die("manifest", s);
         if (strcmp(cmd, "manifest") == 0) {
                 fwrite(kvEntry_Value(e), 1, (size_t)kvEntry_ValueLen(e), stdout);
+                kvEntry_Destroy(e);
+                kvStore_Destroy(kv);
+                jsCtx_Destroy(js);
+                natsConnection_Destroy(nc);
+                nats_config_done(&cfg);
+                nats_Close();
                 return 0;
         }
         if (strcmp(cmd, "damage") != 0 || argc != 7)
@@ -165,5 +176,6 @@ int main(int argc, char **argv)
         natsConnection_Destroy(nc);
         nats_config_done(&cfg);
         free(buf);
+        nats_Close();
         return 0;
 }
