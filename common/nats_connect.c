@@ -41,6 +41,10 @@ int nats_connect(const NatsConfig *n, bool reconnect_forever, int64_t timeout_ms
                 s = natsOptions_SetPingInterval(opts, 2000);
         if (s == NATS_OK)
                 s = natsOptions_SetMaxPingsOut(opts, 2);
+        /* What is written while disconnected is small requests that are retried anyway:
+         * no need for libnats' default 8 MB of buffer per outage. */
+        if (s == NATS_OK)
+                s = natsOptions_SetReconnectBufSize(opts, 64 * 1024);
         if (s == NATS_OK && hooks && hooks->disconnected)
                 s = natsOptions_SetDisconnectedCB(opts, hooks->disconnected, hooks->closure);
         if (s == NATS_OK && hooks && hooks->reconnected)

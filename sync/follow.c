@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdatomic.h>
 
 #include "fetch.h"
@@ -116,6 +117,17 @@ static int held_generation(const Follower *f, uint64_t *ret)
         return snapshot_dir_newest(dirfd, ret);
 }
 
+/* The manifest's revision now, 0 if unknown. */
+static uint64_t current_revision(Follower *f)
+{
+        kvEntry *e = NULL;
+        if (kvStore_Get(&e, f->kv, NATS_MANIFEST_KEY) != NATS_OK)
+                return 0;
+        uint64_t rev = kvEntry_Revision(e);
+        kvEntry_Destroy(e);
+        return rev;
+}
+
 /* Handles one manifest value. Negative errno only for what stops the daemon. */
 static int handle(Follower *f, uint64_t rev, const void *data, size_t len)
 {
@@ -158,6 +170,13 @@ static int handle(Follower *f, uint64_t rev, const void *data, size_t len)
                 return 0;
         }
         f->last_revision = rev;
+        if (r == FETCH_DAMAGED && current_revision(f) > rev) {
+                /* Superseded while we fetched: the worker purged its chunks after
+                 * publishing a newer one. Not damage; the newer manifest comes next. */
+                log_debug("snapshot %" PRIu64 " superseded while fetching (%s)", m.generation,
+                          reason);
+                return 0;
+        }
         if (r == FETCH_DAMAGED) {
                 refuse(f, rev, &m, reason);
                 return 0;
@@ -177,6 +196,10 @@ static int handle(Follower *f, uint64_t rev, const void *data, size_t len)
                 return 0;
         }
         f->installed++;
+        /* Hand the snapshot's pages back now: a daemon that holds one snapshot at a time
+         * should not keep the last one's worth of heap between updates. */
+        free(TAKE_PTR(buf));
+        malloc_trim(0);
         uint64_t ms = (now_monotonic_usec() - t0) / USEC_PER_MSEC;
         log_info("installed snapshot %" PRIu64 " from NATS bucket %s: %" PRIu64 " bytes in %" PRIu64
                  " chunks, %" PRIu64 " ms",
@@ -210,7 +233,9 @@ static int session(Follower *f)
                 natsStatus s = kvWatcher_Next(&e, f->watch, FOLLOW_TICK_MSEC);
                 int r = 0;
                 if (s == NATS_OK && e) {
-                        if (kvEntry_Operation(e) == kvOp_Put)
+                        /* The watch is a trigger: act on the newest manifest, not on each
+                         * one queued while we were away (a host that heals jumps). */
+                        if (kvEntry_Operation(e) == kvOp_Put && (r = poll_key(f)) == -EAGAIN)
                                 r = handle(f, kvEntry_Revision(e), kvEntry_Value(e),
                                            (size_t)kvEntry_ValueLen(e));
                         kvEntry_Destroy(e);

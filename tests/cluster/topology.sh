@@ -127,11 +127,20 @@ newest_local() { ls "$T/w/snap" | sed -n 's/^snapshot-0*\([0-9][0-9]*\)\.msgpack
 
 # Every 50 ms, what each serving host answers: at the end no host may ever have gone back
 # a generation or failed a request once it had served one.
+# A request that times out (curl 28) is SLOW, not ERR: on a machine loaded by parallel
+# builds a process may wait seconds for CPU; refused connections and non-200 are ERR.
 monitor() {
-        local h=$1 g
+        local h=$1 out rc
         while :; do
-                g=$(served "$h") || g=ERR
-                echo "$g" >>"$T/$h.served"
+                rc=0
+                out=$(on "$h" curl -s --max-time 5 -w '\n%{http_code}' http://127.0.0.1:8080/v1/snapshot) || rc=$?
+                if ((rc == 28)); then
+                        echo SLOW
+                elif ((rc == 0)) && [[ ${out##*$'\n'} == 200 && $out =~ \"generation\":([0-9]+) ]]; then
+                        echo "${BASH_REMATCH[1]}"
+                else
+                        echo ERR
+                fi >>"$T/$h.served"
                 sleep 0.05
         done
 }
