@@ -33,12 +33,19 @@ typedef struct Follower {
         Refused refused[REFUSED_MEMORY];
         unsigned next_refused;
         uint64_t installed;
-        atomic_bool closing; /* read by libnats' thread */
 } Follower;
+
+/* libnats reconnects by itself; the operator hears of it once each way. These run on
+ * libnats' callback thread, possibly after the session (and follow_run's stack) that set
+ * them up is gone, so they touch only this static state. */
+static struct {
+        atomic_bool closing; /* our own close: not an outage */
+        char bucket[NATS_MAX_BUCKET_NAME + 1];
+} hook_state;
 
 static void disconnect(Follower *f)
 {
-        atomic_store(&f->closing, true);
+        atomic_store(&hook_state.closing, true);
         kvWatcher_Destroy(f->watch);
         kvStore_Destroy(f->kv);
         jsCtx_Destroy(f->js);
@@ -49,29 +56,27 @@ static void disconnect(Follower *f)
         f->nc = NULL;
 }
 
-/* libnats reconnects by itself; the operator hears of it once each way. */
 static void on_disconnected(natsConnection *nc, void *closure)
 {
-        const Follower *f = closure;
-        if (atomic_load(&f->closing))
-                return; /* our own close, not an outage */
+        if (atomic_load(&hook_state.closing))
+                return;
         log_warning("disconnected from NATS (bucket %s); reconnecting in the background, the "
                     "snapshot directory keeps what it has",
-                    f->cfg->nats.bucket);
+                    hook_state.bucket);
 }
 
 static void on_reconnected(natsConnection *nc, void *closure)
 {
-        const Follower *f = closure;
         char url[256] = "";
         (void)natsConnection_GetConnectedUrl(nc, url, sizeof(url));
-        log_info("reconnected to NATS at %s (bucket %s)", url, f->cfg->nats.bucket);
+        log_info("reconnected to NATS at %s (bucket %s)", url, hook_state.bucket);
 }
 
 static int connect_all(Follower *f, char *reason, size_t rs)
 {
-        const NatsConnectHooks hooks = {on_disconnected, on_reconnected, f};
-        atomic_store(&f->closing, false);
+        const NatsConnectHooks hooks = {on_disconnected, on_reconnected, NULL};
+        (void)strcpy_checked(hook_state.bucket, sizeof(hook_state.bucket), f->cfg->nats.bucket);
+        atomic_store(&hook_state.closing, false);
         int r = nats_connect(&f->cfg->nats, true, 2000, &hooks, &f->nc, reason, rs);
         if (r < 0)
                 return r;

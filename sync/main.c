@@ -104,7 +104,8 @@ int main(int argc, char **argv)
         sync_notify_status("connecting to NATS bucket %s", cfg->nats.bucket);
         r = follow_run(cfg, &stop_requested);
         sync_notify_stopping();
-        nats_Close();
+        /* libnats' threads (and their callbacks) are done before cfg goes away */
+        (void)nats_CloseAndWait(5000);
         if (r < 0)
                 return 1;
         log_info("stopped");

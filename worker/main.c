@@ -8,7 +8,7 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
-#include "nats_publish.h"
+#include "nats_spawn.h"
 #include "tally-config.h"
 
 static void help(void)
@@ -39,7 +39,7 @@ static void help(void)
 static void on_signal(int sig)
 {
         engine_request_stop();
-        nats_publish_request_stop();
+        nats_spawn_request_stop();
 }
 
 int main(int argc, char **argv)
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
                            "snapshot %" PRIu64 " written: %" PRIu64 " rows read, %" PRIu64
                            " rejected, %" PRIu64 " bytes, %" PRIu64 " ms",
                            res.generation, res.rows_read, res.rows_rejected, res.bytes, ms);
-                return nats_publish_step(cfg, deadline); /* [nats]: many serving hosts */
+                return nats_spawn_publish(cfg, config_path, deadline); /* [nats]: many hosts */
         }
         int code = r == ENGINE_BAD_CONFIG ? EXIT_CONFIG : r == ENGINE_BAD_ROWS ? EX_DATAERR : 1;
         log_struct(LOG_ERR, r < 0 ? r : 0, MSGID_WORKER_FAILED,

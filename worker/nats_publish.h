@@ -2,16 +2,13 @@
  * JetStream bucket of [nats], chunked, with the manifest written last by compare-and-swap
  * (the wire contract is nats_manifest.h). Kept out of the engine: the local snapshot is
  * the run's result; this only copies the newest one outwards, so an outage loses nothing
- * and the next run simply publishes its own, newer one. */
+ * and the next run simply publishes its own, newer one. It runs in tally-nats-publish
+ * (nats_publish_main.c), which tally-worker starts (nats_spawn.h), so the worker itself
+ * links no libnats. */
 #pragma once
 
 #include "config.h"
-#include "log.h"
-#include "tally-config.h"
-
-/* Exit status of a run whose snapshot was written locally but could not be put into NATS
- * (unreachable past the deadline, or another worker published a newer generation). */
-#define EXIT_NATS_UNPUBLISHED 75 /* EX_TEMPFAIL */
+#include "nats_publish_exit.h"
 
 enum {
         NATS_PUBLISHED = 0,
@@ -32,26 +29,10 @@ typedef struct NatsPublishResult {
 /* Publishes the newest snapshot of cfg->snapshot_dir. Retries (a leader re-election takes
  * seconds) until deadline_usec (CLOCK_MONOTONIC; 0: NATS_PUBLISH_DEFAULT_TIMEOUT from
  * now). One of the enum above, or negative errno with res->reason. */
-#if HAVE_NATS
 #define NATS_PUBLISH_DEFAULT_TIMEOUT (60 * USEC_PER_SEC)
 int nats_publish_newest(const Config *cfg, uint64_t deadline_usec, NatsPublishResult *res);
-/* The run's step after a local publish, for main(): publishes when [nats] is set, logs
- * the outcome once (the operator's line) and returns the run's exit status: 0, or
- * EXIT_NATS_UNPUBLISHED. Without libnats in the build, a [nats] section is refused here. */
+/* tally-nats-publish's whole job: publishes when [nats] is set, logs the outcome once (the
+ * operator's line) and returns the exit status: 0, or EXIT_NATS_UNPUBLISHED. */
 int nats_publish_step(const Config *cfg, uint64_t deadline_usec);
 /* Asks a publish in progress (another thread or a signal handler) to give up. */
 void nats_publish_request_stop(void);
-#else
-static inline int nats_publish_step(const Config *cfg, uint64_t deadline_usec)
-{
-        if (!nats_config_enabled(&cfg->nats))
-                return 0;
-        log_error("%s: [nats] is set but this tally-worker was built without libnats "
-                  "(-Dnats=disabled); snapshot written locally only",
-                  cfg->path);
-        return EXIT_NATS_UNPUBLISHED;
-}
-static inline void nats_publish_request_stop(void)
-{
-}
-#endif
