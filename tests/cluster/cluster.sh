@@ -3,12 +3,15 @@
 # three nodes, every host a network namespace (topology.sh), torn down on exit.
 # Needs root (skips with 77 otherwise). TALLY_CLUSTER_LONG=1: the leader-kill and
 # partition cases repeat (by hand; minutes).
-source "$TALLY_SOURCE_ROOT/tests/lib.sh"
-
 if [[ $(id -u) != 0 ]]; then
         echo "skipped: network namespaces need root"
         exit 77
 fi
+# Its own parent directory: the suite runs for minutes on machines where other runs may
+# sweep stale /tmp/tally-test.* directories. Removed by cluster_cleanup.
+CLUSTER_TMP=$(mktemp -d "${TMPDIR:-/tmp}/tc-suite.XXXXXX")
+export TMPDIR=$CLUSTER_TMP
+source "$TALLY_SOURCE_ROOT/tests/lib.sh"
 for c in ip nats-server curl; do
         command -v "$c" >/dev/null || { echo "skipped: no $c"; exit 77; }
 done

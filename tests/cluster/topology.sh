@@ -31,6 +31,7 @@ cluster_cleanup() {
                 done
         fi
         _cleanup
+        if [[ -n ${CLUSTER_TMP:-} && ${KEEP_TEST_DIR:-} != 1 ]]; then rmdir "$CLUSTER_TMP" 2>/dev/null || true; fi
         exit "$rc"
 }
 trap cluster_cleanup EXIT
