@@ -1,7 +1,10 @@
-#include "config_nats.h"
+/* [nats]: the JetStream cluster snapshots travel through to many serving hosts. */
+#include "config_parser.h"
 
 #include <ctype.h>
 #include <inttypes.h>
+
+#include "strv.h"
 
 #define NATS_DEFAULT_BUCKET   "tally"
 #define NATS_DEFAULT_REPLICAS 3
@@ -38,138 +41,105 @@ static bool valid_url(const char *u)
         if (!colon || colon == rest || parse_uint(colon + 1, 1, 65535, &port) < 0)
                 return false;
         for (const char *c = rest; c < colon; c++)
-                if (isspace((unsigned char)*c) || *c == '/')
+                if (isspace((unsigned char)*c) || *c == '/' || *c == '\'' || *c == '"')
                         return false;
         return true;
 }
 
-static void strv_free(char **v)
+static int parse_servers(ConfigParser *p, const ConfigEntry *e, void *object)
 {
-        if (!v)
-                return;
-        for (char **p = v; *p; p++)
-                free(*p);
-        free(v);
-}
-
-static int parse_servers(NatsConfig *n, const char *value, char *reason, size_t rs)
-{
-        char **v = calloc(NATS_MAX_SERVERS + 1, sizeof(char *));
-        size_t count = 0;
-        if (!v)
-                return -ENOMEM;
-        for (const char *s = value;;) {
-                const char *comma = strchr(s, ',');
-                size_t len = comma ? (size_t)(comma - s) : strlen(s);
-                char *item = strdup_trim(s, len);
-                if (!item) {
-                        strv_free(v);
-                        return -ENOMEM;
-                }
-                if (!*item || !valid_url(item)) {
-                        snprintf(reason, rs, "'%s' is not nats://HOST:PORT or tls://HOST:PORT",
-                                 item);
-                        free(item);
-                        strv_free(v);
-                        return -EINVAL;
-                }
-                if (count == NATS_MAX_SERVERS) {
-                        snprintf(reason, rs, "more than %d servers", NATS_MAX_SERVERS);
-                        free(item);
-                        strv_free(v);
-                        return -EINVAL;
-                }
-                v[count++] = item;
-                if (!comma)
-                        break;
-                s = comma + 1;
-        }
-        strv_free(n->servers);
-        n->servers = v;
-        n->n_servers = count;
-        return 0;
-}
-
-static int set_path(char **dst, const char *value, char *reason, size_t rs)
-{
-        if (!*value) {
-                snprintf(reason, rs, "empty value");
+        NatsConfig *n = object;
+        _cleanup_(strv_freep) char **items = NULL;
+        int count = strv_split_quoted(e->value, ',', &items);
+        if (count == -EINVAL)
+                config_report_entry(p, e, "unbalanced quotes");
+        if (count < 0)
+                return count;
+        if (count > NATS_MAX_SERVERS) {
+                config_report_entry(p, e, "more than %d servers", NATS_MAX_SERVERS);
                 return -EINVAL;
         }
-        char *s = strdup(value);
-        if (!s)
-                return -ENOMEM;
-        free(*dst);
-        *dst = s;
+        for (int i = 0; i < count; i++)
+                if (!valid_url(items[i])) {
+                        config_report_entry(p, e, "'%s' is not nats://HOST:PORT or tls://HOST:PORT",
+                                            items[i]);
+                        return -EINVAL;
+                }
+        strv_free(n->servers);
+        n->servers = TAKE_PTR(items);
+        n->n_servers = (size_t)count;
         return 0;
 }
 
-int nats_config_parse_key(NatsConfig *n, unsigned line, const char *key, const char *value,
-                          char *reason, size_t rs)
+static int parse_bucket(ConfigParser *p, const ConfigEntry *e, void *object)
 {
-        if (!n->line)
-                n->line = line;
-        if (strcmp(key, "servers") == 0)
-                return parse_servers(n, value, reason, rs);
-        if (strcmp(key, "bucket") == 0) {
-                if (!valid_bucket(value)) {
-                        snprintf(reason, rs,
-                                 "'%s' is not a bucket name (letters, digits, '_' and '-', at "
-                                 "most %d)",
-                                 value, NATS_MAX_BUCKET_NAME);
-                        return -EINVAL;
-                }
-                return set_path(&n->bucket, value, reason, rs);
+        NatsConfig *n = object;
+        if (!valid_bucket(e->value)) {
+                config_report_entry(
+                    p, e, "'%s' is not a bucket name (letters, digits, '_' and '-', at most %d)",
+                    e->value, NATS_MAX_BUCKET_NAME);
+                return -EINVAL;
         }
-        if (strcmp(key, "replicas") == 0) {
-                uint64_t v;
-                if (parse_uint(value, 1, 5, &v) < 0) {
-                        snprintf(reason, rs, "'%s' is not a whole number in 1..5", value);
-                        return -EINVAL;
-                }
-                n->replicas = (unsigned)v;
-                return 0;
-        }
-        if (strcmp(key, "credentials") == 0)
-                return set_path(&n->credentials, value, reason, rs);
-        if (strcmp(key, "tls_ca") == 0)
-                return set_path(&n->tls_ca, value, reason, rs);
-        if (strcmp(key, "tls_cert") == 0)
-                return set_path(&n->tls_cert, value, reason, rs);
-        if (strcmp(key, "tls_key") == 0)
-                return set_path(&n->tls_key, value, reason, rs);
-        snprintf(reason, rs,
-                 "unknown key (servers, bucket, replicas, credentials, tls_ca, tls_cert, "
-                 "tls_key)");
-        return -EINVAL;
+        char *s = strdup(e->value);
+        if (!s)
+                return -ENOMEM;
+        free(n->bucket);
+        n->bucket = s;
+        return 0;
 }
 
-int nats_config_finish(NatsConfig *n, char *reason, size_t rs)
+static const ConfigKey nats_keys[] = {
+    CONFIG_KEY_FUNC("servers", parse_servers),
+    CONFIG_KEY_FUNC("bucket", parse_bucket),
+    CONFIG_KEY("replicas", UINT, NatsConfig, replicas, .min = 1, .max = 5),
+    CONFIG_KEY("credentials", STRING, NatsConfig, credentials),
+    CONFIG_KEY("tls_ca", STRING, NatsConfig, tls_ca),
+    CONFIG_KEY("tls_cert", STRING, NatsConfig, tls_cert),
+    CONFIG_KEY("tls_key", STRING, NatsConfig, tls_key),
+};
+
+static void *nats_object(Config *c)
 {
+        return &c->nats;
+}
+
+static int nats_finish(ConfigParser *p, ConfigObject *o)
+{
+        NatsConfig *n = o->data;
         if (!n->replicas)
                 n->replicas = NATS_DEFAULT_REPLICAS;
         if (!n->bucket && !(n->bucket = strdup(NATS_DEFAULT_BUCKET)))
                 return -ENOMEM;
-        if (!n->line)
-                return 0; /* no [nats] keys at all: off */
-        if (n->n_servers == 0) {
-                snprintf(reason, rs, "no 'servers' given");
-                return -EINVAL;
-        }
-        if (!n->tls_cert != !n->tls_key) {
-                snprintf(reason, rs, "tls_cert and tls_key go together");
-                return -EINVAL;
+        if (o->line == 0)
+                return 0; /* no [nats] section: off */
+        if (!config_key_seen(o, "servers"))
+                config_report(p, o->line, o->section, NULL, "no 'servers' given");
+        if (!n->tls_cert != !n->tls_key)
+                config_report(p, o->line, o->section, NULL, "tls_cert and tls_key go together");
+        char **paths[] = {&n->credentials, &n->tls_ca, &n->tls_cert, &n->tls_key};
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                int r = config_resolve_relative(p, paths[i]);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
 
-void nats_config_done(NatsConfig *n)
+/* What the typed string keys do not cover: the server list and the bucket. */
+static void nats_done(void *object)
 {
-        strv_free(n->servers);
+        NatsConfig *n = object;
+        n->servers = strv_free(n->servers);
+        n->n_servers = 0;
         free(n->bucket);
-        free(n->credentials);
-        free(n->tls_ca);
-        free(n->tls_cert);
-        free(n->tls_key);
-        *n = (NatsConfig){};
+        n->bucket = NULL;
 }
+
+const ConfigSection config_nats_section = {
+    .name = "nats",
+    .keys = nats_keys,
+    .n_keys = ELEMENTSOF(nats_keys),
+    .object = nats_object,
+    .finish = nats_finish,
+    .done = nats_done,
+};

@@ -9,8 +9,9 @@
  *   tls_ca = PATH             ; optional: verify the servers against this CA
  *   tls_cert = PATH, tls_key = PATH   ; optional client certificate, both or neither
  *
- * Kept apart from config.c so the section is one table entry there: config.c reports the
- * reason with FILE:LINE and the key; this module only knows what a valid value is. */
+ * Its own room (config_nats.c: the key table and config_nats_section, one entry in
+ * config.c's section table) so the JetStream programs share one reading of it and the
+ * other sections never see it. Relative paths are next to the config file. */
 #pragma once
 
 #include "util.h"
@@ -21,24 +22,15 @@
 typedef struct NatsConfig {
         char **servers; /* NULL-terminated; n_servers == 0 means [nats] is off */
         size_t n_servers;
-        char *bucket; /* NULL until finished: then "tally" unless set */
+        char *bucket; /* "tally" unless set */
         unsigned replicas;
         char *credentials;
         char *tls_ca;
         char *tls_cert;
         char *tls_key;
-        unsigned line; /* of the first [nats] key, for errors found at the end */
 } NatsConfig;
 
 static inline bool nats_config_enabled(const NatsConfig *n)
 {
         return n->n_servers > 0;
 }
-
-/* Parses one key. 0, -EINVAL with a reason for the operator in reason, or -ENOMEM. */
-int nats_config_parse_key(NatsConfig *n, unsigned line, const char *key, const char *value,
-                          char *reason, size_t reason_size);
-/* Defaults and checks that need the whole section (servers given, cert with key). */
-int nats_config_finish(NatsConfig *n, char *reason, size_t reason_size);
-/* Frees what n holds and zeroes it. */
-void nats_config_done(NatsConfig *n);

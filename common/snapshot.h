@@ -79,6 +79,13 @@ static inline const Value *snapshot_view_row(const SnapshotView *v, size_t row)
 
 const SnapshotView *snapshot_find_view(const Snapshot *s, const char *name);
 
+/* How old a snapshot created at created_usec (CLOCK_REALTIME) is at now_usec; 0 when its
+ * clock ran ahead of ours. Stale means older than max_age: age > max_age. */
+static inline uint64_t snapshot_age_usec(int64_t created_usec, uint64_t now_usec)
+{
+        return now_usec > (uint64_t)created_usec ? now_usec - (uint64_t)created_usec : 0;
+}
+
 /* Builds "snapshot-<gen>.msgpack" into buf (at least SNAPSHOT_NAME_MAX bytes). */
 void snapshot_name(char *buf, size_t n, uint64_t generation);
 /* True if name is a snapshot file name; its generation in *ret. */

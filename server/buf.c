@@ -102,25 +102,27 @@ void buf_puts(Buf *b, const char *s)
         buf_put(b, s, strlen(s));
 }
 
+void buf_vprintf(Buf *b, const char *fmt, va_list ap)
+{
+        char small[256];
+        va_list again;
+        va_copy(again, ap);
+        int n = vsnprintf(small, sizeof(small), fmt, ap);
+        if (n < 0)
+                b->oom = true;
+        else if ((size_t)n < sizeof(small))
+                buf_put(b, small, (size_t)n);
+        else if (buf_reserve(b, (size_t)n + 1)) {
+                vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+                b->len += (size_t)n;
+        }
+        va_end(again);
+}
+
 void buf_printf(Buf *b, const char *fmt, ...)
 {
         va_list ap;
-        char small[256];
         va_start(ap, fmt);
-        int n = vsnprintf(small, sizeof(small), fmt, ap);
+        buf_vprintf(b, fmt, ap);
         va_end(ap);
-        if (n < 0) {
-                b->oom = true;
-                return;
-        }
-        if ((size_t)n < sizeof(small)) {
-                buf_put(b, small, (size_t)n);
-                return;
-        }
-        if (!buf_reserve(b, (size_t)n + 1))
-                return;
-        va_start(ap, fmt);
-        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        b->len += (size_t)n;
 }

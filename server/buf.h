@@ -5,6 +5,8 @@
  * Out of memory is sticky: writers keep going and the caller checks buf_ok() once. */
 #pragma once
 
+#include <stdarg.h>
+
 #include "util.h"
 
 typedef struct Buf {
@@ -38,6 +40,7 @@ void buf_put(Buf *b, const void *p, size_t n);
 void buf_putc(Buf *b, char c);
 void buf_puts(Buf *b, const char *s);
 void buf_printf(Buf *b, const char *fmt, ...) _printf_(2, 3);
+void buf_vprintf(Buf *b, const char *fmt, va_list ap) _printf_(2, 0);
 static inline bool buf_ok(const Buf *b)
 {
         return !b->oom;

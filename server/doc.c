@@ -4,9 +4,26 @@
 
 #include "timeparse.h"
 
+/* The packer's sink: a failed append stays visible in the Buf (buf_ok). */
+static int buf_write(void *data, const char *p, size_t n)
+{
+        Buf *b = data;
+        buf_put(b, p, n);
+        return buf_ok(b) ? 0 : -1;
+}
+
 void doc_init(Doc *d, Buf *b, DocFormat fmt)
 {
         *d = (Doc){.b = b, .fmt = fmt};
+        msgpack_packer_init(&d->pk, b, buf_write);
+}
+
+void doc_resume_map(Doc *d, Buf *b, DocFormat fmt)
+{
+        doc_init(d, b, fmt);
+        d->depth = 1;
+        d->is_map[1] = true;
+        d->first[1] = true;
 }
 
 /* JSON separator before a value or key at the current depth. */
@@ -23,41 +40,15 @@ static void sep(Doc *d)
         d->first[d->depth] = false;
 }
 
-static void mp_u8(Buf *b, uint8_t v)
-{
-        buf_putc(b, (char)v);
-}
-
-static void mp_be(Buf *b, uint64_t v, unsigned bytes)
-{
-        char t[8];
-        for (unsigned i = 0; i < bytes; i++)
-                t[i] = (char)(v >> (8 * (bytes - 1 - i)));
-        buf_put(b, t, bytes);
-}
-
-static void mp_container(Buf *b, uint32_t n, uint8_t fix, uint8_t c16, uint8_t c32)
-{
-        if (n < 16)
-                mp_u8(b, (uint8_t)(fix | n));
-        else if (n <= 0xffff) {
-                mp_u8(b, c16);
-                mp_be(b, n, 2);
-        } else {
-                mp_u8(b, c32);
-                mp_be(b, n, 4);
-        }
-}
-
 static void open_container(Doc *d, bool map, uint32_t n)
 {
         sep(d);
         if (d->fmt == DOC_JSON)
                 buf_putc(d->b, map ? '{' : '[');
         else if (map)
-                mp_container(d->b, n, 0x80, 0xde, 0xdf);
+                (void)msgpack_pack_map(&d->pk, n);
         else
-                mp_container(d->b, n, 0x90, 0xdc, 0xdd);
+                (void)msgpack_pack_array(&d->pk, n);
         if (d->depth + 1 >= DOC_MAX_DEPTH) {
                 d->b->oom = true; /* a programming error; make it visible */
                 return;
@@ -164,21 +155,12 @@ static void json_string(Buf *b, const char *str, size_t n)
         buf_putc(b, '"');
 }
 
-static void mp_string(Buf *b, const char *s, size_t n)
+/* Results of msgpack_pack_* need no check here: a failed write is the Buf's sticky oom,
+ * which every caller checks once with buf_ok(). */
+static void mp_string(Doc *d, const char *s, size_t n)
 {
-        if (n < 32)
-                mp_u8(b, (uint8_t)(0xa0 | n));
-        else if (n <= 0xff) {
-                mp_u8(b, 0xd9);
-                mp_be(b, n, 1);
-        } else if (n <= 0xffff) {
-                mp_u8(b, 0xda);
-                mp_be(b, n, 2);
-        } else {
-                mp_u8(b, 0xdb);
-                mp_be(b, n, 4);
-        }
-        buf_put(b, s, n);
+        (void)msgpack_pack_str(&d->pk, n);
+        (void)msgpack_pack_str_body(&d->pk, s, n);
 }
 
 void doc_key(Doc *d, const char *k)
@@ -189,7 +171,7 @@ void doc_key(Doc *d, const char *k)
                 buf_putc(d->b, ':');
                 d->after_key = true;
         } else
-                mp_string(d->b, k, strlen(k));
+                mp_string(d, k, strlen(k));
 }
 
 void doc_str(Doc *d, const char *s, size_t len)
@@ -198,7 +180,7 @@ void doc_str(Doc *d, const char *s, size_t len)
         if (d->fmt == DOC_JSON)
                 json_string(d->b, s, len);
         else
-                mp_string(d->b, s, len);
+                mp_string(d, s, len);
 }
 
 void doc_cstr(Doc *d, const char *s)
@@ -233,48 +215,18 @@ void doc_uint(Doc *d, uint64_t v)
         if (d->fmt == DOC_JSON) {
                 char t[24];
                 buf_put(d->b, t, format_u64(t, v));
-        } else if (v < 128)
-                mp_u8(d->b, (uint8_t)v);
-        else if (v <= 0xff) {
-                mp_u8(d->b, 0xcc);
-                mp_be(d->b, v, 1);
-        } else if (v <= 0xffff) {
-                mp_u8(d->b, 0xcd);
-                mp_be(d->b, v, 2);
-        } else if (v <= 0xffffffff) {
-                mp_u8(d->b, 0xce);
-                mp_be(d->b, v, 4);
-        } else {
-                mp_u8(d->b, 0xcf);
-                mp_be(d->b, v, 8);
-        }
+        } else
+                (void)msgpack_pack_uint64(&d->pk, v);
 }
 
 void doc_int(Doc *d, int64_t v)
 {
-        if (v >= 0) {
-                doc_uint(d, (uint64_t)v);
-                return;
-        }
         sep(d);
         if (d->fmt == DOC_JSON) {
                 char t[24];
                 buf_put(d->b, t, format_i64(t, v));
-        } else if (v >= -32)
-                mp_u8(d->b, (uint8_t)(int8_t)v);
-        else if (v >= INT8_MIN) {
-                mp_u8(d->b, 0xd0);
-                mp_be(d->b, (uint64_t)v, 1);
-        } else if (v >= INT16_MIN) {
-                mp_u8(d->b, 0xd1);
-                mp_be(d->b, (uint64_t)v, 2);
-        } else if (v >= INT32_MIN) {
-                mp_u8(d->b, 0xd2);
-                mp_be(d->b, (uint64_t)v, 4);
-        } else {
-                mp_u8(d->b, 0xd3);
-                mp_be(d->b, (uint64_t)v, 8);
-        }
+        } else
+                (void)msgpack_pack_int64(&d->pk, v);
 }
 
 /* Most aggregates are sums and extremes of values with a few decimals: if v is exactly
@@ -342,12 +294,8 @@ void doc_num(Doc *d, double v)
         if (d->fmt == DOC_JSON) {
                 char t[32];
                 buf_put(d->b, t, format_double_shortest(t, v));
-        } else {
-                uint64_t bits;
-                memcpy(&bits, &v, sizeof(bits));
-                mp_u8(d->b, 0xcb);
-                mp_be(d->b, bits, 8);
-        }
+        } else
+                (void)msgpack_pack_double(&d->pk, v);
 }
 
 void doc_nil(Doc *d)
@@ -356,7 +304,7 @@ void doc_nil(Doc *d)
         if (d->fmt == DOC_JSON)
                 buf_put(d->b, "null", 4);
         else
-                mp_u8(d->b, 0xc0);
+                (void)msgpack_pack_nil(&d->pk);
 }
 
 void doc_bool(Doc *d, bool v)
@@ -364,8 +312,10 @@ void doc_bool(Doc *d, bool v)
         sep(d);
         if (d->fmt == DOC_JSON)
                 buf_puts(d->b, v ? "true" : "false");
+        else if (v)
+                (void)msgpack_pack_true(&d->pk);
         else
-                mp_u8(d->b, v ? 0xc3 : 0xc2);
+                (void)msgpack_pack_false(&d->pk);
 }
 
 void doc_value(Doc *d, const Value *v)
@@ -382,12 +332,6 @@ void doc_value(Doc *d, const Value *v)
         }
         default: doc_nil(d); break;
         }
-}
-
-void doc_raw(Doc *d, const void *p, size_t n)
-{
-        sep(d);
-        buf_put(d->b, p, n);
 }
 
 size_t format_value_text(char *buf, size_t n, const Value *v)

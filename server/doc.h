@@ -2,10 +2,13 @@
  *
  * Every response document is built through these calls, so a shape is written once and
  * both formats agree by construction. msgpack needs container sizes up front, JSON needs
- * separators; callers give the count and the writer handles both. JSON output is always
- * valid UTF-8: invalid bytes in snapshot strings become U+FFFD. Numbers use the shortest
+ * separators; callers give the count and the writer handles both. msgpack is encoded by
+ * msgpack-c's packer (the same encoder the snapshot writer uses) appending to the Buf. JSON output
+ * is always valid UTF-8: invalid bytes in snapshot strings become U+FFFD. Numbers use the shortest
  * decimal that round-trips; non-finite numbers become null. */
 #pragma once
+
+#include <msgpack.h>
 
 #include "buf.h"
 #include "value.h"
@@ -20,6 +23,7 @@ typedef enum DocFormat {
 typedef struct Doc {
         Buf *b;
         DocFormat fmt;
+        msgpack_packer pk; /* writes into b */
         unsigned depth;
         bool first[DOC_MAX_DEPTH];
         bool is_map[DOC_MAX_DEPTH];
@@ -27,6 +31,10 @@ typedef struct Doc {
 } Doc;
 
 void doc_init(Doc *d, Buf *b, DocFormat fmt);
+/* Continues, in b, a map whose opening and earlier members were written elsewhere (a
+ * pre-rendered head sent as its own piece): the next doc_key() starts a member. In JSON
+ * the head must end with the ',' after its last member. doc_end() closes the map. */
+void doc_resume_map(Doc *d, Buf *b, DocFormat fmt);
 
 void doc_map(Doc *d, uint32_t n);
 void doc_array(Doc *d, uint32_t n);
@@ -41,8 +49,6 @@ void doc_nil(Doc *d);
 void doc_bool(Doc *d, bool v);
 /* A typed snapshot cell: time as an RFC 3339 string. */
 void doc_value(Doc *d, const Value *v);
-/* Bytes already in the document's format, placed as one value. */
-void doc_raw(Doc *d, const void *p, size_t n);
 
 /* Shortest decimal for v that parses back to the same double; buf of 32 bytes.
  * Returns the length; v must be finite. */

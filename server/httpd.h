@@ -1,53 +1,48 @@
-/* One HTTP event loop: an event_base, an evhttp on the shared listening socket, and the
- * loop's own reference to the snapshot it serves.
+/* The HTTP transport: one evhttp server on an event_base, accepting from a shared
+ * listening socket. The only room that knows evhttp.
  *
- * `workers = N` runs N of these, loop 0 on the main thread. evhttp is single-threaded per
- * base, so nothing here is shared between loops but the listening fd (every loop accepts
- * from it) and the read-only Served snapshots. A new snapshot reaches a loop through
- * loop_request_swap(), which wakes the loop to fetch it and drop its old reference. */
+ * What goes in and out is respond.h's plain data: each parsed request is handed to
+ * `handle` as a Request, the Response it fills is written to the wire (pieces marked
+ * shared go out by reference, holding a served_ref() on resp->hold until sent), and
+ * `sent` reports the status that went out. Replacing evhttp with another HTTP/1.1 layer
+ * means rewriting this file and conn.c behind this header, nothing else.
+ *
+ * Transport-level refusals (headers over max_header_bytes, bodies over a few KiB,
+ * malformed request lines) are answered by the transport itself. */
 #pragma once
 
 #include <event2/event.h>
 #include <stdatomic.h>
 
-#include "metrics.h"
 #include "respond.h"
 
-typedef struct Loop Loop;
-
-/* Shared by all loops: open connections against max_connections. */
+/* Shared by all transports of a process: open connections against max_connections. */
 typedef struct ConnLimit {
         atomic_uint open;
         unsigned max;
 } ConnLimit;
 
-typedef struct LoopOptions {
+typedef struct Httpd Httpd;
+
+typedef struct HttpdOptions {
         int listen_fd;
         ConnLimit *limit;
-        /* Called (any loop's thread) when connections drop below the limit again. */
-        void (*resume_all)(void *userdata);
         unsigned max_header_bytes;
-        uint64_t timeout_usec;
-        uint64_t max_age_usec;
-        /* Called on the loop's thread: a new reference to the snapshot to serve. */
-        Served *(*fetch)(void *userdata);
-        void (*render_metrics)(void *userdata, Buf *out);
+        uint64_t timeout_usec; /* for a whole request, from connect or the last response */
+        /* Bumped (relaxed, single writer) for every connection accepted. */
+        atomic_ullong *accepted;
+        /* Called on the base's thread: fill *resp for req (respond()). */
+        void (*handle)(void *userdata, const Request *req, Response *resp);
+        /* Called after the response went to the transport: the status actually sent
+         * (500 if writing resp failed). */
+        void (*sent)(void *userdata, int status);
+        /* Called (any thread) when connections drop below the limit again. */
+        void (*below_limit)(void *userdata);
         void *userdata;
-} LoopOptions;
+} HttpdOptions;
 
-int loop_new(const LoopOptions *o, Loop **ret);
-Loop *loop_free(Loop *l);
-struct event_base *loop_base(Loop *l);
-/* Any thread: asks the loop to fetch the current snapshot. */
-void loop_request_swap(Loop *l);
-/* The loop's thread (or before it runs): serve sv from now on (takes a reference). */
-void loop_set_served(Loop *l, Served *sv);
-const LoopMetrics *loop_metrics(const Loop *l);
-/* Monotonic time of the loop's last heartbeat tick (the watchdog checks every loop). */
-uint64_t loop_heartbeat(const Loop *l);
+int httpd_new(struct event_base *base, const HttpdOptions *o, Httpd **ret);
+Httpd *httpd_free(Httpd *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Httpd *, httpd_free);
 /* Any thread: start accepting again (after the connection limit was reached). */
-void loop_resume_accept(Loop *l);
-/* Runs until loop_stop(). */
-int loop_run(Loop *l);
-/* Any thread. */
-void loop_stop(Loop *l);
+void httpd_resume_accept(Httpd *h);

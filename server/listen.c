@@ -59,7 +59,7 @@ int listen_open(const char *address, int *ret_fd)
 {
         char host[256], port[8];
         if (listen_parse_address(address, host, sizeof(host), port, sizeof(port)) < 0)
-                return log_error_errno(EINVAL, "listen = %s: expected host:port", address);
+                return -EINVAL;
         struct addrinfo hints = {
             .ai_family = AF_UNSPEC,
             .ai_socktype = SOCK_STREAM,
@@ -68,7 +68,7 @@ int listen_open(const char *address, int *ret_fd)
         struct addrinfo *res = NULL;
         int g = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
         if (g != 0)
-                return log_error_errno(EINVAL, "listen = %s: %s", address, gai_strerror(g));
+                return log_debug_errno(EADDRNOTAVAIL, "listen = %s: %s", address, gai_strerror(g));
         int r = -EADDRNOTAVAIL;
         for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
                 int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -90,5 +90,5 @@ int listen_open(const char *address, int *ret_fd)
                 return 0;
         }
         freeaddrinfo(res);
-        return log_error_errno(r, "Cannot listen on %s: %m", address);
+        return r;
 }

@@ -4,7 +4,9 @@
 
 #include "util.h"
 
-/* Parses "host:port" or "[v6]:port"; binds, listens, non-blocking, close-on-exec. */
+/* Parses "host:port" or "[v6]:port"; binds, listens, non-blocking, close-on-exec.
+ * -EINVAL for a malformed address, -EADDRNOTAVAIL for a host that does not resolve, or
+ * the errno of socket/bind/listen. */
 int listen_open(const char *address, int *ret_fd);
 /* Prepares an inherited listening fd the same way (non-blocking, TCP_NODELAY). */
 int listen_adopt(int fd);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "pinning.h"
 #include "snapshot_dir.h"
 #include "snapshot_read.h"
 
@@ -28,6 +29,7 @@ struct Loader {
         Rejected rejected[REJECTED_MEMORY];
         size_t n_rejected, next_rejected;
         LoaderStats stats;
+        Pinning pinning;
 
         pthread_t thread;
         bool running;
@@ -43,18 +45,16 @@ struct Loader {
 
 int loader_new(const char *dir, uint64_t max_bytes, Loader **ret)
 {
-        Loader *l = calloc(1, sizeof(*l));
+        _cleanup_(loader_freep) Loader *l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
-        l->dir = strdup(dir);
-        if (!l->dir) {
-                free(l);
-                return -ENOMEM;
-        }
-        l->max_bytes = MIN(max_bytes, SNAPSHOT_MAX_FILE_BYTES);
         pthread_mutex_init(&l->lock, NULL);
         pthread_cond_init(&l->wake, NULL);
-        *ret = l;
+        l->dir = strdup(dir);
+        if (!l->dir)
+                return -ENOMEM;
+        l->max_bytes = MIN(max_bytes, SNAPSHOT_MAX_FILE_BYTES);
+        *ret = TAKE_PTR(l);
         return 0;
 }
 
@@ -174,6 +174,7 @@ static int scan(Loader *l, uint64_t serving, Served **ret)
         int r = snapshot_dir_list(dirfd, &gens, &n);
         if (r < 0)
                 return log_warning_errno(r, "Cannot list %s: %m", l->dir);
+        n = pinning_filter(&l->pinning, dirfd, l->dir, serving, gens, n);
         for (size_t i = 0; i < n; i++) {
                 if (gens[i] == serving)
                         return 0; /* the one serving is the newest good one */

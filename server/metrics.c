@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 
+#include "pinning.h"
+
 static const double bucket_bounds[METRICS_N_BUCKETS] = {
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1,
 };
@@ -39,7 +41,8 @@ void metrics_count_request(LoopMetrics *m, int status, uint64_t duration_nsec)
         bump(&m->duration_nsec_sum, duration_nsec);
 }
 
-uint64_t metrics_rss_bytes(void)
+/* Resident set size from /proc/self/statm, in bytes; 0 if unknown. */
+static uint64_t rss_bytes(void)
 {
         char buf[128];
         int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -88,10 +91,9 @@ void metrics_render(Buf *b, const MetricsInput *in)
                "Generation of the snapshot being served (0: none).");
         buf_printf(b, "tally_snapshot_generation %llu\n",
                    (unsigned long long)(sv ? sv->generation : 0));
+        pinning_metrics(b, in->pin);
         if (sv) {
-                double age = in->now_usec > (uint64_t)sv->created_usec
-                                 ? (double)(in->now_usec - (uint64_t)sv->created_usec) / 1e6
-                                 : 0;
+                double age = (double)snapshot_age_usec(sv->created_usec, in->now_usec) / 1e6;
                 header(b, "tally_snapshot_age_seconds", "gauge",
                        "Seconds since the served snapshot was created.");
                 buf_printf(b, "tally_snapshot_age_seconds %.3f\n", age);
@@ -176,8 +178,7 @@ void metrics_render(Buf *b, const MetricsInput *in)
         header(b, "tally_http_connections_max", "gauge", "max_connections.");
         buf_printf(b, "tally_http_connections_max %u\n", in->max_connections);
         header(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-        buf_printf(b, "process_resident_memory_bytes %llu\n",
-                   (unsigned long long)metrics_rss_bytes());
+        buf_printf(b, "process_resident_memory_bytes %llu\n", (unsigned long long)rss_bytes());
         header(b, "tally_served_snapshots", "gauge",
                "Prepared snapshots alive (serving, or still referenced by responses in flight).");
         buf_printf(b, "tally_served_snapshots %u\n", served_live());

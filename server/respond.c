@@ -1,8 +1,11 @@
 #include "respond.h"
 
+#include <assert.h>
 #include <stdarg.h>
 
 #include "doc.h"
+#include "negotiate.h"
+#include "pinning.h"
 
 #define CT_JSON    "application/json; charset=utf-8"
 #define CT_MSGPACK "application/msgpack"
@@ -10,41 +13,21 @@
 
 static void add_piece(Response *resp, const char *p, size_t len)
 {
-        if (len == 0 || resp->n_pieces == RESPONSE_MAX_PIECES)
+        /* every response shape below has at most RESPONSE_MAX_PIECES pieces */
+        assert(resp->n_pieces < RESPONSE_MAX_PIECES);
+        if (len == 0)
                 return;
         resp->pieces[resp->n_pieces++] = (Piece){p, len};
 }
 
-static void fail_with(Response *resp, int status, const char *fmt, ...) _printf_(3, 4);
-static void fail_with(Response *resp, int status, const char *fmt, ...)
+/* A slice of the snapshot: the transport may send it without copying. */
+static void add_shared(Response *resp, const Served *sv, Piece p)
 {
-        char msg[256];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        /* the message may quote client bytes: escape through the JSON writer */
-        Buf b = BUF_NULL;
-        Doc d;
-        doc_init(&d, &b, DOC_JSON);
-        doc_map(&d, 2);
-        doc_key(&d, "error");
-        doc_cstr(&d, msg);
-        doc_key(&d, "status");
-        doc_uint(&d, (uint64_t)status);
-        doc_end(&d);
-        size_t n = buf_ok(&b) ? MIN(b.len, sizeof(resp->scratch)) : 0;
-        if (n)
-                memcpy(resp->scratch, b.data, n);
-        buf_done(&b);
-        resp->status = status;
-        resp->content_type = CT_JSON;
-        resp->content_encoding = NULL;
-        resp->etag = NULL;
-        resp->last_modified = NULL;
-        resp->vary = false;
-        resp->n_pieces = 0;
-        add_piece(resp, resp->scratch, n);
+        if (p.len == 0)
+                return;
+        resp->shared |= 1u << resp->n_pieces;
+        resp->hold = (Served *)sv;
+        add_piece(resp, p.p, p.len);
 }
 
 static void static_json(Response *resp, int status, const char *body)
@@ -54,16 +37,72 @@ static void static_json(Response *resp, int status, const char *body)
         add_piece(resp, body, strlen(body));
 }
 
-static bool not_modified(const Request *req, const Response *resp)
+/* Drops the body and what described it, for an error document instead (a HEAD stays
+ * a HEAD). */
+static void drop_body(Response *resp)
 {
-        if (req->if_none_match)
-                return etag_list_matches(req->if_none_match, resp->etag);
-        return req->if_modified_since && resp->last_modified &&
-               strcmp(req->if_modified_since, resp->last_modified) == 0;
+        buf_done(&resp->owned);
+        resp->content_encoding = NULL;
+        resp->etag = NULL;
+        resp->last_modified = NULL;
+        resp->vary = false;
+        resp->n_pieces = 0;
+        resp->shared = 0;
+        resp->hold = NULL;
 }
 
-static void data_headers(const RespondContext *ctx, const Request *req, Response *resp,
-                         const char *etag, bool msgpack)
+/* Even the error document could not be built: a fixed body, never a cut one. */
+static void out_of_memory(Response *resp)
+{
+        drop_body(resp);
+        static_json(resp, 500, "{\"error\":\"out of memory\",\"status\":500}");
+}
+
+/* Ends the response's dynamic piece: written whole into resp->owned, or 500. */
+static bool add_owned(Response *resp)
+{
+        if (!buf_ok(&resp->owned)) {
+                out_of_memory(resp);
+                return false;
+        }
+        add_piece(resp, resp->owned.data, resp->owned.len);
+        return true;
+}
+
+static void fail_with(Response *resp, int status, const char *fmt, ...) _printf_(3, 4);
+static void fail_with(Response *resp, int status, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_(buf_donep) Buf msg = BUF_NULL;
+        buf_vprintf(&msg, fmt, ap);
+        va_end(ap);
+        buf_putc(&msg, 0);
+        drop_body(resp);
+        resp->status = status;
+        resp->content_type = CT_JSON;
+        if (!buf_ok(&msg)) {
+                out_of_memory(resp);
+                return;
+        }
+        /* the message may quote client bytes: escape through the JSON writer */
+        Doc d;
+        doc_init(&d, &resp->owned, DOC_JSON);
+        doc_map(&d, 2);
+        doc_key(&d, "error");
+        doc_cstr(&d, msg.data);
+        doc_key(&d, "status");
+        doc_uint(&d, (uint64_t)status);
+        doc_end(&d);
+        add_owned(resp);
+}
+
+static uint64_t age_usec(const RespondContext *ctx)
+{
+        return snapshot_age_usec(ctx->served->created_usec, ctx->now_usec);
+}
+
+static void data_headers(const RespondContext *ctx, Response *resp, const char *etag, bool msgpack)
 {
         const Served *sv = ctx->served;
         resp->status = 200;
@@ -72,40 +111,35 @@ static void data_headers(const RespondContext *ctx, const Request *req, Response
         resp->last_modified = sv->last_modified;
         resp->etag = etag;
         resp->vary = true;
-        resp->stale = ctx->now_usec > (uint64_t)sv->created_usec &&
-                      ctx->now_usec - (uint64_t)sv->created_usec > ctx->max_age_usec;
+        resp->stale = age_usec(ctx) > ctx->max_age_usec;
 }
 
 /* A pre-rendered document, gzip'd when the client takes it and a compressed copy exists. */
-static void whole(const Request *req, Response *resp, Piece plain, Piece gz)
+static void whole(const Request *req, Response *resp, const Served *sv, Piece plain, Piece gz)
 {
         if (gz.p && accept_encoding_gzip(req->accept_encoding)) {
                 resp->content_encoding = "gzip";
-                add_piece(resp, gz.p, gz.len);
+                add_shared(resp, sv, gz);
         } else
-                add_piece(resp, plain.p, plain.len);
+                add_shared(resp, sv, plain);
 }
 
 static void view_page(const RespondContext *ctx, const Request *req, Response *resp,
                       const ServedView *v, const Route *r, bool msgpack)
 {
+        const Served *sv = ctx->served;
         const ViewBodies *b = msgpack ? &v->mp : &v->json;
         bool whole_view = r->offset == 0 && (!r->has_limit || r->limit == v->n_rows);
         if (whole_view) {
-                whole(req, resp, b->full, msgpack ? (Piece){NULL, 0} : b->full_gz);
+                whole(req, resp, sv, b->full, msgpack ? (Piece){NULL, 0} : b->full_gz);
                 return;
         }
         uint64_t limit = r->has_limit ? r->limit : v->n_rows;
         size_t first = (size_t)MIN(r->offset, (uint64_t)v->n_rows);
         size_t n = (size_t)MIN(limit, (uint64_t)(v->n_rows - first));
         /* head (fixed) + offset/limit/rows header (here) + a slice of the rows + close */
-        Buf tmp = BUF_NULL;
         Doc d;
-        doc_init(&d, &tmp, msgpack ? DOC_MSGPACK : DOC_JSON);
-        /* continue the head's open map: JSON's head already ends with ',' */
-        d.depth = 1;
-        d.is_map[1] = true;
-        d.first[1] = true;
+        doc_resume_map(&d, &resp->owned, msgpack ? DOC_MSGPACK : DOC_JSON);
         doc_key(&d, "offset");
         doc_uint(&d, r->offset);
         doc_key(&d, "limit");
@@ -114,15 +148,11 @@ static void view_page(const RespondContext *ctx, const Request *req, Response *r
         if (msgpack)
                 doc_array(&d, (uint32_t)n);
         else
-                buf_putc(&tmp, '[');
-        size_t len = buf_ok(&tmp) ? MIN(tmp.len, sizeof(resp->scratch)) : 0;
-        if (len)
-                memcpy(resp->scratch, tmp.data, len);
-        buf_done(&tmp);
-        add_piece(resp, b->head.p, b->head.len);
-        add_piece(resp, resp->scratch, len);
-        Piece rows = served_rows(b, first, n);
-        add_piece(resp, rows.p, rows.len);
+                buf_putc(&resp->owned, '['); /* the rows follow as their own piece */
+        add_shared(resp, sv, b->head);
+        if (!add_owned(resp))
+                return;
+        add_shared(resp, sv, served_rows(b, first, n));
         if (!msgpack)
                 add_piece(resp, "]}", 2);
 }
@@ -130,22 +160,14 @@ static void view_page(const RespondContext *ctx, const Request *req, Response *r
 static void snapshot_info(const RespondContext *ctx, Response *resp, bool msgpack)
 {
         const Served *sv = ctx->served;
-        uint64_t age = ctx->now_usec > (uint64_t)sv->created_usec
-                           ? (ctx->now_usec - (uint64_t)sv->created_usec) / USEC_PER_SEC
-                           : 0;
-        Buf tmp = BUF_NULL;
         Doc d;
-        doc_init(&d, &tmp, msgpack ? DOC_MSGPACK : DOC_JSON);
-        doc_uint(&d, age);
-        size_t len = buf_ok(&tmp) ? MIN(tmp.len, sizeof(resp->scratch)) : 0;
-        if (len)
-                memcpy(resp->scratch, tmp.data, len);
-        buf_done(&tmp);
-        Piece head = msgpack ? sv->snap_mp_head : sv->snap_json_head;
-        Piece tail = msgpack ? sv->snap_mp_tail : sv->snap_json_tail;
-        add_piece(resp, head.p, head.len);
-        add_piece(resp, resp->scratch, len);
-        add_piece(resp, tail.p, tail.len);
+        doc_init(&d, &resp->owned, msgpack ? DOC_MSGPACK : DOC_JSON);
+        doc_uint(&d, age_usec(ctx) / USEC_PER_SEC);
+        pinning_doc(&d, ctx->pin);
+        add_shared(resp, sv, msgpack ? sv->snap_mp_head : sv->snap_json_head);
+        if (!add_owned(resp))
+                return;
+        add_shared(resp, sv, msgpack ? sv->snap_mp_tail : sv->snap_json_tail);
 }
 
 static void readyz(const RespondContext *ctx, Response *resp)
@@ -157,27 +179,25 @@ static void readyz(const RespondContext *ctx, Response *resp)
                 resp->retry_after = true;
                 return;
         }
-        uint64_t age = ctx->now_usec > (uint64_t)sv->created_usec
-                           ? (ctx->now_usec - (uint64_t)sv->created_usec) / USEC_PER_SEC
-                           : 0;
-        bool stale = ctx->now_usec > (uint64_t)sv->created_usec &&
-                     ctx->now_usec - (uint64_t)sv->created_usec > ctx->max_age_usec;
-        int n = snprintf(resp->scratch, sizeof(resp->scratch),
-                         "{\"status\":\"%s\",%s\"generation\":%llu,\"age_seconds\":%llu,"
-                         "\"max_age_seconds\":%llu}",
-                         stale ? "not ready" : "ready",
-                         stale ? "\"reason\":\"snapshot older than max_age\"," : "",
-                         (unsigned long long)sv->generation, (unsigned long long)age,
-                         (unsigned long long)(ctx->max_age_usec / USEC_PER_SEC));
+        uint64_t age = age_usec(ctx);
+        bool stale = age > ctx->max_age_usec;
+        buf_printf(&resp->owned,
+                   "{\"status\":\"%s\",%s\"generation\":%llu,\"age_seconds\":%llu,"
+                   "\"max_age_seconds\":%llu}",
+                   stale ? "not ready" : "ready",
+                   stale ? "\"reason\":\"snapshot older than max_age\"," : "",
+                   (unsigned long long)sv->generation, (unsigned long long)(age / USEC_PER_SEC),
+                   (unsigned long long)(ctx->max_age_usec / USEC_PER_SEC));
         resp->status = stale ? 503 : 200;
         resp->content_type = CT_JSON;
         resp->generation = sv->generation;
         resp->stale = stale;
-        add_piece(resp, resp->scratch, n > 0 ? MIN((size_t)n, sizeof(resp->scratch)) : 0);
+        add_owned(resp);
 }
 
 void respond(const RespondContext *ctx, const Request *req, Response *resp)
 {
+        response_done(resp);
         *resp = (Response){.status = 500, .content_type = CT_JSON, .route = ROUTE_NOT_FOUND};
         if (req->method == METHOD_OTHER) {
                 fail_with(resp, 405, "method not allowed");
@@ -198,16 +218,18 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
         Route r;
         char scratch[ROUTE_MAX_TARGET];
         int k = route_parse(req->target, req->target_len, scratch, sizeof(scratch), &r);
-        if (k == -ENAMETOOLONG) {
+        if (k == ROUTE_TOO_LONG) {
                 fail_with(resp, 414, "request target longer than %d bytes", ROUTE_MAX_TARGET);
                 return;
         }
-        if (k < 0) {
+        if (k != ROUTE_PARSED) {
                 fail_with(resp, 400, "malformed request target or query");
                 return;
         }
         resp->route = r.kind;
         resp->no_body = req->method == METHOD_HEAD;
+        resp->no_store = r.kind == ROUTE_METRICS || r.kind == ROUTE_HEALTHZ ||
+                         r.kind == ROUTE_READYZ || r.kind == ROUTE_SNAPSHOT;
         bool msgpack = accept_wants_msgpack(req->accept);
         Served *sv = ctx->served;
 
@@ -219,12 +241,7 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
                 resp->content_type = CT_METRICS;
                 if (ctx->render_metrics)
                         ctx->render_metrics(ctx->userdata, &resp->owned);
-                if (!buf_ok(&resp->owned)) {
-                        buf_done(&resp->owned);
-                        fail_with(resp, 500, "out of memory");
-                        return;
-                }
-                add_piece(resp, resp->owned.data, resp->owned.len);
+                add_owned(resp);
                 return;
         case ROUTE_NOT_FOUND: fail_with(resp, 404, "no such endpoint"); return;
         default: break;
@@ -240,8 +257,8 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
         if (r.kind == ROUTE_VIEW || r.kind == ROUTE_ROW) {
                 v = served_find_view(sv, r.view.p, r.view.len);
                 if (!v) {
-                        fail_with(resp, 404, "no view named \"%.*s\"", (int)MIN(r.view.len, 64),
-                                  r.view.p);
+                        fail_with(resp, 404, "no view named \"%.*s\"",
+                                  (int)MIN(r.view.len, RESPOND_MAX_QUOTED), r.view.p);
                         return;
                 }
         }
@@ -257,7 +274,7 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
                         keys[i] = r.keys[i].p;
                         lens[i] = r.keys[i].len;
                 }
-                row = served_find_row(v, keys, lens, r.n_keys);
+                row = row_index_find(&v->index, keys, lens, r.n_keys);
                 if (row < 0) {
                         fail_with(resp, 404, "no row with that key in view %s", v->name);
                         return;
@@ -267,8 +284,9 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
         const char *etag = r.kind == ROUTE_VIEW || r.kind == ROUTE_ROW ? v->etag
                            : r.kind == ROUTE_VIEWS                     ? sv->etag_views
                                                                        : NULL;
-        data_headers(ctx, req, resp, etag, msgpack);
-        if (etag && not_modified(req, resp)) {
+        data_headers(ctx, resp, etag, msgpack);
+        if (etag && conditional_not_modified(req->if_none_match, req->if_modified_since, resp->etag,
+                                             resp->last_modified)) {
                 resp->status = 304;
                 resp->no_body = true;
                 return;
@@ -276,16 +294,15 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
         switch (r.kind) {
         case ROUTE_VIEWS:
                 if (msgpack)
-                        add_piece(resp, sv->views_mp.p, sv->views_mp.len);
+                        add_shared(resp, sv, sv->views_mp);
                 else
-                        whole(req, resp, sv->views_json, sv->views_json_gz);
+                        whole(req, resp, sv, sv->views_json, sv->views_json_gz);
                 break;
         case ROUTE_VIEW: view_page(ctx, req, resp, v, &r, msgpack); break;
         case ROUTE_ROW: {
                 const ViewBodies *b = msgpack ? &v->mp : &v->json;
-                Piece p = served_row(b, (size_t)row);
-                add_piece(resp, b->row_prefix.p, b->row_prefix.len);
-                add_piece(resp, p.p, p.len);
+                add_shared(resp, sv, b->row_prefix);
+                add_shared(resp, sv, served_row(b, (size_t)row));
                 if (!msgpack)
                         add_piece(resp, "}", 1);
                 break;
@@ -311,4 +328,6 @@ void response_done(Response *resp)
 {
         buf_done(&resp->owned);
         resp->n_pieces = 0;
+        resp->shared = 0;
+        resp->hold = NULL;
 }

@@ -92,7 +92,7 @@ int route_parse(const char *target, size_t len, char *scratch, size_t scratch_si
 {
         Route r = {.kind = ROUTE_NOT_FOUND};
         if (len > ROUTE_MAX_TARGET)
-                return -ENAMETOOLONG;
+                return ROUTE_TOO_LONG;
         if (scratch_size < len)
                 return -ENOBUFS;
         /* absolute-form (RFC 9112 3.2.2): skip scheme and authority */
@@ -109,11 +109,11 @@ int route_parse(const char *target, size_t len, char *scratch, size_t scratch_si
                 }
         }
         if (len == 0 || target[0] != '/')
-                return -EINVAL;
+                return ROUTE_MALFORMED;
         /* A fragment never belongs in a request target (RFC 9112 3.2): refuse it rather
          * than guess where path and query end. */
         if (memchr(target, '#', len))
-                return -EINVAL;
+                return ROUTE_MALFORMED;
         const char *q = memchr(target, '?', len);
         size_t plen = q ? (size_t)(q - target) : len;
 
@@ -126,10 +126,10 @@ int route_parse(const char *target, size_t len, char *scratch, size_t scratch_si
                 while (end < plen && target[end] != '/')
                         end++;
                 if (n == ELEMENTSOF(segs))
-                        return -EINVAL;
+                        return ROUTE_MALFORMED;
                 ssize_t d = percent_decode(target + i, end - i, scratch + o, false);
                 if (d < 0)
-                        return -EINVAL;
+                        return ROUTE_MALFORMED;
                 segs[n++] = (Segment){scratch + o, (size_t)d};
                 o += (size_t)d;
                 if (end >= plen)
@@ -156,7 +156,7 @@ int route_parse(const char *target, size_t len, char *scratch, size_t scratch_si
                                 r.view = segs[2];
                         } else if (n >= 5 && seg_is(segs[3].p, segs[3].len, "rows")) {
                                 if (n - 4 > ROUTE_MAX_KEYS)
-                                        return -EINVAL;
+                                        return ROUTE_MALFORMED;
                                 r.kind = ROUTE_ROW;
                                 r.view = segs[2];
                                 r.n_keys = n - 4;
@@ -169,12 +169,11 @@ int route_parse(const char *target, size_t len, char *scratch, size_t scratch_si
                 size_t qlen = len - plen - 1;
                 const char *qs = q + 1;
                 /* the query decodes into the scratch space after the path */
-                int k = parse_query(qs, qlen, scratch + o, &r);
-                if (k < 0)
-                        return k;
+                if (parse_query(qs, qlen, scratch + o, &r) < 0)
+                        return ROUTE_MALFORMED;
         }
         *ret = r;
-        return 0;
+        return ROUTE_PARSED;
 }
 
 const char *route_kind_to_string(RouteKind k)
@@ -190,116 +189,4 @@ const char *route_kind_to_string(RouteKind k)
             [ROUTE_SNAPSHOT] = "snapshot",
         };
         return (unsigned)k < ELEMENTSOF(names) ? names[k] : "unknown";
-}
-
-/* Iterates a comma-separated header list: element [*ret_p, +*ret_len) without surrounding
- * whitespace, and its q-value (1000 = 1.0). Returns false at the end. */
-static bool list_next(const char **cursor, const char **ret_p, size_t *ret_len, int *ret_q)
-{
-        const char *s = *cursor;
-        while (*s == ' ' || *s == '\t' || *s == ',')
-                s++;
-        if (!*s)
-                return false;
-        const char *e = s;
-        while (*e && *e != ',')
-                e++;
-        *cursor = e;
-        const char *semi = memchr(s, ';', (size_t)(e - s));
-        const char *end = semi ? semi : e;
-        while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-                end--;
-        *ret_p = s;
-        *ret_len = (size_t)(end - s);
-        int q = 1000;
-        for (const char *p = semi; p && p < e; p++) {
-                if ((p[0] == 'q' || p[0] == 'Q') && p + 1 < e && p[1] == '=' &&
-                    (p[-1] == ';' || p[-1] == ' ' || p[-1] == '\t')) {
-                        /* q = 0 / 0.xyz / 1 / 1.000 */
-                        const char *v = p + 2;
-                        if (v < e && *v == '0') {
-                                q = 0;
-                                int scale = 100;
-                                if (v + 1 < e && v[1] == '.')
-                                        for (const char *f = v + 2;
-                                             f < e && *f >= '0' && *f <= '9' && scale; f++) {
-                                                q += (*f - '0') * scale;
-                                                scale /= 10;
-                                        }
-                        }
-                        break;
-                }
-        }
-        *ret_q = q;
-        return true;
-}
-
-static bool token_eq(const char *p, size_t len, const char *lit)
-{
-        return strlen(lit) == len && strncasecmp(p, lit, len) == 0;
-}
-
-bool accept_wants_msgpack(const char *accept)
-{
-        if (!accept)
-                return false;
-        int q_mp = -1, q_json = -1;
-        const char *cur = accept, *p;
-        size_t len;
-        int q;
-        while (list_next(&cur, &p, &len, &q)) {
-                if (token_eq(p, len, "application/msgpack") ||
-                    token_eq(p, len, "application/x-msgpack") ||
-                    token_eq(p, len, "application/vnd.msgpack"))
-                        q_mp = MAX(q_mp, q);
-                else if (token_eq(p, len, "application/json") || token_eq(p, len, "*/*") ||
-                         token_eq(p, len, "application/*"))
-                        q_json = MAX(q_json, q);
-        }
-        return q_mp > 0 && q_mp >= q_json;
-}
-
-bool accept_encoding_gzip(const char *accept_encoding)
-{
-        if (!accept_encoding)
-                return false;
-        int q_gzip = -1, q_star = -1;
-        const char *cur = accept_encoding, *p;
-        size_t len;
-        int q;
-        while (list_next(&cur, &p, &len, &q)) {
-                if (token_eq(p, len, "gzip") || token_eq(p, len, "x-gzip"))
-                        q_gzip = MAX(q_gzip, q);
-                else if (token_eq(p, len, "*"))
-                        q_star = MAX(q_star, q);
-        }
-        return q_gzip >= 0 ? q_gzip > 0 : q_star > 0;
-}
-
-static void strip_weak(const char **p, size_t *len)
-{
-        if (*len >= 2 && (*p)[0] == 'W' && (*p)[1] == '/') {
-                *p += 2;
-                *len -= 2;
-        }
-}
-
-bool etag_list_matches(const char *if_none_match, const char *etag)
-{
-        if (!if_none_match || !etag)
-                return false;
-        const char *want = etag;
-        size_t want_len = strlen(etag);
-        strip_weak(&want, &want_len);
-        const char *cur = if_none_match, *p;
-        size_t len;
-        int q;
-        while (list_next(&cur, &p, &len, &q)) {
-                if (len == 1 && p[0] == '*')
-                        return true;
-                strip_weak(&p, &len);
-                if (len == want_len && memcmp(p, want, len) == 0)
-                        return true;
-        }
-        return false;
 }

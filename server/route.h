@@ -37,10 +37,16 @@ typedef struct Route {
         uint64_t offset;
 } Route;
 
+/* What route_parse() made of a target: client errors are outcomes, not failures. */
+typedef enum RouteOutcome {
+        ROUTE_PARSED = 0,    /* *ret filled (kind may be ROUTE_NOT_FOUND) */
+        ROUTE_MALFORMED = 1, /* bad percent escape, limit/offset, too many keys: 400 */
+        ROUTE_TOO_LONG = 2,  /* longer than ROUTE_MAX_TARGET: 414 */
+} RouteOutcome;
+
 /* Parses target[0..len) ("/path?query", or absolute-form "http://host/path?query").
- * Returns 0 (kind may be ROUTE_NOT_FOUND), -EINVAL for a malformed target (bad percent
- * escape, bad limit/offset, too many keys: answer 400), -ENAMETOOLONG beyond
- * ROUTE_MAX_TARGET (414). scratch must hold len bytes. */
+ * Returns a RouteOutcome (*ret written only for ROUTE_PARSED), or -ENOBUFS if scratch
+ * holds fewer than len bytes (a caller bug). */
 int route_parse(const char *target, size_t len, char *scratch, size_t scratch_size, Route *ret);
 
 /* Decodes %XX escapes of in[0..len) into out; '+' stays '+' (paths) unless plus_space.
@@ -48,11 +54,3 @@ int route_parse(const char *target, size_t len, char *scratch, size_t scratch_si
 ssize_t percent_decode(const char *in, size_t len, char *out, bool plus_space);
 
 const char *route_kind_to_string(RouteKind k);
-
-/* Header values that choose the representation, parsed as RFC 9110 lists with q-values. */
-/* True if Accept asks for msgpack (application/msgpack or application/x-msgpack) over JSON. */
-bool accept_wants_msgpack(const char *accept);
-/* True if Accept-Encoding accepts gzip (explicitly or by "*") with q > 0. */
-bool accept_encoding_gzip(const char *accept_encoding);
-/* True if an If-None-Match list matches etag, by weak comparison ("*" matches all). */
-bool etag_list_matches(const char *if_none_match, const char *etag);

@@ -1,4 +1,5 @@
-/* A snapshot prepared for serving: every body pre-rendered, rows indexed by key.
+/* A snapshot prepared for serving, and its lifetime: every body pre-rendered (render.c),
+ * rows indexed by key (rowindex.c), one reference count for all of it.
  *
  * Built from a validated Snapshot in the loader thread, then shared read-only by every
  * event loop. All of it lives in one Arena (the Served struct included); the last
@@ -11,6 +12,8 @@
 #include <stdatomic.h>
 
 #include "arena.h"
+#include "buf.h"
+#include "rowindex.h"
 #include "snapshot.h"
 
 /* Bodies larger than this are also kept gzip-compressed. */
@@ -39,12 +42,7 @@ typedef struct ServedView {
         size_t n_keys;
         ViewBodies json;
         ViewBodies mp;
-        /* Row index: open addressing over row numbers + 1 (0 = empty slot), keyed by the
-         * key cells' text, stored length-prefixed in keys[key_off[i]..key_off[i+1]). */
-        uint32_t *slots;
-        uint32_t mask;
-        const char *keys;
-        uint32_t *key_off;
+        RowIndex index;
         char etag[48];
 } ServedView;
 
@@ -87,8 +85,6 @@ static inline void served_unrefp(Served **sv)
 void served_unref_cb(const void *data, size_t len, void *sv);
 
 const ServedView *served_find_view(const Served *sv, const char *name, size_t len);
-/* Row number whose key cells spell keys[0..n) (already percent-decoded), or -1. */
-ssize_t served_find_row(const ServedView *v, const char *const *keys, const size_t *lens, size_t n);
 static inline Piece served_row(const ViewBodies *b, size_t row)
 {
         return (Piece){b->rows + b->off[row], b->off[row + 1] - b->off[row] - b->sep};
@@ -100,6 +96,10 @@ static inline Piece served_rows(const ViewBodies *b, size_t first, size_t n)
                 return (Piece){b->rows, 0};
         return (Piece){b->rows + b->off[first], b->off[first + n] - b->off[first] - b->sep};
 }
+/* Memory that lives exactly as long as sv (for render.c): a copy of p[0..len) in sv's
+ * arena, or a whole mapped Buf taken over (b is left empty). *ret covers the bytes. */
+int served_copy(Served *sv, const char *p, size_t len, Piece *ret);
+int served_keep_mapping(Served *sv, Buf *b, Piece *ret);
 /* Where the last reference goes: unmapping megabytes takes page-table work that an event
  * loop should not do between two requests, so the server hands it to the loader thread.
  * Without a hook (tests, tools) the memory is released at once. */

@@ -9,11 +9,12 @@
 #include <signal.h>
 #include <sys/resource.h>
 
-#include "httpd.h"
 #include "listen.h"
 #include "loader.h"
 #include "log.h"
+#include "loop.h"
 #include "notify.h"
+#include "pinning.h"
 #include "spawner.h"
 #include "watch.h"
 
@@ -67,7 +68,7 @@ static Served *fetch_current(void *userdata)
 static void render_metrics(void *userdata, Buf *out)
 {
         Server *s = userdata;
-        Served *sv = fetch_current(s);
+        _cleanup_(served_unrefp) Served *sv = fetch_current(s);
         const LoopMetrics *lm[MAX_LOOPS];
         for (unsigned i = 0; i < s->n_loops; i++)
                 lm[i] = loop_metrics(s->loops[i]);
@@ -75,13 +76,15 @@ static void render_metrics(void *userdata, Buf *out)
             .served = sv,
             .now_usec = now_realtime_usec(),
             .loader = loader_stats(s->loader),
+            .pin = pinning_current(),
             .loops = lm,
             .n_loops = s->n_loops,
+            .open_connections = atomic_load(&s->limit.open),
+            .max_connections = s->limit.max,
         };
         /* the spawner lives on loop 0; its counters are plain words, a torn read is harmless */
         spawner_counts(s->spawner, &in.worker_runs_ok, &in.worker_runs_failed);
         metrics_render(out, &in);
-        served_unref(sv);
 }
 
 static void update_status(Server *s)
@@ -94,11 +97,11 @@ static void update_status(Server *s)
                 return;
         }
         uint64_t now = now_realtime_usec();
-        uint64_t age = now > (uint64_t)sv->created_usec
-                           ? (now - (uint64_t)sv->created_usec) / USEC_PER_SEC
-                           : 0;
-        notify_status("generation %" PRIu64 ", %" PRIu64 " rows, age %" PRIu64 " s", sv->generation,
-                      sv->total_rows, age);
+        uint64_t age = snapshot_age_usec(sv->created_usec, now) / USEC_PER_SEC;
+        char pin[64];
+        notify_status("generation %" PRIu64 ", %" PRIu64 " rows, age %" PRIu64 " s%s",
+                      sv->generation, sv->total_rows, age,
+                      pinning_status(pin, sizeof(pin), pinning_current()));
 }
 
 static void log_loaded(const Served *sv)
@@ -146,7 +149,10 @@ static void loader_ready(void *userdata)
 static void on_watch(evutil_socket_t fd, short what, void *arg)
 {
         Server *s = arg;
-        if (watch_drain(s->watch))
+        int r = watch_drain(s->watch);
+        if (r < 0)
+                log_warning_errno(r, "Cannot read inotify events, rescanning: %m");
+        if (r != WATCH_QUIET)
                 loader_request_scan(s->loader);
 }
 
@@ -203,13 +209,7 @@ static void *loop_thread(void *arg)
         return NULL;
 }
 
-static struct timeval tv_of(uint64_t usec)
-{
-        return (struct timeval){.tv_sec = (time_t)(usec / USEC_PER_SEC),
-                                .tv_usec = (suseconds_t)(usec % USEC_PER_SEC)};
-}
-
-/* Connections are counted and held to max_connections by the loops (httpd.c); the fd
+/* Connections are counted and held to max_connections by the loops (httpd.c, conn.c); the fd
  * limit only has to leave room for them and for the loader, so a full house of clients
  * can never starve snapshot loading of fds. */
 static void ensure_fd_limit(unsigned max_connections, unsigned loops)
@@ -250,9 +250,12 @@ static int setup_listen(Server *s)
                 log_info("Serving on the socket passed by systemd");
                 return 0;
         }
-        int r = listen_open(s->config->server.listen, &s->listen_fd);
+        const char *address = s->config->server.listen;
+        int r = listen_open(address, &s->listen_fd);
+        if (r == -EINVAL)
+                return log_error_errno(r, "listen = %s: expected host:port", address);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Cannot listen on %s: %m", address);
         s->listen_owned = true;
         return 0;
 }
@@ -357,14 +360,14 @@ int server_run(const ServerOptions *o)
                 goto out;
         }
         event_add(s.watch_ev, NULL);
-        struct timeval tv = tv_of(MAX(c->server.poll_interval_usec, 100 * USEC_PER_MSEC));
+        struct timeval tv = timeval_from_usec(MAX(c->server.poll_interval_usec, 100 * USEC_PER_MSEC));
         event_add(s.poll_ev, &tv);
         evsignal_add(s.sighup_ev, NULL);
         evsignal_add(s.sigterm_ev, NULL);
         evsignal_add(s.sigint_ev, NULL);
         s.notify_status = getenv("NOTIFY_SOCKET") != NULL;
         if (s.notify_status) {
-                tv = tv_of(STATUS_USEC);
+                tv = timeval_from_usec(STATUS_USEC);
                 event_add(s.status_ev, &tv);
         }
         s.watchdog_usec = notify_watchdog_usec();
@@ -374,7 +377,7 @@ int server_run(const ServerOptions *o)
                         r = -ENOMEM;
                         goto out;
                 }
-                tv = tv_of(s.watchdog_usec / 2);
+                tv = timeval_from_usec(s.watchdog_usec / 2);
                 event_add(s.watchdog_ev, &tv);
                 notify_watchdog();
         }

@@ -23,12 +23,6 @@ struct Spawner {
         uint64_t ok, failed;
 };
 
-static struct timeval tv_of(uint64_t usec)
-{
-        return (struct timeval){.tv_sec = (time_t)(usec / USEC_PER_SEC),
-                                .tv_usec = (suseconds_t)(usec % USEC_PER_SEC)};
-}
-
 static void start_run(Spawner *s)
 {
         if (s->pid > 0) {
@@ -63,7 +57,7 @@ static void start_run(Spawner *s)
         s->started_usec = now_monotonic_usec();
         log_info("Started tally-worker (pid %d)", (int)pid);
         if (s->o.timeout_usec) {
-                struct timeval tv = tv_of(s->o.timeout_usec);
+                struct timeval tv = timeval_from_usec(s->o.timeout_usec);
                 evtimer_add(s->timeout, &tv);
         }
 }
@@ -83,7 +77,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
                             (int)s->pid);
                 kill(s->pid, SIGTERM);
                 s->term_sent = true;
-                struct timeval tv = tv_of(KILL_GRACE_USEC);
+                struct timeval tv = timeval_from_usec(KILL_GRACE_USEC);
                 evtimer_add(s->timeout, &tv);
         } else {
                 log_warning("tally-worker (pid %d) ignored SIGTERM; sending SIGKILL", (int)s->pid);
@@ -137,7 +131,7 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
 
 int spawner_new(struct event_base *base, const SpawnOptions *o, Spawner **ret)
 {
-        Spawner *s = calloc(1, sizeof(*s));
+        _cleanup_(spawner_freep) Spawner *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
         s->o = *o;
@@ -147,14 +141,12 @@ int spawner_new(struct event_base *base, const SpawnOptions *o, Spawner **ret)
         s->timeout = evtimer_new(base, on_timeout, s);
         s->sigchld = evsignal_new(base, SIGCHLD, on_sigchld, s);
         if (!s->worker_path || !s->config_path || !s->tick || !s->timeout || !s->sigchld ||
-            evsignal_add(s->sigchld, NULL) < 0) {
-                spawner_free(s);
+            evsignal_add(s->sigchld, NULL) < 0)
                 return -ENOMEM;
-        }
-        struct timeval tv = tv_of(MAX(o->interval_usec, USEC_PER_SEC));
+        struct timeval tv = timeval_from_usec(MAX(o->interval_usec, USEC_PER_SEC));
         evtimer_add(s->tick, &tv);
         start_run(s);
-        *ret = s;
+        *ret = TAKE_PTR(s);
         return 0;
 }
 

@@ -16,19 +16,19 @@ struct Watch {
 
 int watch_new(const char *dir, Watch **ret)
 {
-        Watch *w = calloc(1, sizeof(*w));
+        _cleanup_(watch_freep) Watch *w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
+        w->fd = -1;
         w->wd = -1;
         w->dir = strdup(dir);
+        if (!w->dir)
+                return -ENOMEM;
         w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (!w->dir || w->fd < 0) {
-                int r = w->dir ? -errno : -ENOMEM;
-                watch_free(w);
-                return r;
-        }
+        if (w->fd < 0)
+                return -errno;
         (void)watch_retry(w);
-        *ret = w;
+        *ret = TAKE_PTR(w);
         return 0;
 }
 
@@ -64,18 +64,22 @@ int watch_retry(Watch *w)
         return 0;
 }
 
-bool watch_drain(Watch *w)
+int watch_drain(Watch *w)
 {
         /* Large enough for a burst; the loop drains until EAGAIN anyway. */
         char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-        bool any = false;
+        int outcome = WATCH_QUIET;
         for (;;) {
                 ssize_t n = read(w->fd, buf, sizeof(buf));
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n <= 0)
+                if (n < 0 && errno == EAGAIN)
                         break;
-                any = true;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                outcome = WATCH_CHANGED;
                 for (char *p = buf; p < buf + n;) {
                         const struct inotify_event *ev = (const struct inotify_event *)p;
                         /* the directory went away: the watch is gone, re-add it later */
@@ -90,5 +94,5 @@ bool watch_drain(Watch *w)
                         p += sizeof(*ev) + ev->len;
                 }
         }
-        return any;
+        return outcome;
 }

@@ -17,8 +17,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Watch *, watch_free);
 
 /* The inotify fd to poll for reading. */
 int watch_fd(const Watch *w);
-/* Reads every pending event; true if there was any. */
-bool watch_drain(Watch *w);
+enum {
+        WATCH_QUIET = 0,   /* nothing happened */
+        WATCH_CHANGED = 1, /* something in the directory changed: rescan */
+};
+/* Reads every pending event: WATCH_CHANGED if there was any, WATCH_QUIET if none, or a
+ * negative errno if the inotify fd cannot be read. */
+int watch_drain(Watch *w);
 /* (Re)adds the directory watch if it is not in place; 0 when watching. */
 int watch_retry(Watch *w);
 bool watch_active(const Watch *w);

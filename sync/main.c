@@ -6,9 +6,8 @@
 #include <malloc.h>
 #include <nats/nats.h>
 #include <signal.h>
-#include <sysexits.h>
 
-#include "config.h"
+#include "cli.h"
 #include "follow.h"
 #include "log.h"
 #include "notify.h"
@@ -27,14 +26,15 @@ static void help(void)
                "Follows the [nats] bucket and installs every new snapshot into snapshot_dir\n"
                "(verified as tallyd verifies it, written atomically, never an older\n"
                "generation than the newest already there). Runs until SIGTERM.\n\n"
-               "  --config PATH    configuration file (default %s)\n"
-               "  --check-config   validate the configuration and exit\n"
-               "  -h, --help       this help\n"
-               "  --version        print the version\n\n"
+               "  -c, --config PATH   configuration file (default %s)\n"
+               "      --check-config  validate the configuration and exit\n"
+               "  -h, --help          show this help\n"
+               "  -V, --version       show the version\n\n"
                "Exit status:\n"
-               "   0  stopped by SIGTERM or SIGINT\n"
+               "   0  stopped by SIGTERM or SIGINT (--check-config: the configuration is\n"
+               "      valid)\n"
                "   1  snapshot_dir cannot be read or written, or out of memory\n"
-               "  64  bad command line\n"
+               "  64  bad option or argument\n"
                "  78  bad configuration, or no [nats] servers configured\n"
                "NATS being unreachable is not an exit: tally-sync retries forever with\n"
                "backoff while tallyd keeps serving what the directory holds.\n",
@@ -43,12 +43,12 @@ static void help(void)
 
 int main(int argc, char **argv)
 {
-        enum { OPT_CONFIG = 256, OPT_CHECK, OPT_VERSION };
+        enum { OPT_CHECK = 0x100 };
         static const struct option longopts[] = {
-            {"config", required_argument, NULL, OPT_CONFIG},
+            {"config", required_argument, NULL, 'c'},
             {"check-config", no_argument, NULL, OPT_CHECK},
             {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, OPT_VERSION},
+            {"version", no_argument, NULL, 'V'},
             {},
         };
         const char *config_path = TALLY_DEFAULT_CONFIG;
@@ -56,38 +56,31 @@ int main(int argc, char **argv)
         int c;
 
         log_setup("tally-sync");
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, CLI_SHORT_OPTIONS, longopts, NULL)) >= 0) {
                 switch (c) {
-                case OPT_CONFIG: config_path = optarg; break;
+                case 'c': config_path = optarg; break;
                 case OPT_CHECK: check_only = true; break;
                 case 'h': help(); return 0;
-                case OPT_VERSION: printf("tally-sync %s\n", TALLY_VERSION); return 0;
-                default: return EX_USAGE;
+                case 'V': printf("tally-sync %s\n", TALLY_VERSION); return 0;
+                default: return EXIT_USAGE;
                 }
         }
         if (optind < argc) {
                 log_error("unexpected argument '%s'", argv[optind]);
-                return EX_USAGE;
+                return EXIT_USAGE;
         }
 
         _cleanup_(config_freep) Config *cfg = NULL;
-        int r = config_load(config_path, &cfg);
-        if (r == -ENOMEM) {
-                log_error_errno(r, "%s: cannot load the configuration: %m", config_path);
-                return 1;
-        }
-        if (r < 0)
-                return EXIT_CONFIG;
+        int r = cli_load_config(config_path, &cfg);
+        if (r != 0)
+                return r;
         if (!nats_config_enabled(&cfg->nats)) {
                 log_error("%s: [nats] servers: not set; tally-sync has nothing to follow",
                           config_path);
                 return EXIT_CONFIG;
         }
-        if (check_only) {
-                log_info("%s: configuration is valid (bucket %s, %zu servers)", config_path,
-                         cfg->nats.bucket, cfg->nats.n_servers);
-                return 0;
-        }
+        if (check_only)
+                return cli_config_ok(config_path, cfg);
 
         struct sigaction sa = {.sa_handler = on_signal};
         sigemptyset(&sa.sa_mask);

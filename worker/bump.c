@@ -14,7 +14,6 @@ typedef struct Region {
 struct Bump {
         Region *regions;
         char *cur, *end;
-        size_t mapped;
         size_t next_size;
 };
 
@@ -97,7 +96,6 @@ void *bump_alloc(Bump *b, size_t size, size_t align)
                 r->size = rsize;
                 r->next = b->regions;
                 b->regions = r;
-                b->mapped += rsize;
                 b->next_size = MIN(b->next_size * 2, (size_t)MAX_REGION);
                 b->cur = (char *)(r + 1);
                 b->end = (char *)r + rsize;
@@ -105,9 +103,4 @@ void *bump_alloc(Bump *b, size_t size, size_t align)
         }
         b->cur = (char *)(p + size);
         return (void *)p;
-}
-
-size_t bump_mapped(const Bump *b)
-{
-        return b->mapped;
 }

@@ -15,10 +15,9 @@ typedef struct Bump Bump;
 
 int bump_new(Bump **ret);
 Bump *bump_free(Bump *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Bump *, bump_free);
 /* NULL when out of memory. Memory is zeroed (fresh anonymous pages). */
 void *bump_alloc(Bump *b, size_t size, size_t align);
-/* Bytes mapped. */
-size_t bump_mapped(const Bump *b);
 /* A large zeroed array in its own huge-page mapping (hash slots); free with bump_unmap. */
 void *bump_map_array(size_t size);
 void bump_unmap_array(void *p, size_t size);

@@ -286,9 +286,9 @@ long csv_parse_buffer(const char *buf, size_t len, CsvRecordFn fn, void *userdat
                 int r = csv_next(&c, fields, ELEMENTSOF(fields), &n);
                 if (r == CSV_END)
                         break;
-                if (r == -ENOMEM) {
+                if (r < 0) {
                         csv_cursor_done(&c);
-                        return -ENOMEM;
+                        return r;
                 }
                 count++;
                 if (fn && fn(r, fields, MIN(n, ELEMENTSOF(fields)), c.rec_line, userdata) != 0)

@@ -17,12 +17,13 @@
 #define CSV_MAX_RECORD_BYTES (UINT32_C(1) << 20) /* one record, quoted line breaks included */
 #define CSV_MAX_FIELDS       1024                /* fields csv_parse_buffer stores per record */
 
+/* Outcomes of csv_next, all >= 0: failures (-ENOMEM) are negative errno. */
 typedef enum CsvStatus {
-        CSV_RECORD = 1,     /* a record was read */
-        CSV_END = 0,        /* no more records */
-        CSV_NEED_MORE = -1, /* the record runs past the buffer and more bytes may follow */
-        CSV_BAD_QUOTE = -2, /* a closing quote followed by junk, or a quote never closed */
-        CSV_TOO_LONG = -3,  /* longer than CSV_MAX_RECORD_BYTES */
+        CSV_END = 0,       /* no more records */
+        CSV_RECORD = 1,    /* a record was read */
+        CSV_NEED_MORE = 2, /* the record runs past the buffer and more bytes may follow */
+        CSV_BAD_QUOTE = 3, /* a closing quote followed by junk, or a quote never closed */
+        CSV_TOO_LONG = 4,  /* longer than CSV_MAX_RECORD_BYTES */
 } CsvStatus;
 
 typedef struct CsvField {
@@ -57,7 +58,7 @@ void csv_cursor_reset(CsvCursor *c, const char *buf, size_t len, bool eof);
 int csv_next(CsvCursor *c, CsvField *fields, size_t max_fields, size_t *ret_n);
 
 /* Whole-buffer entry point (fuzzing, tests): calls fn for every record or bad record,
- * with status CSV_RECORD or a negative CsvStatus. Returns the number of records seen, or
+ * with status CSV_RECORD, CSV_BAD_QUOTE or CSV_TOO_LONG. Returns the number of records seen, or
  * -ENOMEM. fn returning non-zero stops the walk. */
 typedef int (*CsvRecordFn)(int status, const CsvField *fields, size_t n_fields, uint64_t line,
                            void *userdata);

@@ -1,7 +1,8 @@
 /* The aggregation run: every source read once, every view computed, one snapshot written.
  *
  * Outcomes beyond negative errno (a failure: unreadable input, write error, deadline):
- *   ENGINE_BAD_CONFIG   a declared column is missing from a CSV header (exit 78)
+ *   ENGINE_BAD_CONFIG   a declared column is missing from a source's input, or the source
+ *                       type is one this worker cannot read (exit 78)
  *   ENGINE_BAD_ROWS     a source's malformed rows exceeded max_bad_ratio (exit 65) */
 #pragma once
 

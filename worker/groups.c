@@ -5,9 +5,9 @@
 #define PTR_BITS 48
 #define PTR_MASK ((UINT64_C(1) << PTR_BITS) - 1)
 
-int group_table_init(GroupTable *t, Bump *arena, size_t state_size)
+int group_table_init(GroupTable *t, Bump *bump, size_t state_size)
 {
-        *t = (GroupTable){.arena = arena, .state_size = (state_size + 15) & ~(size_t)15};
+        *t = (GroupTable){.bump = bump, .state_size = (state_size + 15) & ~(size_t)15};
         t->slots = bump_map_array(64 * sizeof(uint64_t));
         if (!t->slots)
                 return -ENOMEM;
@@ -82,7 +82,7 @@ Group *group_table_get(GroupTable *t, const char *key, uint32_t len, uint64_t ha
         size_t key_room = copy_key ? (len + 15) & ~(size_t)15 : 0;
         /* cache-line aligned: header and a short key share one line, which the engine
          * prefetches along with the lines after it */
-        char *mem = bump_alloc(t->arena, sizeof(Group) + key_room + t->state_size + 16, 64);
+        char *mem = bump_alloc(t->bump, sizeof(Group) + key_room + t->state_size + 16, 64);
         if (!mem)
                 return NULL;
         Group *g = (Group *)mem;

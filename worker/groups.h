@@ -15,7 +15,7 @@ typedef struct Group {
 } Group;
 
 typedef struct GroupTable {
-        Bump *arena;
+        Bump *bump;
         uint64_t *slots; /* record pointer, top 16 bits: top 16 bits of its hash; 0 is free */
         size_t mask;
         Group **groups; /* in order of creation */
@@ -23,7 +23,7 @@ typedef struct GroupTable {
         size_t state_size;
 } GroupTable;
 
-int group_table_init(GroupTable *t, Bump *arena, size_t state_size);
+int group_table_init(GroupTable *t, Bump *bump, size_t state_size);
 void group_table_done(GroupTable *t);
 uint64_t group_key_hash(const char *key, size_t len);
 /* The group with this key, made if new (*ret_new then true). copy_key false keeps the

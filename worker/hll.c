@@ -13,9 +13,13 @@ struct Hll {
         bool has_zero; /* the hash 0 cannot live in the set */
 };
 
-Hll *hll_new(void)
+int hll_new(Hll **ret)
 {
-        return calloc(1, sizeof(Hll));
+        Hll *h = calloc(1, sizeof(Hll));
+        if (!h)
+                return -ENOMEM;
+        *ret = h;
+        return 0;
 }
 
 Hll *hll_free(Hll *h)

@@ -16,8 +16,9 @@
 
 typedef struct Hll Hll;
 
-Hll *hll_new(void);
+int hll_new(Hll **ret);
 Hll *hll_free(Hll *h);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Hll *, hll_free);
 int hll_add(Hll *h, uint64_t hash);
 int hll_merge(Hll *dst, const Hll *src);
 uint64_t hll_count(const Hll *h);

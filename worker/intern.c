@@ -5,13 +5,13 @@
 int intern_init(Intern *t)
 {
         *t = (Intern){};
-        return bump_new(&t->arena);
+        return bump_new(&t->bump);
 }
 
 void intern_done(Intern *t)
 {
         free(t->slots);
-        t->arena = bump_free(t->arena);
+        t->bump = bump_free(t->bump);
         *t = (Intern){};
 }
 
@@ -49,7 +49,7 @@ const InternStr *intern_get(Intern *t, const char *s, uint32_t len, uint64_t has
         for (const InternStr *e; (e = t->slots[i]); i = (i + 1) & mask)
                 if (e->hash == hash && e->len == len && memcmp(e->s, s, len) == 0)
                         return e;
-        InternStr *e = bump_alloc(t->arena, sizeof(InternStr) + len, _Alignof(InternStr));
+        InternStr *e = bump_alloc(t->bump, sizeof(InternStr) + len, _Alignof(InternStr));
         if (!e)
                 return NULL;
         e->hash = hash;

@@ -12,7 +12,7 @@ typedef struct InternStr {
 } InternStr;
 
 typedef struct Intern {
-        Bump *arena;
+        Bump *bump;
         const InternStr **slots;
         size_t cap, n;
 } Intern;

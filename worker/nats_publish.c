@@ -11,6 +11,7 @@
 #include "log.h"
 #include "nats_connect.h"
 #include "nats_manifest.h"
+#include "read_file.h"
 #include "snapshot.h"
 #include "snapshot_dir.h"
 
@@ -62,6 +63,13 @@ static int64_t remaining_ms(const Publisher *p)
         return now >= p->deadline ? 0 : (int64_t)((p->deadline - now) / USEC_PER_MSEC);
 }
 
+static void *alloc_buf(void *userdata, size_t size)
+{
+        Publisher *p = userdata;
+        p->buf = malloc(MAX(size, 1));
+        return p->buf;
+}
+
 static int read_newest(const char *dir, uint64_t max_bytes, Publisher *p)
 {
         _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -77,24 +85,16 @@ static int read_newest(const char *dir, uint64_t max_bytes, Publisher *p)
         _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > max_bytes)
+        void *buf;
+        r = read_file_bounded(fd, max_bytes, alloc_buf, p, &buf, &p->len);
+        if (r < 0)
+                return r;
+        if (r == READ_FILE_NOT_REGULAR)
+                return -EINVAL;
+        if (r == READ_FILE_TOO_LARGE)
                 return -EFBIG;
-        p->buf = malloc((size_t)st.st_size);
-        if (!p->buf)
-                return -ENOMEM;
-        while (p->len < (size_t)st.st_size) {
-                ssize_t k = read(fd, (char *)p->buf + p->len, (size_t)st.st_size - p->len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return -EIO; /* shrank under us: never publish a partial file */
-                p->len += (size_t)k;
-        }
+        if (r == READ_FILE_SHRANK || p->len == 0)
+                return -EIO; /* never publish a partial file */
         p->xxh3 = XXH3_64bits(p->buf, p->len);
         return 0;
 }

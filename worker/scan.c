@@ -3,7 +3,8 @@
 #include "numparse.h"
 #include "timeparse.h"
 
-int file_schema_build(FileSchema *fs, const SourceConfig *src, const CsvField *header, size_t n)
+int file_schema_build(FileSchema *fs, const SourceConfig *src, const CsvField *header, size_t n,
+                      size_t *ret_missing)
 {
         if (n > SCAN_MAX_FIELDS)
                 return -E2BIG;
@@ -26,25 +27,18 @@ int file_schema_build(FileSchema *fs, const SourceConfig *src, const CsvField *h
                         }
         }
         for (size_t c = 0; c < src->n_columns; c++)
-                if (!seen[c])
-                        return (int)c;
-        return -1;
+                if (!seen[c]) {
+                        *ret_missing = c;
+                        return SCHEMA_MISSING_COLUMN;
+                }
+        return SCHEMA_OK;
 }
 
 static void bad_row(Shard *s, ScanTask *t, uint64_t line, BadReason reason, int column)
 {
-        s->bad[reason]++;
-        if (t->n_samples < SCAN_SAMPLES)
-                t->samples[t->n_samples++] = (BadSample){line, reason, column};
-}
-
-int scan_flush(Shard *s)
-{
-        if (s->n_batch == 0)
-                return 0;
-        int r = shard_add_rows(s, s->batch, s->n_batch);
-        s->n_batch = 0;
-        return r;
+        shard_row_reject(s, reason);
+        if (t->n_samples < SOURCE_BAD_SAMPLES)
+                t->samples[t->n_samples++] = (ScanBad){line, reason, column};
 }
 
 int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, ScanTask *t)
@@ -53,24 +47,20 @@ int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, Sca
         CsvField fields[SCAN_MAX_FIELDS];
         const size_t nf = fs->n_fields, nc = src->n_columns;
         for (;;) {
-                int r;
-                if (s->n_batch == SHARD_BATCH && (r = scan_flush(s)) < 0)
-                        return r;
                 if (c->pos >= limit)
-                        return scan_flush(s);
+                        return shard_flush(s);
                 size_t n;
-                r = csv_next(c, fields, nf, &n);
+                int r = csv_next(c, fields, nf, &n);
                 if (r == CSV_END)
-                        return scan_flush(s);
+                        return shard_flush(s);
                 if (r == CSV_NEED_MORE) {
                         /* a stream is about to move its buffer under the batched rows */
-                        r = scan_flush(s);
-                        return r < 0 ? r : 1;
+                        r = shard_flush(s);
+                        return r < 0 ? r : SCAN_NEED_MORE;
                 }
-                if (r == -ENOMEM)
+                if (r < 0)
                         return r;
-                Value *row = s->batch + s->n_batch * nc;
-                s->rows_read++;
+                Value *row = s->batch + s->n_batch * nc; /* shard_row(), nc kept in a register */
                 t->stop = c->pos;
                 if (r != CSV_RECORD) {
                         bad_row(s, t, c->rec_line, r == CSV_TOO_LONG ? BAD_TOO_LONG : BAD_QUOTING,
@@ -124,9 +114,10 @@ int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, Sca
                         bad_row(s, t, c->rec_line, why, bad_col);
                         continue;
                 }
-                s->n_batch++;
+                if ((r = shard_row_commit(s)) < 0)
+                        return r;
                 /* unescaped fields live in scratch space the next record reuses */
-                if (c->used_scratch && (r = scan_flush(s)) < 0)
+                if (c->used_scratch && (r = shard_flush(s)) < 0)
                         return r;
         }
 }

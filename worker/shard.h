@@ -1,6 +1,9 @@
 /* One thread's share of a source: a group table per view, the accumulators behind each
- * group, rows held back for windows, and bad-row counts. Threads fill their own shard
- * without locks; at the end the shards are merged into the first.
+ * group, rows held back for windows, and counts of rows read and rejected. Threads fill
+ * their own shard without locks; at the end the shards are merged into the first.
+ *
+ * This is the typed-row path every source feeds: rows of Values in the source's declared
+ * column order, VALUE_NIL where a value is missing.
  *
  * Windows against the newest time: the newest time is only known after the last row, so
  * rows of such views are kept as compact records (group, time, inputs) and applied once
@@ -9,26 +12,14 @@
  * the buffer fills, so it holds about the rows of one window, not of the input. */
 #pragma once
 
+#include "accum.h"
+#include "bump.h"
 #include "groups.h"
-#include "intern.h"
-#include "plan.h"
-#include "vlist.h"
 
-typedef struct Summary {
-        uint64_t n;
-        int64_t isum;     /* int and time columns */
-        bool overflow;    /* isum wrapped: the int sum is reported as missing */
-        double sum, comp; /* Neumaier-compensated sum (num columns; avg of int ones) */
-        union {
-                int64_t i;
-                double d;
-        } min, max;
-} Summary;
-
-typedef struct DistinctSet {
-        VList list;
-        uint64_t next_dedup; /* sort and deduplicate when the list reaches this length */
-} DistinctSet;
+#define SHARD_BATCH 128
+/* The string bytes one row may carry in all, the bound the key buffer is sized by (a CSV
+ * record's limit). A source rejects a longer row as BAD_TOO_LONG before it gets here. */
+#define SHARD_MAX_ROW_BYTES (UINT32_C(1) << 20)
 
 typedef struct ViewShard {
         const ViewPlan *plan;
@@ -37,6 +28,7 @@ typedef struct ViewShard {
         size_t n_deferred, cap_deferred; /* in records */
 } ViewShard;
 
+/* Why a row was rejected; the log and the malformed-rows summary name these. */
 typedef enum BadReason {
         BAD_FIELD_COUNT,
         BAD_QUOTING,
@@ -49,19 +41,16 @@ typedef enum BadReason {
 
 typedef struct Shard {
         const SourcePlan *plan;
-        Bump *arena; /* group keys and states */
-        VPool pool;
-        Intern intern;
+        Bump *bump; /* group keys and states */
+        AccumStore store;
         ViewShard *views;
         int64_t newest[CONFIG_MAX_COLUMNS]; /* per tracked time column, INT64_MIN if none */
-        uint64_t rows_read;
+        uint64_t rows_read;                 /* valid and rejected */
         uint64_t bad[_BAD_REASON_MAX];
         char *keybuf;
         size_t keybuf_size;
-        Value *batch; /* SHARD_BATCH rows being collected by the scanner */
+        Value *batch; /* SHARD_BATCH rows collected by shard_row_commit */
         size_t n_batch;
-        uint64_t *scratch;
-        size_t scratch_size;
 } Shard;
 
 const char *bad_reason_to_string(BadReason r);
@@ -70,23 +59,46 @@ int shard_init(Shard *s, const SourcePlan *plan);
 void shard_done(Shard *s);
 uint64_t shard_rows_rejected(const Shard *s);
 
-#define SHARD_BATCH 128
-
-/* Valid rows (n_columns Values each, VALUE_NIL when missing, n <= SHARD_BATCH) into every
- * view. Rows go through each view as a batch, in passes that prefetch what the next pass
- * reads (hash slot, group record, the value chunks' next slot): the lookups of a batch
- * then wait on memory together instead of one after another. */
+/* Valid rows (n_columns Values each, n <= SHARD_BATCH) into every view. Rows go through
+ * each view as a batch, in passes that prefetch what the next pass reads (hash slot, group
+ * record, the value chunks' next slot): the lookups of a batch then wait on memory
+ * together instead of one after another. */
 int shard_add_rows(Shard *s, const Value *rows, size_t n);
+
+/* Row at a time into the shard's own batch: write every column of shard_row(), then
+ * shard_row_commit(); or count a malformed row with shard_row_reject(). String values
+ * point into the source's buffer: shard_flush() before that buffer changes. */
+int shard_flush(Shard *s);
+static inline Value *shard_row(Shard *s)
+{
+        return s->batch + s->n_batch * s->plan->cfg->n_columns;
+}
+static inline int shard_row_commit(Shard *s)
+{
+        s->rows_read++;
+        return ++s->n_batch == SHARD_BATCH ? shard_flush(s) : 0;
+}
+static inline void shard_row_reject(Shard *s, BadReason why)
+{
+        s->rows_read++;
+        s->bad[why]++;
+}
+
 /* Applies held-back rows with newest[] the newest time per column over all shards. */
 int shard_apply_deferred(Shard *s, const int64_t *newest);
 /* Moves src's groups into dst. src must stay alive (dst points at its keys) but is
  * otherwise spent. */
 int shard_merge(Shard *dst, Shard *src);
 
-/* The aggregate values of one group, one Value per aggregate of the view (VALUE_NIL where
- * undefined). May reorder the group's stored values. */
-int shard_group_values(Shard *s, const ViewPlan *vp, void *state, Value *out);
-static inline uint64_t group_rows(const void *state)
-{
-        return *(const uint64_t *)state;
-}
+/* The shards of one source read: one per thread the source reads with. */
+typedef struct ShardSet {
+        const SourcePlan *plan;
+        Shard *shards;
+        size_t n;
+} ShardSet;
+
+int shard_set_new(const SourcePlan *plan, ShardSet **ret);
+ShardSet *shard_set_free(ShardSet *set);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ShardSet *, shard_set_free);
+/* Drops every shard and makes n fresh ones (a source starting, or starting over). */
+int shard_set_reset(ShardSet *set, size_t n);

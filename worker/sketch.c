@@ -25,9 +25,13 @@ static double gamma_ln(void)
 /* Magnitudes below this count as zero: keeps keys inside int32 and the store bounded. */
 #define SKETCH_MIN_MAGNITUDE 1e-300
 
-Sketch *sketch_new(void)
+int sketch_new(Sketch **ret)
 {
-        return calloc(1, sizeof(Sketch));
+        Sketch *s = calloc(1, sizeof(Sketch));
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
 }
 
 Sketch *sketch_free(Sketch *s)

@@ -17,8 +17,9 @@
 
 typedef struct Sketch Sketch;
 
-Sketch *sketch_new(void);
+int sketch_new(Sketch **ret);
 Sketch *sketch_free(Sketch *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Sketch *, sketch_free);
 int sketch_add(Sketch *s, double v);
 int sketch_merge(Sketch *dst, const Sketch *src);
 uint64_t sketch_count(const Sketch *s);

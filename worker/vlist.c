@@ -3,12 +3,12 @@
 int vpool_init(VPool *p)
 {
         *p = (VPool){};
-        return bump_new(&p->arena);
+        return bump_new(&p->bump);
 }
 
 void vpool_done(VPool *p)
 {
-        p->arena = bump_free(p->arena);
+        p->bump = bump_free(p->bump);
 }
 
 static unsigned size_class(uint32_t cap)
@@ -26,7 +26,7 @@ static VChunk *chunk_get(VPool *p, uint32_t cap)
         if (k)
                 p->free[c] = k->next;
         else {
-                k = bump_alloc(p->arena, sizeof(VChunk) + (size_t)cap * sizeof(uint64_t),
+                k = bump_alloc(p->bump, sizeof(VChunk) + (size_t)cap * sizeof(uint64_t),
                                _Alignof(VChunk));
                 if (!k)
                         return NULL;

@@ -28,7 +28,7 @@ typedef struct VList {
 } VList;
 
 typedef struct VPool {
-        Bump *arena;
+        Bump *bump;
         VChunk *free[12]; /* by log2(cap / VLIST_MIN_CHUNK) */
 } VPool;
 

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <xxhash.h>
 
+#include "config.h"
 #include "nats_connect.h"
 #include "nats_manifest.h"
 
@@ -48,14 +49,18 @@ int main(int argc, char **argv)
                                 "damage MODE FILE GEN\n");
                 return 64;
         }
-        NatsConfig cfg = {};
-        char reason[512];
-        if (nats_config_parse_key(&cfg, 1, "servers", argv[1], reason, sizeof(reason)) < 0 ||
-            nats_config_parse_key(&cfg, 1, "bucket", argv[2], reason, sizeof(reason)) < 0 ||
-            nats_config_finish(&cfg, reason, sizeof(reason)) < 0) {
-                fprintf(stderr, "cluster-tool: %s\n", reason);
+        /* [nats] read the way the programs read it */
+        char text[NATS_MANIFEST_MAX_BYTES + 4096], reason[512];
+        snprintf(text, sizeof(text), "[nats]\nservers = %s\nbucket = %s\n", argv[1], argv[2]);
+        Config *config = NULL;
+        _cleanup_(config_errors_freep) ConfigErrors *errors = NULL;
+        if (config_parse("cluster-tool", text, &config, &errors) != 0) {
+                for (size_t i = 0; errors && i < errors->n; i++)
+                        fprintf(stderr, "cluster-tool: %s\n",
+                                config_error_format(&errors->items[i], reason, sizeof(reason)));
                 return 64;
         }
+        NatsConfig cfg = config->nats;
         natsConnection *nc = NULL;
         jsCtx *js = NULL;
         kvStore *kv = NULL;
@@ -77,7 +82,7 @@ int main(int argc, char **argv)
                 jsStreamInfo_Destroy(si);
                 jsCtx_Destroy(js);
                 natsConnection_Destroy(nc);
-                nats_config_done(&cfg);
+                config_free(config);
                 nats_Close();
                 return 0;
         }
@@ -95,7 +100,7 @@ int main(int argc, char **argv)
                 kvStore_Destroy(kv);
                 jsCtx_Destroy(js);
                 natsConnection_Destroy(nc);
-                nats_config_done(&cfg);
+                config_free(config);
                 nats_Close();
                 return 0;
         }
@@ -163,7 +168,6 @@ int main(int argc, char **argv)
         }
         if (d.last_seq - d.first_seq + 1 < d.chunks)
                 d.last_seq = d.first_seq + d.chunks - 1; /* claim the missing one */
-        char text[NATS_MANIFEST_MAX_BYTES];
         size_t tl = nats_manifest_format(&d, text, sizeof(text));
         uint64_t newrev;
         s = kvStore_Update(&newrev, kv, NATS_MANIFEST_KEY, text, (int)tl, rev);
@@ -174,7 +178,7 @@ int main(int argc, char **argv)
         kvStore_Destroy(kv);
         jsCtx_Destroy(js);
         natsConnection_Destroy(nc);
-        nats_config_done(&cfg);
+        config_free(config);
         free(buf);
         nats_Close();
         return 0;

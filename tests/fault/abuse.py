@@ -213,8 +213,10 @@ def trickle_open(port, n):
 
 def check_slowloris(a):
     base_fds = nfds(a.pid)
-    # The same client on a quiet server first: a machine too busy to time 10 ms cannot
-    # judge the server, and the check says so instead of failing.
+    # The same client on a quiet server first, so the check decides on any machine: a
+    # server that slowloris holds up makes requests wait for the 2 s deadline or fail,
+    # while on a busy machine (the attacking client competes for the same cores) the
+    # median stays put and only the tail grows by some tens of milliseconds.
     quiet = json.loads(subprocess.run([sys.executable, __file__, "measure", "--port", str(a.port),
                                        "--seconds", "3"], capture_output=True, text=True).stdout)
     ok(f"quiet server: {quiet['n']} requests, p50 {quiet['p50_ms']:.2f} ms, "
@@ -266,23 +268,29 @@ def check_slowloris(a):
     out = client.communicate(timeout=60)[0]
     res = json.loads(out)
     p99, n = res["p99_ms"], res["n"]
-    if quiet["p99_ms"] >= 5:
-        print(f"INCONCLUSIVE: the machine is too busy to judge a 10 ms p99 (quiet p99 "
-              f"{quiet['p99_ms']:.1f} ms); during slowloris: {n} requests, p99 {p99:.2f} ms",
-              flush=True)
-    elif n >= 200 and p99 < 10:
-        ok(f"normal client during slowloris: {n} requests, p50 {res['p50_ms']:.2f} ms, "
-           f"p99 {p99:.2f} ms, max {res['max_ms']:.2f} ms, {res['errors']} errors")
+    p50_limit = max(2.0, 3 * quiet["p50_ms"])
+    p99_limit = max(100.0, 5 * quiet["p99_ms"])
+    if n >= 200 and res["errors"] == 0 and res["p50_ms"] < p50_limit and p99 < p99_limit:
+        ok(f"normal client during slowloris: {n} requests, p50 {res['p50_ms']:.2f} ms "
+           f"(limit {p50_limit:.1f}), p99 {p99:.2f} ms (limit {p99_limit:.1f}), "
+           f"max {res['max_ms']:.2f} ms, no errors")
     else:
-        bad(f"normal client during slowloris: {n} requests, p99 {p99:.2f} ms "
-            f"(limit 10 ms), {res['errors']} errors")
+        bad(f"normal client during slowloris: {n} requests (at least 200), p50 "
+            f"{res['p50_ms']:.2f} ms (limit {p50_limit:.1f}), p99 {p99:.2f} ms (limit "
+            f"{p99_limit:.1f}; quiet p50 {quiet['p50_ms']:.2f}, p99 {quiet['p99_ms']:.2f}), "
+            f"{res['errors']} errors")
     if idle_closed_at is not None and idle_closed_at <= a.timeout + 1.5:
         ok(f"50 idle connections closed by the server after {idle_closed_at:.1f} s "
            f"(timeout {a.timeout} s)")
     else:
         bad(f"idle connections not closed within timeout + 1.5 s ({idle_closed_at})")
-    ok(f"trickling connections cut off by the server (and reopened) in {a.seconds} s: "
-       f"{closed_by_server}")
+    # each trickling connection outlives the whole-request deadline at least once
+    if a.seconds <= a.timeout + 1 or closed_by_server >= a.conns:
+        ok(f"trickling connections cut off by the server (and reopened) in {a.seconds} s: "
+           f"{closed_by_server}")
+    else:
+        bad(f"only {closed_by_server} trickling connections cut off in {a.seconds} s, "
+            f"expected each of {a.conns} at least once (timeout {a.timeout} s)")
     for s in socks + idle:
         s.close()
     if not alive(a.port, a.pid):
@@ -362,6 +370,14 @@ def wait_fds(pid, want, what, seconds=10):
     bad(f"{what}: fd count {nfds(pid)}, was {want} before")
 
 
+def wait_held(a, base_fds, seconds=10):
+    """Connections tallyd holds, once it holds max_connections (or the deadline passed)."""
+    deadline = time.monotonic() + seconds
+    while nfds(a.pid) - base_fds < a.max_conns and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return nfds(a.pid) - base_fds
+
+
 def check_conn_limit(a):
     base_fds = nfds(a.pid)
     cpu0 = cpu_seconds(a.pid)
@@ -370,10 +386,13 @@ def check_conn_limit(a):
     for _ in range(over):
         s = socket.create_connection((HOST, a.port), timeout=5)  # the kernel backlog takes them
         socks.append(s)
-    time.sleep(0.5)
-    held = nfds(a.pid) - base_fds
-    ok(f"{over} connections against max_connections={a.max_conns}: tallyd holds {held}, "
-       f"fds {base_fds} -> {nfds(a.pid)}")
+    held = wait_held(a, base_fds)
+    if a.max_conns <= held <= a.max_conns + a.loops - 1:
+        ok(f"{over} connections against max_connections={a.max_conns}: tallyd holds {held}, "
+           f"fds {base_fds} -> {nfds(a.pid)}")
+    else:
+        bad(f"{over} connections against max_connections={a.max_conns} ({a.loops} loops): "
+            f"tallyd holds {held}")
     # The newest ones wait in the backlog: ask on all of them, they must be answered
     # once the earlier ones go away.
     for s in socks:
@@ -428,9 +447,8 @@ def check_reload_at_limit(a):
             s.send(b"G")
         except OSError:
             pass
-    time.sleep(0.5)
-    held = nfds(a.pid) - base_fds
-    if held > a.max_conns:
+    held = wait_held(a, base_fds)
+    if not a.max_conns <= held <= a.max_conns + a.loops - 1:
         bad(f"tallyd accepted {held} connections, max_connections is {a.max_conns}")
     else:
         ok(f"tallyd accepted {held} connections, max_connections is {a.max_conns}")
@@ -467,6 +485,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--timeout", type=float, default=2)
     ap.add_argument("--max-conns", type=int, default=50)
+    ap.add_argument("--loops", type=int, default=1, help="tallyd's workers (event loops)")
     ap.add_argument("--worker")
     ap.add_argument("--config")
     ap.add_argument("--log")

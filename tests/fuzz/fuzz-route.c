@@ -1,13 +1,14 @@
 /* tallyd's request routing on raw request targets, and the header-list parsers.
  *
- * Checks, beyond "no crash, no leak": route_parse answers only 0, -EINVAL or
- * -ENAMETOOLONG; every segment it returns lies inside the caller's scratch space (sized
- * exactly to the target, so a write past it is an ASan error); key counts stay within
+ * Checks, beyond "no crash, no leak": route_parse answers only ROUTE_PARSED,
+ * ROUTE_MALFORMED or ROUTE_TOO_LONG; every segment it returns lies inside the caller's scratch
+ * space (sized exactly to the target, so a write past it is an ASan error); key counts stay within
  * ROUTE_MAX_KEYS; a decoded string is never longer than its source. */
 #include <string.h>
 
 #include "fuzz.h"
 #include "log.h"
+#include "negotiate.h"
 #include "route.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -30,10 +31,10 @@ static void check_route(const uint8_t *data, size_t size)
         Route r;
         memset(&r, 0xa5, sizeof(r)); /* a result that is not written must not be trusted */
         int k = route_parse((const char *)data, size, scratch, size, &r);
-        FUZZ_ASSERT(k == 0 || k == -EINVAL || k == -ENAMETOOLONG);
+        FUZZ_ASSERT(k == ROUTE_PARSED || k == ROUTE_MALFORMED || k == ROUTE_TOO_LONG);
         if (size > ROUTE_MAX_TARGET)
-                FUZZ_ASSERT(k == -ENAMETOOLONG);
-        if (k == 0) {
+                FUZZ_ASSERT(k == ROUTE_TOO_LONG);
+        if (k == ROUTE_PARSED) {
                 FUZZ_ASSERT(r.kind >= ROUTE_NOT_FOUND && r.kind < _ROUTE_KIND_MAX);
                 FUZZ_ASSERT(strcmp(route_kind_to_string(r.kind), "unknown") != 0);
                 if (r.kind == ROUTE_VIEW || r.kind == ROUTE_ROW) {

@@ -49,6 +49,11 @@ header_of() {
         curl -s -o /dev/null -D - --max-time 5 "$@" | tr -d '\r' | sed -n "s/^$name: //Ip" | head -1
 }
 
+# metric NAME: prints the value of one unlabelled (or fully labelled) series from /metrics.
+metric() { curl -s --max-time 5 "$URL/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
+# metric_is NAME VALUE: true when it reads VALUE now.
+metric_is() { [[ $(metric "$1") == "$2" ]]; }
+
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 
 # stop_tallyd: SIGTERM, expect exit 0 and a log free of sanitizer reports.

@@ -169,4 +169,29 @@ done
 n404=$(sed -n 's/^tally_http_requests_total{code="404"} //p' "$T/metrics")
 ((n404 >= 4)) || fail "404s not counted ($n404)"
 pass "/metrics"
+
+# --- connection gauges: N idle connections held open by a real client show up in
+# tally_http_connections_open (plus the scrape's own), and leave it when closed.
+[[ $(metric tally_http_connections_max) == 4096 ]] || fail "connections_max: $(metric tally_http_connections_max)"
+cat >"$T/idle.py" <<'PY'
+import os, socket, sys, time
+port, n, ready, release = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+open(ready, "w").write(str(len(socks)))
+deadline = time.time() + 60
+while not os.path.exists(release) and time.time() < deadline:
+    time.sleep(0.05)
+for s in socks:
+    s.close()
+PY
+start_bg python3 "$T/idle.py" "${URL##*:}" 5 "$T/idle.ready" "$T/idle.release"
+idle=$BG_PID
+wait_for 10 test -s "$T/idle.ready" || fail "idle client did not connect"
+wait_for 10 metric_is tally_http_connections_open 6 ||
+        fail "connections_open with 5 idle: $(metric tally_http_connections_open)"
+touch "$T/idle.release"
+wait "$idle" || fail "idle client failed"
+wait_for 10 metric_is tally_http_connections_open 1 ||
+        fail "connections_open after closing: $(metric tally_http_connections_open)"
+pass "connection gauges follow connections held and closed"
 stop_tallyd

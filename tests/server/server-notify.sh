@@ -22,10 +22,13 @@ server_config "$port"
 NOTIFY_SOCKET=$T/notify.sock WATCHDOG_USEC=400000 start_tallyd
 wait_for 20 grep -q "^READY=1$" "$T/notify.log" || fail "no READY=1"
 grep -q '^STATUS=no snapshot yet$' "$T/notify.log" || fail "no initial STATUS"
-n0=$(grep -c '^WATCHDOG=1$' "$T/notify.log" || true)
-sleep 1 # 0.2 s pings: expect about five more
-n1=$(grep -c '^WATCHDOG=1$' "$T/notify.log")
-((n1 - n0 >= 3)) || fail "watchdog pings: $n0 -> $n1 in 1 s"
+# pings every 0.2 s (half of 0.4 s): five more take about 1 s, at the full interval 2 s
+pings() { grep -c '^WATCHDOG=1$' "$T/notify.log" || true; }
+n0=$(pings)
+t0=$EPOCHREALTIME
+wait_for 10 bash -c "(( \$(grep -c '^WATCHDOG=1$' '$T/notify.log') >= $n0 + 5 ))" || fail "watchdog pings stopped at $(pings)"
+ms=$(python3 -c "import sys; print(int((float(sys.argv[2]) - float(sys.argv[1])) * 1000))" "$t0" "$EPOCHREALTIME")
+((ms < 1600)) || fail "five watchdog pings took $ms ms: not at half the 400 ms interval"
 pass "READY=1, initial STATUS, WATCHDOG=1 at half the interval"
 
 "$MKSNAP" "$T/snap" --rows 40 >/dev/null

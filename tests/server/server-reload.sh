@@ -34,8 +34,12 @@ grep -q "TALLY_FILE=snapshot-0*$bad.msgpack TALLY_REASON=" "$T/tallyd.log" || fa
 generation_is "$g" || fail "old snapshot not serving after a rejection"
 [[ $(status_of "$URL/v1/views/sales") == 200 ]] || fail "data endpoint after rejection"
 curl -s "$URL/metrics" | has 'tally_reloads_total{result="rejected"} 1' || fail "rejection not counted"
-sleep 1.5 # two poll ticks: the bad file must not be retried and re-logged
+# two more scans (poll ticks) must pass without retrying and re-logging the bad file
+scans=$(metric tally_reload_scans_total)
+wait_for 10 bash -c "(( \$(curl -s '$URL/metrics' | awk '\$1 == \"tally_reload_scans_total\" {print \$2}') >= $scans + 2 ))" ||
+        fail "no further scans after the rejection"
 [[ $(grep -c "Rejected snapshot" "$T/tallyd.log") == 1 ]] || fail "rejected file retried"
+curl -s "$URL/metrics" | has 'tally_reloads_total{result="rejected"} 1' || fail "rejected file counted again"
 pass "rejected snapshot keeps generation $g serving"
 
 # The next good one (numbered past the bad one) loads.

@@ -26,7 +26,7 @@ static inline Snapshot *snapfix_build(uint64_t generation, size_t n)
                                  {"at", VALUE_TIME}};
         snapshot_writer_begin_view(w, "sales", 2, 5, cols, n + 2);
         for (size_t i = 0; i < n; i++) {
-                char p[16];
+                char p[32];
                 snprintf(p, sizeof(p), "p%05zu", i);
                 snapshot_writer_put_str(w, i % 2 ? "eu-west" : "us-east", 7);
                 snapshot_writer_put_str(w, p, strlen(p));

@@ -1,3 +1,6 @@
+#include <msgpack.h>
+
+#include "pinning.h"
 #include "respond.h"
 #include "snapfix.h"
 #include "test.h"
@@ -39,7 +42,7 @@ static void setup(void)
 
 static void test_healthz_always_ok(void)
 {
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         char b[256];
         get(NULL, "/healthz", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 200);
@@ -51,13 +54,13 @@ static void test_data_endpoints_503_before_a_snapshot(void)
         static const char *const t[] = {"/v1/views", "/v1/views/sales", "/v1/snapshot",
                                         "/v1/views/sales/rows/a/b", "/readyz"};
         for (size_t i = 0; i < ELEMENTSOF(t); i++) {
-                Response r;
+                _cleanup_(response_donep) Response r = RESPONSE_NULL;
                 char b[256];
                 get(NULL, t[i], &r, b, sizeof(b));
                 CHECK_EQ_INT(r.status, 503);
                 CHECK(r.retry_after);
         }
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         char b[256];
         get(NULL, "/v1/views", &r, b, sizeof(b));
         CHECK_STREQ(b, "{\"error\":\"no snapshot loaded yet\",\"status\":503}");
@@ -66,7 +69,7 @@ static void test_data_endpoints_503_before_a_snapshot(void)
 static void test_view_page_with_limit_and_offset(void)
 {
         setup();
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         static char b[1 << 20];
         get(sv, "/v1/views/sales?offset=1&limit=2", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 200);
@@ -92,7 +95,7 @@ static void test_view_page_with_limit_and_offset(void)
 static void test_row_lookup(void)
 {
         setup();
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         char b[1024];
         get(sv, "/v1/views/sales/rows/eu-west/p00003", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 200);
@@ -112,41 +115,85 @@ static void test_row_lookup(void)
         CHECK_EQ_INT(r.status, 200);
 }
 
-static void test_errors(void)
+static void test_unknown_endpoint_is_404_in_json(void)
 {
         setup();
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         char b[1024];
         get(sv, "/nope", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 404);
+        CHECK_STREQ(r.content_type, "application/json; charset=utf-8");
         CHECK_STREQ(b, "{\"error\":\"no such endpoint\",\"status\":404}");
+}
+
+static void test_malformed_targets_are_400(void)
+{
+        setup();
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        char b[1024];
         get(sv, "/v1/views/sales?limit=x", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 400);
         get(sv, "/v1/views/%zz", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 400);
+        CHECK_STREQ(b, "{\"error\":\"malformed request target or query\",\"status\":400}");
+}
+
+static void test_unknown_view_is_named_escaped(void)
+{
+        setup();
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        char b[1024];
         get(sv, "/v1/views/a%22b", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 404);
         CHECK_STREQ(b, "{\"error\":\"no view named \\\"a\\\"b\\\"\",\"status\":404}");
-        Request req = {.method = METHOD_OTHER,
-                       .target = "/healthz",
-                       .target_len = 8,
-                       .http11 = true,
-                       .has_host = true};
+}
+
+static Request healthz_request(void)
+{
+        return (Request){.method = METHOD_GET,
+                         .target = "/healthz",
+                         .target_len = 8,
+                         .http11 = true,
+                         .has_host = true};
+}
+
+static void test_other_methods_get_405_with_allow(void)
+{
+        setup();
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        Request req = healthz_request();
+        req.method = METHOD_OTHER;
         RespondContext ctx = {.served = sv};
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 405);
         CHECK_STREQ(r.allow, "GET, HEAD");
-        req.method = METHOD_GET;
+}
+
+static void test_host_is_required_on_http11_only(void)
+{
+        setup();
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        Request req = healthz_request();
         req.has_host = false;
+        RespondContext ctx = {.served = sv};
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 400);
+        CHECK(r.close);
         req.http11 = false; /* HTTP/1.0 needs no Host */
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 200);
+}
+
+static void test_a_body_on_get_is_413_and_closes(void)
+{
+        setup();
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        Request req = healthz_request();
         req.has_body = true;
+        RespondContext ctx = {.served = sv};
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 413);
-        CHECK(r.close);
+        CHECK(r.close); /* the body was not read: the stream is out of sync */
 }
 
 static void test_conditional_requests(void)
@@ -159,7 +206,7 @@ static void test_conditional_requests(void)
                        .has_host = true,
                        .if_none_match = "W/\"9-0\""};
         RespondContext ctx = {.served = sv, .max_age_usec = UINT64_MAX / 2};
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 304);
         CHECK(r.no_body);
@@ -189,7 +236,8 @@ static void test_head_keeps_length_and_drops_body(void)
                        .http11 = true,
                        .has_host = true};
         RespondContext ctx = {.served = sv, .max_age_usec = UINT64_MAX / 2};
-        Response head, get_r;
+        _cleanup_(response_donep) Response head = RESPONSE_NULL;
+        _cleanup_(response_donep) Response get_r = RESPONSE_NULL;
         respond(&ctx, &req, &head);
         req.method = METHOD_GET;
         respond(&ctx, &req, &get_r);
@@ -208,7 +256,7 @@ static void test_representations(void)
                        .has_host = true,
                        .accept_encoding = "gzip"};
         RespondContext ctx = {.served = sv, .max_age_usec = UINT64_MAX / 2};
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         respond(&ctx, &req, &r);
         CHECK_STREQ(r.content_encoding, "gzip");
         CHECK_EQ_INT(r.n_pieces, 1);
@@ -230,13 +278,15 @@ static void test_representations(void)
 static void test_snapshot_info_and_readyz(void)
 {
         setup();
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         char b[1024];
         get(sv, "/v1/snapshot", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 200);
-        CHECK(strstr(b, "{\"generation\":9,\"created\":\"2024-05-01T12:00:00Z\",\"age_seconds\":5,"
-                        "\"worker\":{\"rows_read\":100,\"rows_rejected\":2,\"duration_ms\":7,"
-                        "\"host\":\"h\"},\"sources\":[{\"name\":\"events\",\"type\":\"csv\","));
+        CHECK(strstr(
+            b,
+            "{\"generation\":9,\"created\":\"2024-05-01T12:00:00Z\",\"age_seconds\":5,"
+            "\"pinned\":false,\"pinned_generation\":null,\"worker\":{\"rows_read\":100,\"rows_rejected\":2,\"duration_ms\":7,"
+            "\"host\":\"h\"},\"sources\":[{\"name\":\"events\",\"type\":\"csv\","));
         get(sv, "/readyz", &r, b, sizeof(b));
         CHECK_EQ_INT(r.status, 200);
         CHECK(strstr(b, "\"status\":\"ready\""));
@@ -253,9 +303,98 @@ static void test_snapshot_info_and_readyz(void)
         CHECK(r.stale);
 }
 
+static void test_snapshot_info_shows_the_pin_in_both_formats(void)
+{
+        setup();
+        Request req = {.method = METHOD_GET,
+                       .target = "/v1/snapshot",
+                       .target_len = 12,
+                       .http11 = true,
+                       .has_host = true};
+        RespondContext ctx = {.served = sv,
+                              .now_usec = 1714564800000000 + 5 * USEC_PER_SEC,
+                              .max_age_usec = 600 * USEC_PER_SEC,
+                              .pin = 4};
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        char b[1024];
+        respond(&ctx, &req, &r);
+        body(&r, b, sizeof(b));
+        CHECK(strstr(b, "\"age_seconds\":5,\"pinned\":true,\"pinned_generation\":4,\"worker\":"));
+        ctx.pin = PINNING_UNREADABLE;
+        respond(&ctx, &req, &r);
+        body(&r, b, sizeof(b));
+        CHECK(strstr(b, "\"pinned\":true,\"pinned_generation\":null,"));
+        ctx.pin = 4;
+        req.accept = "application/msgpack";
+        respond(&ctx, &req, &r);
+        size_t len = response_body_length(&r);
+        body(&r, b, sizeof(b));
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        CHECK(msgpack_unpack_next(&u, b, len, NULL) == MSGPACK_UNPACK_SUCCESS);
+        CHECK(u.data.type == MSGPACK_OBJECT_MAP);
+        uint32_t n = u.data.via.map.size;
+        bool pinned = false;
+        uint64_t gen = 0;
+        for (uint32_t i = 0; i < n; i++) {
+                const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+                if (kv->key.via.str.size == 6 && memcmp(kv->key.via.str.ptr, "pinned", 6) == 0)
+                        pinned = kv->val.type == MSGPACK_OBJECT_BOOLEAN && kv->val.via.boolean;
+                if (kv->key.via.str.size == 17 &&
+                    memcmp(kv->key.via.str.ptr, "pinned_generation", 17) == 0)
+                        gen = kv->val.via.u64;
+        }
+        msgpack_unpacked_destroy(&u);
+        CHECK_EQ_INT(n, 9);
+        CHECK(pinned);
+        CHECK_EQ_INT(gen, 4);
+}
+
 static void render(void *userdata, Buf *out)
 {
         buf_puts(out, "x 1\n");
+}
+
+static void test_error_quoting_a_long_name_is_whole(void)
+{
+        /* 200 control bytes escape to 1200: more than any fixed scratch the body once had */
+        setup();
+        char target[16 + 3 * RESPOND_MAX_QUOTED], want[64 + 6 * RESPOND_MAX_QUOTED];
+        size_t t = (size_t)snprintf(target, sizeof(target), "/v1/views/");
+        size_t w = (size_t)snprintf(want, sizeof(want), "{\"error\":\"no view named \\\"");
+        for (size_t i = 0; i < RESPOND_MAX_QUOTED; i++) {
+                t += (size_t)snprintf(target + t, sizeof(target) - t, "%%01");
+                w += (size_t)snprintf(want + w, sizeof(want) - w, "\\u0001");
+        }
+        snprintf(want + w, sizeof(want) - w, "\\\"\",\"status\":404}");
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        char b[4096];
+        get(sv, target, &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 404);
+        CHECK_EQ_INT(response_body_length(&r), strlen(want));
+        CHECK_STREQ(b, want);
+        response_done(&r);
+}
+
+static void test_snapshot_slices_are_marked_shared(void)
+{
+        setup();
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
+        char b[8192];
+        get(sv, "/v1/views/sales?offset=1&limit=2", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.status, 200);
+        CHECK(r.hold == sv);
+        for (size_t i = 0; i < r.n_pieces; i++) {
+                const char *p = r.pieces[i].p;
+                bool in_owned = r.owned.data && p >= r.owned.data && p < r.owned.data + r.owned.len;
+                /* a piece is sent by reference only if it lives in the snapshot */
+                CHECK(!(r.shared & (1u << i)) || !in_owned);
+                CHECK((r.shared & (1u << i)) || in_owned || strcmp(p, "]}") == 0);
+        }
+        response_done(&r);
+        get(NULL, "/healthz", &r, b, sizeof(b));
+        CHECK_EQ_INT(r.shared, 0);
+        CHECK(r.hold == NULL);
 }
 
 static void test_metrics_text(void)
@@ -266,7 +405,7 @@ static void test_metrics_text(void)
                        .http11 = true,
                        .has_host = true};
         RespondContext ctx = {.render_metrics = render};
-        Response r;
+        _cleanup_(response_donep) Response r = RESPONSE_NULL;
         respond(&ctx, &req, &r);
         CHECK_EQ_INT(r.status, 200);
         CHECK(strncmp(r.content_type, "text/plain", 10) == 0);
@@ -278,6 +417,13 @@ static void test_metrics_text(void)
 
 TEST_MAIN(TEST_CASE(test_healthz_always_ok), TEST_CASE(test_data_endpoints_503_before_a_snapshot),
           TEST_CASE(test_view_page_with_limit_and_offset), TEST_CASE(test_row_lookup),
-          TEST_CASE(test_errors), TEST_CASE(test_conditional_requests),
+          TEST_CASE(test_unknown_endpoint_is_404_in_json),
+          TEST_CASE(test_malformed_targets_are_400), TEST_CASE(test_unknown_view_is_named_escaped),
+          TEST_CASE(test_other_methods_get_405_with_allow),
+          TEST_CASE(test_host_is_required_on_http11_only),
+          TEST_CASE(test_a_body_on_get_is_413_and_closes), TEST_CASE(test_conditional_requests),
           TEST_CASE(test_head_keeps_length_and_drops_body), TEST_CASE(test_representations),
-          TEST_CASE(test_snapshot_info_and_readyz), TEST_CASE(test_metrics_text))
+          TEST_CASE(test_snapshot_info_and_readyz),
+          TEST_CASE(test_error_quoting_a_long_name_is_whole),
+          TEST_CASE(test_snapshot_slices_are_marked_shared),
+          TEST_CASE(test_snapshot_info_shows_the_pin_in_both_formats), TEST_CASE(test_metrics_text))

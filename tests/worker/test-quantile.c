@@ -1,26 +1,9 @@
-/* Exact quantiles against a full sort, distinct counting, the sketch's 1% bound and the
- * HyperLogLog's exact small range and error bound. */
+/* Exact quantiles against a full sort, and the sort-and-deduplicate exact distinct uses. */
 #include <math.h>
 
-#include "hll.h"
-#include "select.h"
-#include "sketch.h"
+#include "quantile.h"
+#include "rng.h"
 #include "test.h"
-
-static uint64_t rng = 42;
-static uint64_t next(void)
-{
-        uint64_t z = (rng += UINT64_C(0x9E3779B97F4A7C15));
-        z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-        return z ^ (z >> 31);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-        return (x > y) - (x < y);
-}
 
 static double sorted_quantile(const double *sorted, size_t n, double q)
 {
@@ -88,52 +71,6 @@ static void test_sort_unique_counts_distinct(void)
         CHECK_EQ_INT(sort_unique_u64(small, 6), 3);
 }
 
-static void test_sketch_within_one_percent_of_the_rank_value(void)
-{
-        Sketch *a = sketch_new(), *b = sketch_new();
-        size_t n = 50000;
-        double *v = malloc(n * sizeof(double));
-        for (size_t i = 0; i < n; i++) {
-                v[i] = exp((double)(next() % 100000) / 10000.0) - 3; /* negatives, zero, tail */
-                if (i % 97 == 0)
-                        v[i] = 0;
-                CHECK(sketch_add(i % 2 ? a : b, v[i]) == 0);
-        }
-        CHECK(sketch_merge(a, b) == 0);
-        qsort(v, n, sizeof(double), cmp_double);
-        static const double qs[] = {0.01, 0.5, 0.9, 0.95, 0.99};
-        for (size_t qi = 0; qi < ELEMENTSOF(qs); qi++) {
-                double x = v[(size_t)floor(qs[qi] * (double)(n - 1))];
-                double got = sketch_quantile(a, qs[qi]);
-                if (fabs(got - x) > 0.01 * fabs(x) + 1e-12) {
-                        fprintf(stderr, "# q=%g got %g want %g\n", qs[qi], got, x);
-                        CHECK(false);
-                }
-        }
-        CHECK_EQ_INT(sketch_count(a), n);
-        free(v);
-        sketch_free(a);
-        sketch_free(b);
-}
-
-static void test_hll_exact_when_small_and_close_when_large(void)
-{
-        Hll *h = hll_new(), *g = hll_new();
-        for (uint64_t i = 0; i < 1000; i++)
-                CHECK(hll_add(h, next()) == 0);
-        CHECK_EQ_INT(hll_count(h), 1000);
-        rng = 7;
-        for (uint64_t i = 0; i < 200000; i++)
-                CHECK(hll_add(i % 2 ? h : g, next()) == 0);
-        CHECK(hll_merge(h, g) == 0);
-        double est = (double)hll_count(h), want = 201000;
-        CHECK(fabs(est - want) / want < 0.03); /* > 3.5 standard errors */
-        hll_free(h);
-        hll_free(g);
-}
-
 TEST_MAIN(TEST_CASE(test_quantile_cont_matches_full_sort),
           TEST_CASE(test_quantile_of_ints_interpolates),
-          TEST_CASE(test_sort_unique_counts_distinct),
-          TEST_CASE(test_sketch_within_one_percent_of_the_rank_value),
-          TEST_CASE(test_hll_exact_when_small_and_close_when_large))
+          TEST_CASE(test_sort_unique_counts_distinct))

@@ -1,4 +1,4 @@
-#include "select.h"
+#include "quantile.h"
 
 #include <math.h>
 

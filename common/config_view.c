@@ -1,0 +1,301 @@
+/* [view.NAME]: which rows of a source (where, window), grouped how (group_by), reduced to
+ * what (aggregates). */
+#include "config_parser.h"
+
+#include "strv.h"
+
+static const char *const agg_names[_AGG_KIND_MAX] = {
+    [AGG_COUNT] = "count",
+    [AGG_SUM] = "sum",
+    [AGG_AVG] = "avg",
+    [AGG_MIN] = "min",
+    [AGG_MAX] = "max",
+    [AGG_QUANTILE] = "quantile",
+    [AGG_DISTINCT] = "distinct",
+    [AGG_APPROX_QUANTILE] = "approx_quantile",
+    [AGG_APPROX_DISTINCT] = "approx_distinct",
+};
+
+const char *agg_kind_to_string(AggKind k)
+{
+        return (unsigned)k < _AGG_KIND_MAX ? agg_names[k] : "invalid";
+}
+
+static const SourceConfig *view_source(const ConfigParser *p, const ViewConfig *v)
+{
+        return &p->config->sources[v->source];
+}
+
+static int column_or_report(ConfigParser *p, const ConfigEntry *e, const SourceConfig *s,
+                            const char *name)
+{
+        int i = source_column_index(s, name);
+        if (i < 0)
+                config_report_entry(p, e, "source '%s' has no column '%s'", s->name, name);
+        return i;
+}
+
+static int split_or_report(ConfigParser *p, const ConfigEntry *e, char ***ret)
+{
+        int n = strv_split_quoted(e->value, ',', ret);
+        if (n == -EINVAL)
+                config_report_entry(p, e, "unbalanced quotes");
+        return n;
+}
+
+static int parse_group_by(ConfigParser *p, const ConfigEntry *e, void *object)
+{
+        ViewConfig *v = object;
+        const SourceConfig *s = view_source(p, v);
+        _cleanup_(strv_freep) char **items = NULL;
+        int n = split_or_report(p, e, &items);
+        if (n < 0)
+                return n;
+        if (n == 1 && !*items[0])
+                n = 0; /* "group_by =" : one global row */
+        v->group_by = calloc((size_t)n + 1, sizeof(int));
+        if (!v->group_by)
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                int col = column_or_report(p, e, s, items[i]);
+                if (col < 0)
+                        return -EINVAL;
+                for (size_t j = 0; j < v->n_group_by; j++)
+                        if (v->group_by[j] == col) {
+                                config_report_entry(p, e, "column '%s' listed twice", items[i]);
+                                return -EINVAL;
+                        }
+                v->group_by[v->n_group_by++] = col;
+        }
+        return 0;
+}
+
+static const struct {
+        const char *name;
+        AggKind kind;
+        double q;
+} agg_functions[] = {
+    {"sum", AGG_SUM, 0},
+    {"avg", AGG_AVG, 0},
+    {"min", AGG_MIN, 0},
+    {"max", AGG_MAX, 0},
+    {"p50", AGG_QUANTILE, 0.5},
+    {"p90", AGG_QUANTILE, 0.9},
+    {"p95", AGG_QUANTILE, 0.95},
+    {"p99", AGG_QUANTILE, 0.99},
+    {"distinct", AGG_DISTINCT, 0},
+    {"approx_p50", AGG_APPROX_QUANTILE, 0.5},
+    {"approx_p90", AGG_APPROX_QUANTILE, 0.9},
+    {"approx_p95", AGG_APPROX_QUANTILE, 0.95},
+    {"approx_p99", AGG_APPROX_QUANTILE, 0.99},
+    {"approx_distinct", AGG_APPROX_DISTINCT, 0},
+};
+
+/* Whether fn(column) is defined for the column's type; reports it when not. */
+static bool argument_fits(ConfigParser *p, const ConfigEntry *e, AggKind kind, const char *fn,
+                          const char *arg, ValueType t)
+{
+        bool numeric = t == VALUE_INT || t == VALUE_NUM;
+        bool ordered = numeric || t == VALUE_TIME;
+        bool needs_numeric = kind == AGG_SUM || kind == AGG_AVG || kind == AGG_QUANTILE ||
+                             kind == AGG_APPROX_QUANTILE;
+        bool needs_ordered = kind == AGG_MIN || kind == AGG_MAX;
+        if ((needs_numeric && !numeric) || (needs_ordered && !ordered)) {
+                config_report_entry(p, e, "%s() needs a %s column, '%s' is %s", fn,
+                                    needs_numeric ? "numeric" : "numeric or time", arg,
+                                    value_type_to_string(t));
+                return false;
+        }
+        return true;
+}
+
+static int parse_aggregate(ConfigParser *p, const ConfigEntry *e, const SourceConfig *s, char *item,
+                           AggregateDef *a)
+{
+        a->label = strdup(item);
+        if (!a->label)
+                return -ENOMEM;
+        if (strcmp(item, "count") == 0 || strcmp(item, "count()") == 0) {
+                a->kind = AGG_COUNT;
+                a->column = -1;
+                return 0;
+        }
+        char *open = strchr(item, '('), *close = strrchr(item, ')');
+        if (!open || !close || close < open || close[1] != 0) {
+                config_report_entry(
+                    p, e,
+                    "'%s' is not an aggregate (count, sum(c), avg(c), min(c), max(c), "
+                    "p50/p90/p95/p99(c), distinct(c), approx_p95(c), approx_distinct(c))",
+                    item);
+                return -EINVAL;
+        }
+        *open = 0;
+        *close = 0;
+        char *fn = item, *arg = open + 1;
+        size_t fl = strlen(fn);
+        while (fl > 0 && fn[fl - 1] == ' ')
+                fn[--fl] = 0;
+        while (*arg == ' ')
+                arg++;
+        size_t al = strlen(arg);
+        while (al > 0 && arg[al - 1] == ' ')
+                arg[--al] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(agg_functions); i++) {
+                if (strcmp(fn, agg_functions[i].name) != 0)
+                        continue;
+                int col = column_or_report(p, e, s, arg);
+                if (col < 0 ||
+                    !argument_fits(p, e, agg_functions[i].kind, fn, arg, s->columns[col].type))
+                        return -EINVAL;
+                a->kind = agg_functions[i].kind;
+                a->q = agg_functions[i].q;
+                a->column = col;
+                return 0;
+        }
+        config_report_entry(p, e, "unknown aggregate function '%s'", fn);
+        return -EINVAL;
+}
+
+static int parse_aggregates(ConfigParser *p, const ConfigEntry *e, void *object)
+{
+        ViewConfig *v = object;
+        _cleanup_(strv_freep) char **items = NULL;
+        int n = split_or_report(p, e, &items);
+        if (n < 0)
+                return n;
+        if (n == 0 || (n == 1 && !*items[0])) {
+                config_report_entry(p, e, "no aggregates");
+                return -EINVAL;
+        }
+        v->aggregates = calloc((size_t)n, sizeof(AggregateDef));
+        if (!v->aggregates)
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                int r = parse_aggregate(p, e, view_source(p, v), items[i], &v->aggregates[i]);
+                v->n_aggregates = (size_t)i + 1;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_where(ConfigParser *p, const ConfigEntry *e, void *object)
+{
+        ViewConfig *v = object;
+        const SourceConfig *s = view_source(p, v);
+        char reason[256];
+        int r = where_parse(e->value, s->name, s->columns, s->n_columns, &v->where, &v->n_where,
+                            reason, sizeof(reason));
+        if (r == -EINVAL)
+                config_report_entry(p, e, "%s", reason);
+        return r;
+}
+
+/* "COLUMN DURATION": only rows whose time column lies within DURATION of the end. */
+static int parse_window(ConfigParser *p, const ConfigEntry *e, void *object)
+{
+        ViewConfig *v = object;
+        const SourceConfig *s = view_source(p, v);
+        _cleanup_free_ char *copy = strdup(e->value);
+        if (!copy)
+                return -ENOMEM;
+        char *sp = strpbrk(copy, " \t");
+        if (!sp) {
+                config_report_entry(p, e, "expected 'COLUMN DURATION', e.g. 'ts 24h'");
+                return -EINVAL;
+        }
+        *sp++ = 0;
+        while (*sp == ' ' || *sp == '\t')
+                sp++;
+        int col = column_or_report(p, e, s, copy);
+        if (col < 0)
+                return -EINVAL;
+        if (s->columns[col].type != VALUE_TIME) {
+                config_report_entry(p, e, "window column '%s' must be of type time", copy);
+                return -EINVAL;
+        }
+        if (parse_duration_usec(sp, &v->window_usec) < 0 || v->window_usec == 0) {
+                config_report_entry(p, e, "'%s' is not a duration", sp);
+                return -EINVAL;
+        }
+        v->window_column = col;
+        return 0;
+}
+
+/* A repeated section merges its keys; a second group_by, aggregates or where is a mistake
+ * rather than a silent override. */
+static const ConfigKey view_keys[] = {
+    {.name = "source", .kind = CONFIG_KIND_IGNORED}, /* resolved by view_prepare */
+    CONFIG_KEY_FUNC("group_by", parse_group_by, .once = true),
+    CONFIG_KEY_FUNC("aggregates", parse_aggregates, .once = true),
+    CONFIG_KEY_FUNC("where", parse_where, .once = true),
+    CONFIG_KEY_FUNC("window", parse_window),
+};
+
+static void view_done(void *object)
+{
+        ViewConfig *v = object;
+        config_free_string_keys(&config_view_section, v);
+        for (size_t j = 0; j < v->n_aggregates; j++)
+                free(v->aggregates[j].label);
+        where_free(v->where, v->n_where);
+        free(v->aggregates);
+        free(v->group_by);
+        free(v->name);
+}
+
+static int view_reserve(Config *c, size_t n)
+{
+        c->views = calloc(n + 1, sizeof(ViewConfig));
+        return c->views ? 0 : -ENOMEM;
+}
+
+static void *view_add(Config *c, const char *name, unsigned line)
+{
+        ViewConfig *v = &c->views[c->n_views];
+        *v = (ViewConfig){.line = line, .window_column = -1};
+        if (!(v->name = strdup(name)))
+                return NULL;
+        c->n_views++;
+        return v;
+}
+
+/* Every other key needs the source's columns: resolve it first. */
+static int view_prepare(ConfigParser *p, ConfigObject *o)
+{
+        ViewConfig *v = o->data;
+        const ConfigEntry *e = config_last_key(p, o, "source");
+        if (!e) {
+                config_report(p, v->line, o->section, NULL, "no 'source' given");
+                return 1;
+        }
+        const SourceConfig *s = config_find_source(p->config, e->value);
+        if (!s) {
+                config_report_entry(p, e, "unknown source '%s'", e->value);
+                return 1;
+        }
+        if (!s->columns)
+                return 1; /* already reported */
+        v->source = (size_t)(s - p->config->sources);
+        return 0;
+}
+
+static int view_finish(ConfigParser *p, ConfigObject *o)
+{
+        ViewConfig *v = o->data;
+        if (!config_key_seen(o, "aggregates"))
+                config_report(p, v->line, o->section, NULL, "no 'aggregates' given");
+        return 0;
+}
+
+const ConfigSection config_view_section = {
+    .name = "view.",
+    .named = true,
+    .keys = view_keys,
+    .n_keys = ELEMENTSOF(view_keys),
+    .reserve = view_reserve,
+    .add = view_add,
+    .prepare = view_prepare,
+    .finish = view_finish,
+    .done = view_done,
+};

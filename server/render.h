@@ -1,0 +1,14 @@
+/* Pre-rendering: every document a snapshot can be asked for, in JSON and msgpack, built
+ * once on the loader thread so a request only picks pieces (respond.c).
+ *
+ * Per view: the whole document (and its gzip), its fixed head, the single-row prefix and
+ * the row offsets that let a page or a row be sliced out of the whole; the views list;
+ * /v1/snapshot split around its age. Shapes are written through doc.h, so both formats
+ * agree by construction. */
+#pragma once
+
+#include "served.h"
+
+/* Fills sv's bodies, validators and dates from s, in sv's memory (served_copy,
+ * served_keep_mapping). sv->views must have s->n_views entries. */
+int render_snapshot(Served *sv, const Snapshot *s);

@@ -1,0 +1,25 @@
+/* Finding a row by its key: an index over one view's rows, keyed by the text of the key
+ * cells as a URL spells them (/v1/views/{view}/rows/{k1}/{k2}...).
+ *
+ * Open addressing over row numbers + 1 (0 = an empty slot), load factor between 3/8 and
+ * 3/4. Keys are stored length-prefixed, keys[key_off[i]..key_off[i+1]), so "a/b" + "c"
+ * and "a" + "b/c" differ. Built once per snapshot on the loader thread, in the snapshot's
+ * arena; read-only afterwards, so every loop reads it without a lock. */
+#pragma once
+
+#include "arena.h"
+#include "snapshot.h"
+
+typedef struct RowIndex {
+        size_t n_rows;
+        size_t n_keys;
+        uint32_t *slots;
+        uint32_t mask;
+        const char *keys;
+        uint32_t *key_off;
+} RowIndex;
+
+/* Indexes v's rows into *ret, allocating in a; the first row with a key wins. */
+int row_index_build(Arena *a, const SnapshotView *v, RowIndex *ret);
+/* Row number whose key cells spell keys[0..n) (already percent-decoded), or -ENOENT. */
+ssize_t row_index_find(const RowIndex *ix, const char *const *keys, const size_t *lens, size_t n);

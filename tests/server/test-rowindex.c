@@ -1,0 +1,71 @@
+#include "rowindex.h"
+#include "snapfix.h"
+#include "test.h"
+
+typedef struct Indexed {
+        Arena *arena;
+        Snapshot *snapshot;
+        RowIndex sales, by_id;
+} Indexed;
+
+static int indexed(Indexed *ix)
+{
+        ix->snapshot = snapfix_build(9, 100);
+        if (!ix->snapshot || arena_new(&ix->arena) < 0)
+                return -ENOMEM;
+        int r = row_index_build(ix->arena, &ix->snapshot->views[0], &ix->sales);
+        return r < 0 ? r : row_index_build(ix->arena, &ix->snapshot->views[1], &ix->by_id);
+}
+
+static void indexed_done(Indexed *ix)
+{
+        arena_free(ix->arena);
+        snapshot_free(ix->snapshot);
+}
+
+static ssize_t find(const RowIndex *v, const char *k1, const char *k2)
+{
+        const char *keys[2] = {k1, k2};
+        size_t lens[2] = {strlen(k1), k2 ? strlen(k2) : 0};
+        return row_index_find(v, keys, lens, k2 ? 2 : 1);
+}
+
+static void test_rows_are_found_by_key_text(void)
+{
+        _cleanup_(indexed_done) Indexed ix = {0};
+        CHECK(indexed(&ix) == 0);
+        CHECK_EQ_INT(find(&ix.sales, "us-east", "p00000"), 0);
+        CHECK_EQ_INT(find(&ix.sales, "eu-west", "p00099"), 99);
+        CHECK_EQ_INT(find(&ix.sales, "a/b", "\xc3\xa9t\xc3\xa9"), 100);
+        CHECK_EQ_INT(find(&ix.sales, "a", "b/c"), 101);
+}
+
+static void test_key_boundaries_are_not_blurred(void)
+{
+        _cleanup_(indexed_done) Indexed ix = {0};
+        CHECK(indexed(&ix) == 0);
+        /* "a/b" + "c" is not "a" + "b/c" */
+        CHECK_EQ_INT(find(&ix.sales, "a/b", "c"), -ENOENT);
+        CHECK_EQ_INT(find(&ix.sales, "us-east", "p00001"), -ENOENT);
+}
+
+static void test_wrong_arity_finds_nothing(void)
+{
+        _cleanup_(indexed_done) Indexed ix = {0};
+        CHECK(indexed(&ix) == 0);
+        CHECK_EQ_INT(find(&ix.sales, "us-east", NULL), -ENOENT);
+        CHECK_EQ_INT(find(&ix.by_id, "42", "x"), -ENOENT);
+}
+
+static void test_numbers_are_keyed_by_their_shortest_text(void)
+{
+        _cleanup_(indexed_done) Indexed ix = {0};
+        CHECK(indexed(&ix) == 0);
+        CHECK_EQ_INT(find(&ix.by_id, "42", NULL), 0);
+        CHECK_EQ_INT(find(&ix.by_id, "-7", NULL), 1);
+        CHECK_EQ_INT(find(&ix.by_id, "042", NULL), -ENOENT);
+}
+
+TEST_MAIN(TEST_CASE(test_rows_are_found_by_key_text),
+          TEST_CASE(test_key_boundaries_are_not_blurred), TEST_CASE(test_wrong_arity_finds_nothing),
+          TEST_CASE(test_numbers_are_keyed_by_their_shortest_text))

@@ -1,0 +1,228 @@
+#include "accum.h"
+
+#include <math.h>
+
+#include "hll.h"
+#include "quantile.h"
+#include "sketch.h"
+
+int accum_store_init(AccumStore *st)
+{
+        *st = (AccumStore){};
+        int r = vpool_init(&st->pool);
+        if (r < 0)
+                return r;
+        return intern_init(&st->intern);
+}
+
+void accum_store_done(AccumStore *st)
+{
+        free(st->scratch);
+        intern_done(&st->intern);
+        vpool_done(&st->pool);
+        *st = (AccumStore){};
+}
+
+static int scratch_reserve(AccumStore *st, size_t n)
+{
+        if (n <= st->scratch_size)
+                return 0;
+        size_t size = MAX(n, st->scratch_size * 2);
+        uint64_t *p = realloc(st->scratch, size * sizeof(uint64_t));
+        if (!p)
+                return -ENOMEM;
+        st->scratch = p;
+        st->scratch_size = size;
+        return 0;
+}
+
+int accum_dedup(AccumStore *st, DistinctSet *d)
+{
+        int r = scratch_reserve(st, d->list.n);
+        if (r < 0)
+                return r;
+        vlist_copy(&d->list, st->scratch);
+        size_t n = sort_unique_u64(st->scratch, d->list.n);
+        vlist_rewrite(&st->pool, &d->list, st->scratch, n);
+        d->next_dedup = MAX((uint64_t)ACCUM_DEDUP_MIN, 2 * (uint64_t)n);
+        return 0;
+}
+
+static void summary_merge(Summary *d, const Summary *s, ValueType t)
+{
+        if (s->n == 0)
+                return;
+        if (d->n == 0) {
+                *d = *s;
+                return;
+        }
+        if (t == VALUE_NUM) {
+                d->min.d = MIN(d->min.d, s->min.d);
+                d->max.d = MAX(d->max.d, s->max.d);
+        } else {
+                d->min.i = MIN(d->min.i, s->min.i);
+                d->max.i = MAX(d->max.i, s->max.i);
+                d->overflow |= s->overflow | __builtin_add_overflow(d->isum, s->isum, &d->isum);
+        }
+        d->comp += neumaier_add(&d->sum, s->sum) + s->comp;
+        d->n += s->n;
+}
+
+static int remap_strings(AccumStore *dst, VList *l)
+{
+        vlist_seal(l);
+        for (VChunk *k = l->head; k; k = k->next)
+                for (uint32_t i = 0; i < k->n; i++) {
+                        const InternStr *e = (const InternStr *)(uintptr_t)k->v[i];
+                        const InternStr *m = intern_get(&dst->intern, e->s, e->len, e->hash);
+                        if (!m)
+                                return -ENOMEM;
+                        k->v[i] = (uint64_t)(uintptr_t)m;
+                }
+        return 0;
+}
+
+int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_state)
+{
+        *(uint64_t *)dst_state += *(uint64_t *)src_state;
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                const Acc *acc = &vp->accs[a];
+                void *d = (char *)dst_state + acc->offset, *s = (char *)src_state + acc->offset;
+                int r = 0;
+                switch (acc->kind) {
+                case ACC_SUMMARY: summary_merge(d, s, acc->type); break;
+                case ACC_VALUES: vlist_join(d, s); break;
+                case ACC_SET: {
+                        DistinctSet *dd = d, *sd = s;
+                        if (acc->type == VALUE_STR && (r = remap_strings(dst, &sd->list)) < 0)
+                                return r;
+                        vlist_join(&dd->list, &sd->list);
+                        break;
+                }
+                case ACC_SKETCH: {
+                        Sketch **dk = d, **sk = s;
+                        if (!*dk) {
+                                *dk = *sk; /* the first sketch of this group moves over */
+                                *sk = NULL;
+                        } else if (*sk)
+                                r = sketch_merge(*dk, *sk);
+                        break;
+                }
+                case ACC_HLL: {
+                        Hll **dh = d, **sh = s;
+                        if (!*dh) {
+                                *dh = *sh;
+                                *sh = NULL;
+                        } else if (*sh)
+                                r = hll_merge(*dh, *sh);
+                        break;
+                }
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int quantile_of(AccumStore *st, const Acc *acc, VList *l, double q, Value *out)
+{
+        if (l->n == 0) {
+                *out = (Value){.type = VALUE_NIL};
+                return 0;
+        }
+        int r = scratch_reserve(st, l->n);
+        if (r < 0)
+                return r;
+        vlist_copy(l, st->scratch);
+        double v = acc->type == VALUE_NUM ? quantile_cont_double((double *)st->scratch, l->n, q)
+                                          : quantile_cont_int((int64_t *)st->scratch, l->n, q);
+        *out = (Value){.type = VALUE_NUM, .d = v};
+        return 0;
+}
+
+int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out)
+{
+        for (size_t a = 0; a < vp->cfg->n_aggregates; a++) {
+                const AggPlan *ap = &vp->aggs[a];
+                const Acc *acc = ap->acc >= 0 ? &vp->accs[ap->acc] : NULL;
+                void *p = acc ? (char *)state + acc->offset : NULL;
+                Value *o = &out[a];
+                *o = (Value){.type = VALUE_NIL};
+                switch (ap->def->kind) {
+                case AGG_COUNT:
+                        *o = (Value){.type = VALUE_INT, .i = (int64_t)group_rows(state)};
+                        break;
+                case AGG_SUM: {
+                        const Summary *m = p;
+                        if (ap->out_type == VALUE_INT) {
+                                if (!m->overflow)
+                                        *o = (Value){.type = VALUE_INT, .i = m->isum};
+                        } else
+                                *o = (Value){.type = VALUE_NUM, .d = m->n ? m->sum + m->comp : 0};
+                        break;
+                }
+                case AGG_AVG: {
+                        const Summary *m = p;
+                        if (m->n == 0)
+                                break;
+                        double sum = acc->type == VALUE_INT && !m->overflow ? (double)m->isum
+                                                                            : m->sum + m->comp;
+                        *o = (Value){.type = VALUE_NUM, .d = sum / (double)m->n};
+                        break;
+                }
+                case AGG_MIN:
+                case AGG_MAX: {
+                        const Summary *m = p;
+                        if (m->n == 0)
+                                break;
+                        o->type = (uint8_t)acc->type;
+                        if (acc->type == VALUE_NUM)
+                                o->d = ap->def->kind == AGG_MIN ? m->min.d : m->max.d;
+                        else
+                                o->i = ap->def->kind == AGG_MIN ? m->min.i : m->max.i;
+                        break;
+                }
+                case AGG_QUANTILE: {
+                        int r = quantile_of(st, acc, p, ap->def->q, o);
+                        if (r < 0)
+                                return r;
+                        break;
+                }
+                case AGG_DISTINCT: {
+                        DistinctSet *d = p;
+                        if (d->list.n > 0) {
+                                int r = accum_dedup(st, d);
+                                if (r < 0)
+                                        return r;
+                        }
+                        *o = (Value){.type = VALUE_INT, .i = (int64_t)d->list.n};
+                        break;
+                }
+                case AGG_APPROX_QUANTILE: {
+                        Sketch *k = *(Sketch **)p;
+                        if (k && sketch_count(k) > 0)
+                                *o =
+                                    (Value){.type = VALUE_NUM, .d = sketch_quantile(k, ap->def->q)};
+                        break;
+                }
+                case AGG_APPROX_DISTINCT: {
+                        Hll *h = *(Hll **)p;
+                        *o = (Value){.type = VALUE_INT, .i = h ? (int64_t)hll_count(h) : 0};
+                        break;
+                }
+                default: break;
+                }
+        }
+        return 0;
+}
+
+void accum_state_done(const ViewPlan *vp, void *state)
+{
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                void **p = (void **)((char *)state + vp->accs[a].offset);
+                if (vp->accs[a].kind == ACC_SKETCH)
+                        *p = sketch_free(*p);
+                else if (vp->accs[a].kind == ACC_HLL)
+                        *p = hll_free(*p);
+        }
+}

@@ -1,0 +1,200 @@
+/* Accumulators: the per-group state behind the aggregates (plan.h says which a view
+ * carries and where in the group's state block each lives), how a row's value goes in,
+ * how two threads' states of one group merge, and the final value of every aggregate.
+ *
+ * A row's input to an accumulator is one 8-byte word prepared up front
+ * (accum_prepare_inputs), so rows held back for a window replay exactly what a direct
+ * update would have done. */
+#pragma once
+
+#include "neumaier.h"
+
+#include <math.h>
+#include <xxhash.h>
+
+#include "hll.h"
+#include "intern.h"
+#include "plan.h"
+#include "sketch.h"
+#include "vlist.h"
+
+typedef struct Summary {
+        uint64_t n;
+        int64_t isum;     /* int and time columns */
+        bool overflow;    /* isum wrapped: the int sum is reported as missing */
+        double sum, comp; /* Neumaier-compensated sum (num columns; avg of int ones) */
+        union {
+                int64_t i;
+                double d;
+        } min, max;
+} Summary;
+
+typedef struct DistinctSet {
+        VList list;
+        uint64_t next_dedup; /* sort and deduplicate when the list reaches this length */
+} DistinctSet;
+
+/* What one thread's accumulators allocate from: value chunks, interned strings (exact
+ * distinct over str keeps their pointers), and scratch space for sorting and selection. */
+typedef struct AccumStore {
+        VPool pool;
+        Intern intern;
+        uint64_t *scratch;
+        size_t scratch_size; /* in words */
+} AccumStore;
+
+int accum_store_init(AccumStore *st);
+void accum_store_done(AccumStore *st);
+
+/* A group state block starts with its row count. */
+static inline uint64_t group_rows(const void *state)
+{
+        return *(const uint64_t *)state;
+}
+
+/* Per row and view, so inline: a call per accumulator would cost more than the work. */
+
+#define ACCUM_DEDUP_MIN \
+        1024 /* below this, sorting once at the end is cheaper than keeping the list unique */
+
+/* Sorts and deduplicates an exact distinct set's list (keeps it from growing with rows). */
+int accum_dedup(AccumStore *st, DistinctSet *d);
+
+static inline uint64_t dbits(double d)
+{
+        uint64_t u;
+        memcpy(&u, &d, 8);
+        return u;
+}
+
+static inline double bitsd(uint64_t u)
+{
+        double d;
+        memcpy(&d, &u, 8);
+        return d;
+}
+
+/* One input word per accumulator of vp from row (n_columns Values); *ret_missing gets a
+ * bit per accumulator whose column is missing. -ENOMEM when interning fails. */
+static inline int accum_prepare_inputs(AccumStore *st, const ViewPlan *vp, const Value *row,
+                                       uint64_t *in, uint64_t *ret_missing)
+{
+        uint64_t missing = 0;
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                const Acc *acc = &vp->accs[a];
+                const Value *x = &row[acc->column];
+                if (x->type == VALUE_NIL) {
+                        missing |= UINT64_C(1) << a;
+                        in[a] = 0;
+                        continue;
+                }
+                switch (acc->kind) {
+                case ACC_SUMMARY:
+                case ACC_VALUES: in[a] = (uint64_t)x->i; break; /* raw bits either way */
+                case ACC_SKETCH: in[a] = dbits(x->type == VALUE_NUM ? x->d : (double)x->i); break;
+                case ACC_SET:
+                        if (x->type == VALUE_STR) {
+                                const InternStr *e = intern_get(&st->intern, x->s, x->len,
+                                                                intern_hash(x->s, x->len));
+                                if (!e)
+                                        return -ENOMEM;
+                                in[a] = (uint64_t)(uintptr_t)e;
+                        } else if (x->type == VALUE_NUM)
+                                in[a] = dbits(x->d == 0 ? 0.0 : x->d);
+                        else
+                                in[a] = (uint64_t)x->i;
+                        break;
+                case ACC_HLL:
+                        if (x->type == VALUE_STR)
+                                in[a] = XXH3_64bits(x->s, x->len);
+                        else {
+                                uint64_t u = x->type == VALUE_NUM ? dbits(x->d == 0 ? 0.0 : x->d)
+                                                                  : (uint64_t)x->i;
+                                in[a] = XXH3_64bits(&u, 8);
+                        }
+                        break;
+                }
+        }
+        *ret_missing = missing;
+        return 0;
+}
+
+static inline void summary_add(Summary *m, ValueType t, uint64_t in)
+{
+        if (t == VALUE_NUM) {
+                double d = bitsd(in);
+                if (m->n == 0)
+                        m->min.d = m->max.d = d;
+                else {
+                        if (d < m->min.d)
+                                m->min.d = d;
+                        if (d > m->max.d)
+                                m->max.d = d;
+                }
+                m->comp += neumaier_add(&m->sum, d);
+        } else {
+                int64_t v = (int64_t)in;
+                if (m->n == 0)
+                        m->min.i = m->max.i = v;
+                else {
+                        if (v < m->min.i)
+                                m->min.i = v;
+                        if (v > m->max.i)
+                                m->max.i = v;
+                }
+                m->overflow |= __builtin_add_overflow(m->isum, v, &m->isum);
+                m->comp += neumaier_add(&m->sum, (double)v);
+        }
+        m->n++;
+}
+
+/* Counts one row into a group's state. */
+static inline int accum_update(AccumStore *st, const ViewPlan *vp, void *state, const uint64_t *in,
+                               uint64_t missing)
+{
+        (*(uint64_t *)state)++;
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                if (missing & (UINT64_C(1) << a))
+                        continue;
+                const Acc *acc = &vp->accs[a];
+                void *p = (char *)state + acc->offset;
+                int r = 0;
+                switch (acc->kind) {
+                case ACC_SUMMARY: summary_add(p, acc->type, in[a]); break;
+                case ACC_VALUES: r = vlist_push(&st->pool, p, in[a]); break;
+                case ACC_SET: {
+                        DistinctSet *d = p;
+                        r = vlist_push(&st->pool, &d->list, in[a]);
+                        if (r == 0 && d->list.n >= MAX(d->next_dedup, (uint64_t)ACCUM_DEDUP_MIN))
+                                r = accum_dedup(st, d);
+                        break;
+                }
+                case ACC_SKETCH: {
+                        Sketch **k = p;
+                        if (!*k && (r = sketch_new(k)) < 0)
+                                return r;
+                        r = sketch_add(*k, bitsd(in[a]));
+                        break;
+                }
+                case ACC_HLL: {
+                        Hll **h = p;
+                        if (!*h && (r = hll_new(h)) < 0)
+                                return r;
+                        r = hll_add(*h, in[a]);
+                        break;
+                }
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Adds src_state (another thread's, allocated from its store) into dst_state. Pointers
+ * src_state owns may move to dst_state; src's store must stay alive. */
+int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_state);
+/* The aggregate values of one group, one Value per aggregate of the view (VALUE_NIL where
+ * undefined). May reorder the group's stored values. */
+int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out);
+/* Frees what a group state owns outside the store (sketches, HyperLogLogs). */
+void accum_state_done(const ViewPlan *vp, void *state);

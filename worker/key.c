@@ -1,0 +1,86 @@
+#include "key.h"
+
+size_t key_encode(char *buf, const ViewConfig *v, const Value *row)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < v->n_group_by; i++) {
+                const Value *x = &row[v->group_by[i]];
+                buf[n++] = (char)x->type;
+                if (x->type == VALUE_STR) {
+                        memcpy(buf + n, &x->len, 4);
+                        memcpy(buf + n + 4, x->s, x->len);
+                        n += 4 + x->len;
+                } else if (x->type == VALUE_NUM) {
+                        double d = x->d == 0 ? 0.0 : x->d; /* -0 and 0 are one group */
+                        memcpy(buf + n, &d, 8);
+                        n += 8;
+                } else if (x->type != VALUE_NIL) {
+                        memcpy(buf + n, &x->i, 8);
+                        n += 8;
+                }
+        }
+        return n;
+}
+
+/* Two 8-byte values of one type (a NaN is unequal to all and compares greater). */
+static int cmp_fixed(uint8_t type, const char *a, const char *b)
+{
+        if (type == VALUE_NUM) {
+                double x, y;
+                memcpy(&x, a, 8);
+                memcpy(&y, b, 8);
+                return x == y ? 0 : x < y ? -1 : 1;
+        }
+        int64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        return x == y ? 0 : x < y ? -1 : 1;
+}
+
+int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+        size_t i = 0, j = 0;
+        while (i < alen && j < blen) {
+                uint8_t ta = (uint8_t)a[i++], tb = (uint8_t)b[j++];
+                if (ta != tb) /* missing first; types of one column never differ otherwise */
+                        return ta < tb ? -1 : 1;
+                if (ta == VALUE_NIL)
+                        continue;
+                if (ta == VALUE_STR) {
+                        uint32_t la, lb;
+                        memcpy(&la, a + i, 4);
+                        memcpy(&lb, b + j, 4);
+                        int c = memcmp(a + i + 4, b + j + 4, MIN(la, lb));
+                        if (c || la != lb)
+                                return c ? c : la < lb ? -1 : 1;
+                        i += 4 + la;
+                        j += 4 + lb;
+                } else {
+                        int c = cmp_fixed(ta, a + i, b + j);
+                        if (c)
+                                return c;
+                        i += 8;
+                        j += 8;
+                }
+        }
+        return 0;
+}
+
+void key_decode(const char *key, size_t n_keys, Value *out)
+{
+        size_t off = 0;
+        for (size_t i = 0; i < n_keys; i++) {
+                Value *x = &out[i];
+                *x = (Value){.type = (uint8_t)key[off++]};
+                if (x->type == VALUE_NIL)
+                        continue;
+                if (x->type == VALUE_STR) {
+                        memcpy(&x->len, key + off, 4);
+                        x->s = key + off + 4;
+                        off += 4 + x->len;
+                } else {
+                        memcpy(&x->i, key + off, 8);
+                        off += 8;
+                }
+        }
+}

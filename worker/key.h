@@ -1,0 +1,20 @@
+/* Group keys: a row's group-by values as one byte string, so the group table hashes and
+ * compares a key with memcmp, and the view output sorts and decodes it without the row.
+ *
+ * Per group-by column: one type byte (VALUE_NIL for a missing value), then 8 bytes of
+ * value, or for a string a 4-byte length and the bytes. Numbers are stored with -0 folded
+ * into 0, so the two are one group. */
+#pragma once
+
+#include "config.h"
+
+/* The most bytes key_encode writes for a row whose strings total str_bytes. */
+#define KEY_MAX_BYTES(str_bytes) ((str_bytes) + 16 * CONFIG_MAX_COLUMNS)
+
+/* Encodes the group-by columns of row into buf; returns the key's length. */
+size_t key_encode(char *buf, const ViewConfig *v, const Value *row);
+/* Orders two keys of one view column by column: missing first, then by value (strings
+ * bytewise, shorter first on a common prefix). Returns <0, 0 or >0. */
+int key_cmp(const char *a, size_t alen, const char *b, size_t blen);
+/* Decodes the n_keys values of a key; strings point into key. */
+void key_decode(const char *key, size_t n_keys, Value *out);
