@@ -6,6 +6,7 @@
 # loopback). cluster_cleanup (the EXIT trap) kills everything started here and removes the
 # namespaces.
 TALLY_SYNC=${TALLY_SYNC:-$TALLY_BUILD_ROOT/sync/tally-sync}
+TALLYCTL=${TALLYCTL:-$TALLY_BUILD_ROOT/ctl/tallyctl}
 TOOL=$TALLY_BUILD_ROOT/tests/cluster/cluster-tool
 
 ID=$(printf '%04x%02x' $(($$ & 0xffff)) $((RANDOM & 0xff)))
@@ -127,7 +128,8 @@ serves() { [[ $(served "$1") == "$2" ]]; }
 newest_local() { ls "$T/w/snap" | sed -n 's/^snapshot-0*\([0-9][0-9]*\)\.msgpack$/\1/p' | sort -n | tail -1; }
 
 # Every 50 ms, what each serving host answers: at the end no host may ever have gone back
-# a generation or failed a request once it had served one.
+# a generation or failed a request once it had served one (except between a PIN and an
+# UNPIN line the pin case writes: a pin to an older generation is a wanted step back).
 # A request that times out (curl 28) is SLOW, not ERR: on a machine loaded by parallel
 # builds a process may wait seconds for CPU; refused connections and non-200 are ERR.
 monitor() {
