@@ -1,6 +1,6 @@
 /* The configuration driver: the file, the section table, typed keys, the errors list,
- * and the [tally], [worker] and [server] sections. Named sections live beside it
- * (config_source.c, config_view.c). */
+ * and the [tally], [worker] and [server] sections. The other sections live beside it
+ * (config_source.c, config_view.c, config_nats.c). */
 #include "config_parser.h"
 
 #include <ctype.h>
@@ -256,7 +256,8 @@ static const ConfigSection server_section = {
 /* In the order they are parsed: a source inherits [worker] max_bad_ratio, a view refers
  * to a source's columns. */
 static const ConfigSection *const sections[] = {
-    &tally_section, &worker_section, &server_section, &config_source_section, &config_view_section,
+    &tally_section,         &worker_section,      &server_section,
+    &config_source_section, &config_view_section, &config_nats_section,
 };
 
 static void config_defaults(Config *c)
@@ -576,8 +577,11 @@ Config *config_free(Config *c)
         if (!c)
                 return NULL;
         for (size_t j = 0; j < ELEMENTSOF(sections); j++)
-                if (!sections[j]->named)
+                if (!sections[j]->named) {
                         config_free_string_keys(sections[j], sections[j]->object(c));
+                        if (sections[j]->done)
+                                sections[j]->done(sections[j]->object(c));
+                }
         for (size_t i = 0; i < c->n_sources; i++)
                 config_source_section.done(&c->sources[i]);
         for (size_t i = 0; i < c->n_views; i++)

@@ -8,6 +8,7 @@
  *                      time_reference
  *   [view.NAME]        source, group_by, aggregates or select, where, window, having,
  *                      top, min_rows, max_shrink
+ *   [nats]             servers, bucket, replicas, credentials, tls_* (config_nats.h)
  *
  * Relative paths (snapshot_dir, source paths) are taken relative to the config file's
  * directory. Parsing does not log: every mistake becomes one ConfigError (file, line,
@@ -18,6 +19,7 @@
  * of section beside it; config_parser.h says how a section or a key is added. */
 #pragma once
 
+#include "config_nats.h"
 #include "value.h"
 #include "where.h"
 
@@ -139,6 +141,7 @@ typedef struct Config {
         size_t n_sources;
         ViewConfig *views;
         size_t n_views;
+        NatsConfig nats; /* [nats]: config_nats.h */
 } Config;
 
 /* One mistake in a configuration file. */

@@ -2,7 +2,7 @@
  * anything outside the config files.
  *
  * The driver reads the INI text into entries, matches each section header against the
- * section table (config.c: [tally], [worker], [server], [source.NAME], [view.NAME]) and
+ * section table (config.c: [tally], [worker], [server], [source.NAME], [view.NAME], [nats]) and
  * then, section kind by section kind in table order, runs prepare, each key's handler
  * and finish for every object. A kind's keys are one table (ConfigKey): adding a key is one
  * line there (a typed field, or a function for anything else); adding a kind of section
@@ -76,8 +76,8 @@ typedef struct ConfigSection {
         int (*prepare)(ConfigParser *p, ConfigObject *o);
         /* optional, after the object's keys: checks and defaults */
         int (*finish)(ConfigParser *p, ConfigObject *o);
-        /* named sections: frees what the object holds (config_free_string_keys frees the
-         * typed string keys; unnamed sections need nothing more) */
+        /* frees what the object holds beyond the typed string keys (config_free_string_keys
+         * frees those): required for named sections, optional for unnamed ones */
         void (*done)(void *object);
 } ConfigSection;
 
@@ -100,7 +100,7 @@ struct ConfigParser {
         bool oom; /* an error could not be recorded */
 };
 
-extern const ConfigSection config_source_section, config_view_section;
+extern const ConfigSection config_source_section, config_view_section, config_nats_section;
 
 /* The list (config_errors.c): a new one for path; an error appended (after
  * CONFIG_MAX_ERRORS, dropped: the first ones say enough); sorted into line order. */

@@ -279,6 +279,39 @@ static bool deadline_passed(uint64_t deadline_usec)
         return deadline_usec != 0 && now_monotonic_usec() >= deadline_usec;
 }
 
+/* temp file, fsync, rename onto the generation's name, fsync the directory. The caller
+ * holds the directory lock. */
+static int write_and_rename(int dirfd, uint64_t generation, const void *buf, size_t len,
+                            uint64_t deadline_usec)
+{
+        int r;
+        char tmp[SNAPSHOT_NAME_MAX + 32], final[SNAPSHOT_NAME_MAX];
+        snprintf(tmp, sizeof(tmp), SNAPSHOT_TMP_PREFIX "%020" PRIu64 "-%d", generation,
+                 (int)getpid());
+        snapshot_name(final, sizeof(final), generation);
+
+        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (fd < 0)
+                return -errno;
+        r = write_all(fd, buf, len);
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r >= 0)
+                r = -errno;
+        if (r >= 0 && deadline_passed(deadline_usec))
+                r = -ETIME;
+        if (r >= 0 && renameat(dirfd, tmp, dirfd, final) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlinkat(dirfd, tmp, 0);
+                return r;
+        }
+        /* Without this the rename may not survive a power cut. */
+        if (fsync(dirfd) < 0)
+                return -errno;
+        return 0;
+}
+
 int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
                             uint64_t deadline_usec, uint64_t *ret_generation, uint64_t *ret_bytes)
 {
@@ -307,35 +340,38 @@ int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
         if (r < 0)
                 return r;
 
-        char tmp[SNAPSHOT_NAME_MAX + 32], final[SNAPSHOT_NAME_MAX];
-        snprintf(tmp, sizeof(tmp), SNAPSHOT_TMP_PREFIX "%020" PRIu64 "-%d", generation,
-                 (int)getpid());
-        snapshot_name(final, sizeof(final), generation);
-
-        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-        if (fd < 0)
-                return -errno;
-        r = write_all(fd, buf, len);
-        if (r >= 0 && fsync(fd) < 0)
-                r = -errno;
-        if (close(fd) < 0 && r >= 0)
-                r = -errno;
-        if (r >= 0 && deadline_passed(deadline_usec))
-                r = -ETIME;
-        if (r >= 0 && renameat(dirfd, tmp, dirfd, final) < 0)
-                r = -errno;
-        if (r < 0) {
-                unlinkat(dirfd, tmp, 0);
+        r = write_and_rename(dirfd, generation, buf, len, deadline_usec);
+        if (r < 0)
                 return r;
-        }
-        /* Without this the rename may not survive a power cut. */
-        if (fsync(dirfd) < 0)
-                return -errno;
         if (keep > 0)
                 (void)snapshot_dir_prune(dirfd, keep);
         if (ret_generation)
                 *ret_generation = generation;
         if (ret_bytes)
                 *ret_bytes = len;
+        return 0;
+}
+
+int snapshot_install(const char *dir, uint64_t generation, const void *buf, size_t len,
+                     unsigned keep)
+{
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return -errno;
+        int r = snapshot_dir_lock(dirfd);
+        if (r < 0)
+                return r;
+        (void)snapshot_dir_remove_stale_tmp(dirfd);
+        uint64_t newest;
+        r = snapshot_dir_newest(dirfd, &newest);
+        if (r < 0)
+                return r;
+        if (newest >= generation)
+                return SNAPSHOT_INSTALL_NOT_NEWER;
+        r = write_and_rename(dirfd, generation, buf, len, 0);
+        if (r < 0)
+                return r;
+        if (keep > 0)
+                (void)snapshot_dir_prune(dirfd, keep);
         return 0;
 }

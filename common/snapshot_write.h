@@ -47,3 +47,11 @@ int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
  * cells were added; -EINVAL inside a view. */
 int snapshot_writer_encode(SnapshotWriter *w, uint64_t generation, int64_t created_usec,
                            void **ret_buf, size_t *ret_len);
+
+/* Publishes a file image that was encoded elsewhere (tally-sync: a snapshot received from
+ * another host, already validated) under its own generation, with the same temp, fsync,
+ * rename, fsync-dir steps and pruning. Returns SNAPSHOT_INSTALL_NOT_NEWER and writes
+ * nothing if dir already holds that generation or a newer one: a host never goes back. */
+#define SNAPSHOT_INSTALL_NOT_NEWER 1
+int snapshot_install(const char *dir, uint64_t generation, const void *buf, size_t len,
+                     unsigned keep);

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "log.h"
+#include "nats_spawn.h"
 #include "tally-config.h"
 
 #define EXIT_GUARD 66 /* a publish guard broke (guard.h) */
@@ -37,6 +38,9 @@ static void help(void)
                "  66  a view broke a publish guard: fewer rows than min_rows, or shrunk\n"
                "      more than max_shrink against the newest snapshot (no snapshot\n"
                "      written, the previous one stays; --force overrides once)\n"
+               "  75  with [nats]: snapshot written locally but not put into the NATS\n"
+               "      bucket (unreachable until the deadline, or a newer generation is\n"
+               "      there); the next run publishes its own, newer one\n"
                "  78  bad configuration, including a declared column missing from a\n"
                "      CSV header\n",
                TALLY_DEFAULT_CONFIG);
@@ -45,6 +49,7 @@ static void help(void)
 static void on_signal(int sig)
 {
         engine_request_stop();
+        nats_spawn_request_stop();
 }
 
 int main(int argc, char **argv)
@@ -118,7 +123,7 @@ int main(int argc, char **argv)
                            "snapshot %" PRIu64 " written: %" PRIu64 " rows read, %" PRIu64
                            " rejected, %" PRIu64 " bytes, %" PRIu64 " ms",
                            res.generation, res.rows_read, res.rows_rejected, res.bytes, ms);
-                return 0;
+                return nats_spawn_publish(cfg, config_path, deadline); /* [nats]: many hosts */
         }
         int code = r == ENGINE_BAD_CONFIG                         ? EXIT_CONFIG
                    : r == ENGINE_BAD_ROWS || r == ENGINE_BAD_VIEW ? EX_DATAERR

@@ -1,0 +1,30 @@
+/* One way for every tally program to reach the JetStream cluster of [nats]: all servers,
+ * credentials and TLS through libnats, and the JetStream objects the wire contract
+ * (nats_manifest.h) needs, created when missing. Built only with libnats (-Dnats). */
+#pragma once
+
+#include <nats/nats.h>
+
+#include "config_nats.h"
+
+/* What a daemon wants to hear about its connection (called on libnats' own thread). */
+typedef struct NatsConnectHooks {
+        natsConnectionHandler disconnected;
+        natsConnectionHandler reconnected;
+        void *closure;
+} NatsConnectHooks;
+
+/* Connects to n's servers, waiting at most timeout_ms per server. With reconnect_forever
+ * the connection survives any outage in the background (daemons); otherwise libnats
+ * gives up after a few attempts and the caller's deadline decides. hooks may be NULL.
+ * 0 or negative errno with a reason. */
+int nats_connect(const NatsConfig *n, bool reconnect_forever, int64_t timeout_ms,
+                 const NatsConnectHooks *hooks, natsConnection **ret, char *reason,
+                 size_t reason_size);
+/* The bucket's KV store and its chunk stream; created with n's replicas when create is set
+ * (the producer), only bound otherwise (-ENOENT if missing). */
+int nats_open_bucket(const NatsConfig *n, jsCtx *js, bool create, kvStore **ret_kv, char *reason,
+                     size_t reason_size);
+/* Maps a libnats status to a negative errno and writes its text (and the library's last
+ * error) into reason. */
+int nats_error(natsStatus s, const char *what, char *reason, size_t reason_size);

@@ -1,0 +1,52 @@
+/* The wire contract between tally-worker and tally-sync over JetStream.
+ *
+ * A snapshot file travels as chunks (each at most the server's max_payload minus room for
+ * headers) published to the stream NATS_STREAM_PREFIX<bucket> on the subject
+ *   tally.<bucket>.chunks.<generation>.<16 hex digits, random per publish>
+ * each with the headers Nats-Msg-Id (so a retry after a leader change is deduplicated)
+ * and Tally-Chunk: <index>. Then, LAST, the manifest below is written to the key
+ * NATS_MANIFEST_KEY of the KV bucket <bucket> with a compare-and-swap on the revision the
+ * publisher read (create if none): two workers cannot overwrite each other, and a
+ * manifest only ever names chunks that are already stored. A consumer fetches stream
+ * sequences first_seq..last_seq, keeps the messages on the manifest's subject, places them
+ * by Tally-Chunk, and accepts the file only if every chunk is there, the sizes add up
+ * and xxh3-64 of the whole file matches; then it validates the file as tallyd does.
+ *
+ * The manifest is text so an operator can read it with any NATS tool:
+ *   tally-manifest 1\n  generation N\n  bytes N\n  chunks N\n  chunk_bytes N\n
+ *   xxh3 <16 hex>\n  subject S\n  first_seq N\n  last_seq N\n
+ * Parsing treats it as untrusted: every field required, bounded and consistent. */
+#pragma once
+
+#include "util.h"
+
+#define NATS_MANIFEST_KEY       "manifest"
+#define NATS_STREAM_PREFIX      "tally-chunks-"
+#define NATS_CHUNK_HEADER       "Tally-Chunk"
+#define NATS_MANIFEST_MAX_BYTES 1024
+#define NATS_MAX_CHUNKS         65536
+#define NATS_MAX_SUBJECT        256
+/* Sequences a consumer may scan for one manifest: a concurrent publisher's chunks may
+ * interleave with ours, but not without bound. */
+#define NATS_MAX_SCAN_FACTOR 4
+
+typedef struct NatsManifest {
+        uint64_t generation;
+        uint64_t bytes;
+        uint64_t chunks;
+        uint64_t chunk_bytes;
+        uint64_t xxh3;
+        char subject[NATS_MAX_SUBJECT];
+        uint64_t first_seq;
+        uint64_t last_seq;
+} NatsManifest;
+
+/* "tally-chunks-<bucket>" and "tally.<bucket>.chunks" into buf. */
+void nats_stream_name(char *buf, size_t n, const char *bucket);
+void nats_chunk_subject_prefix(char *buf, size_t n, const char *bucket);
+
+/* Formats m into buf (NATS_MANIFEST_MAX_BYTES); returns the length. */
+size_t nats_manifest_format(const NatsManifest *m, char *buf, size_t n);
+/* Parses and checks an untrusted manifest for bucket. 0, or -EINVAL with a reason. */
+int nats_manifest_parse(const void *data, size_t len, const char *bucket, NatsManifest *ret,
+                        char *reason, size_t reason_size);

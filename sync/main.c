@@ -1,0 +1,106 @@
+/* tally-sync: one per serving host. Follows the NATS JetStream bucket the worker host
+ * publishes into and installs each new snapshot into the local snapshot_dir, where tallyd
+ * picks it up by inotify as if a local worker had written it. tallyd itself keeps no
+ * network and all its hardening; this small process is the only one that talks to NATS. */
+#include <getopt.h>
+#include <malloc.h>
+#include <nats/nats.h>
+#include <signal.h>
+
+#include "cli.h"
+#include "follow.h"
+#include "log.h"
+#include "notify.h"
+#include "tally-config.h"
+
+static volatile int stop_requested;
+
+static void on_signal(int sig)
+{
+        stop_requested = 1;
+}
+
+static void help(void)
+{
+        printf("Usage: tally-sync [OPTIONS]\n"
+               "Follows the [nats] bucket and installs every new snapshot into snapshot_dir\n"
+               "(verified as tallyd verifies it, written atomically, never an older\n"
+               "generation than the newest already there). Runs until SIGTERM.\n\n"
+               "  -c, --config PATH   configuration file (default %s)\n"
+               "      --check-config  validate the configuration and exit\n"
+               "  -h, --help          show this help\n"
+               "  -V, --version       show the version\n\n"
+               "Exit status:\n"
+               "   0  stopped by SIGTERM or SIGINT (--check-config: the configuration is\n"
+               "      valid)\n"
+               "   1  snapshot_dir cannot be read or written, or out of memory\n"
+               "  64  bad option or argument\n"
+               "  78  bad configuration, or no [nats] servers configured\n"
+               "NATS being unreachable is not an exit: tally-sync retries forever with\n"
+               "backoff while tallyd keeps serving what the directory holds.\n",
+               TALLY_DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+        enum { OPT_CHECK = 0x100 };
+        static const struct option longopts[] = {
+            {"config", required_argument, NULL, 'c'},
+            {"check-config", no_argument, NULL, OPT_CHECK},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, 'V'},
+            {},
+        };
+        const char *config_path = TALLY_DEFAULT_CONFIG;
+        bool check_only = false;
+        int c;
+
+        log_setup("tally-sync");
+        while ((c = getopt_long(argc, argv, CLI_SHORT_OPTIONS, longopts, NULL)) >= 0) {
+                switch (c) {
+                case 'c': config_path = optarg; break;
+                case OPT_CHECK: check_only = true; break;
+                case 'h': help(); return 0;
+                case 'V': printf("tally-sync %s\n", TALLY_VERSION); return 0;
+                default: return EXIT_USAGE;
+                }
+        }
+        if (optind < argc) {
+                log_error("unexpected argument '%s'", argv[optind]);
+                return EXIT_USAGE;
+        }
+
+        _cleanup_(config_freep) Config *cfg = NULL;
+        int r = cli_load_config(config_path, &cfg);
+        if (r != 0)
+                return r;
+        if (!nats_config_enabled(&cfg->nats)) {
+                log_error("%s: [nats] servers: not set; tally-sync has nothing to follow",
+                          config_path);
+                return EXIT_CONFIG;
+        }
+        if (check_only)
+                return cli_config_ok(config_path, cfg);
+
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigemptyset(&sa.sa_mask);
+        (void)sigaction(SIGTERM, &sa, NULL);
+        (void)sigaction(SIGINT, &sa, NULL);
+        (void)signal(SIGPIPE, SIG_IGN);
+        /* libnats' threads would each get a malloc arena that keeps 1 MB chunks' worth of
+         * freed heap; two arenas keep the daemon's memory flat across reconnects. */
+        (void)mallopt(M_ARENA_MAX, 2);
+
+        /* Ready once configured: catching up may wait for NATS indefinitely, and tallyd
+         * serves what the directory holds meanwhile. */
+        sync_notify_ready();
+        sync_notify_status("connecting to NATS bucket %s", cfg->nats.bucket);
+        r = follow_run(cfg, &stop_requested);
+        sync_notify_stopping();
+        /* libnats' threads (and their callbacks) are done before cfg goes away */
+        (void)nats_CloseAndWait(5000);
+        if (r < 0)
+                return 1;
+        log_info("stopped");
+        return 0;
+}
