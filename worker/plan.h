@@ -49,6 +49,9 @@ typedef struct SourcePlan {
         size_t n_views;
         bool interns;                       /* some exact distinct() reads a str column */
         bool track_max[CONFIG_MAX_COLUMNS]; /* time columns some window reads */
+        /* columns some view reads (group_by, where, window, aggregates): the others are
+         * only counted as fields, never converted, so a bad value there rejects no row */
+        bool used[CONFIG_MAX_COLUMNS];
 } SourcePlan;
 
 typedef struct Plan {
