@@ -60,12 +60,19 @@ static inline int two_digits(const char *s)
 }
 
 /* The shape event logs write nearly always, YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z: the date is
- * looked up in a one-entry per-thread cache (rows of a file share few dates), the rest
- * parsed with fixed offsets. false for anything else: the general parser decides. */
+ * looked up in a small per-thread cache indexed by its month and day digits (rows of a
+ * file share few dates, and neighbouring dates take different entries), the rest parsed at fixed
+ * offsets. false for anything else: the general parser decides. */
 static inline bool parse_rfc3339_utc(const char *s, size_t len, int64_t *ret)
 {
-        static _Thread_local char last_date[10];
-        static _Thread_local int64_t last_days = INT64_MIN;
+        /* initial-exec: the worker and tallyd link this statically, and a TLS access that
+         * goes through __tls_get_addr costs more than the parse */
+        static _Thread_local __attribute__((tls_model("initial-exec"))) struct {
+                uint64_t ymd8; /* "YYYY-MM-", then "DD" */
+                uint16_t dd;
+                bool valid;
+                int64_t days;
+        } cache[8];
         if (len < 20 || len > 27 || s[len - 1] != 'Z' || s[10] != 'T' || s[13] != ':' ||
             s[16] != ':')
                 return false;
@@ -84,9 +91,15 @@ static inline bool parse_rfc3339_utc(const char *s, size_t len, int64_t *ret)
                         frac += dg * scale;
                 }
         }
+        uint64_t ymd8;
+        uint16_t dd;
+        memcpy(&ymd8, s, 8);
+        memcpy(&dd, s + 8, 2);
         int64_t days;
-        if (last_days != INT64_MIN && memcmp(s, last_date, 10) == 0)
-                days = last_days;
+        unsigned e =
+            ((unsigned)(uint8_t)s[6] * 3 + (unsigned)(uint8_t)s[8] * 5 + (uint8_t)s[9]) & 7;
+        if (cache[e].valid && cache[e].ymd8 == ymd8 && cache[e].dd == dd)
+                days = cache[e].days;
         else {
                 unsigned y, mo, d;
                 static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -97,8 +110,10 @@ static inline bool parse_rfc3339_utc(const char *s, size_t len, int64_t *ret)
                 if (mo == 2 && d == 29 && !leap)
                         return false;
                 days = days_from_civil(y, mo, d);
-                memcpy(last_date, s, 10);
-                last_days = days;
+                cache[e].ymd8 = ymd8;
+                cache[e].dd = dd;
+                cache[e].days = days;
+                cache[e].valid = true;
         }
         *ret = (days * 86400 + h * 3600 + mi * 60 + sec) * 1000000 + frac;
         return true;
