@@ -4,8 +4,10 @@
  *   [worker]           max_runtime, threads, max_bad_ratio (default for sources)
  *   [server]           listen, max_age, poll_interval, workers, max_connections,
  *                      max_header_bytes, timeout, spawn_interval
- *   [source.NAME]      type, path, columns, max_bad_ratio, time_reference
- *   [view.NAME]        source, group_by, aggregates, where, window
+ *   [source.NAME]      type, path, dsn, query, command, format, columns, max_bad_ratio,
+ *                      time_reference
+ *   [view.NAME]        source, group_by, aggregates or select, where, window, having,
+ *                      top, min_rows, max_shrink
  *
  * Relative paths (snapshot_dir, source paths) are taken relative to the config file's
  * directory. Parsing does not log: every mistake becomes one ConfigError (file, line,
@@ -26,13 +28,26 @@
 typedef enum SourceType {
         SOURCE_CSV,
         SOURCE_POSTGRES,
+        SOURCE_NDJSON,
+        SOURCE_COMMAND,
+        _SOURCE_TYPE_MAX,
 } SourceType;
+
+/* What a command source prints on stdout. */
+typedef enum SourceFormat {
+        FORMAT_CSV,
+        FORMAT_NDJSON,
+} SourceFormat;
 
 typedef struct SourceConfig {
         char *name;
         unsigned line; /* of the section header, for later diagnostics */
         SourceType type;
-        char *path; /* csv: a path or a glob */
+        char *path;          /* csv, ndjson: a path or a glob */
+        char *dsn;           /* postgres: libpq conninfo or URI */
+        char *query;         /* postgres: one SELECT */
+        char *command;       /* command: argv as child_split_argv reads it, no shell */
+        SourceFormat format; /* command: csv (default) or ndjson */
         ColumnDef *columns;
         size_t n_columns;
         double max_bad_ratio;
@@ -59,18 +74,41 @@ typedef struct AggregateDef {
         char *label; /* output column name as written, e.g. "sum(amount)" */
 } AggregateDef;
 
+/* bucket_usec of a group_by item that is month(c): calendar months, UTC */
+#define BUCKET_MONTH UINT64_MAX
+#define TOP_MAX      1000000
+
 typedef struct ViewConfig {
         char *name;
         unsigned line;
         size_t source; /* index into Config.sources */
         int *group_by; /* source column indices */
         size_t n_group_by;
+        /* per group_by item: 0 for the column's value, else the width in µs of the time
+         * bucket its time is floored to (BUCKET_MONTH: the calendar month); NULL when no
+         * item is a bucket */
+        uint64_t *bucket_usec;
+        char **group_labels; /* per group_by item: the output column's name as written */
         AggregateDef *aggregates;
         size_t n_aggregates;
+        int *select; /* select = …: source columns kept as they are, instead of aggregates */
+        size_t n_select;
         Predicate *where; /* ANDed */
         size_t n_where;
         int window_column; /* -1: no window */
         uint64_t window_usec;
+        Predicate *having; /* ANDed; column: index into aggregates */
+        size_t n_having;
+        /* top = N by AGG [asc|desc] [per ITEM, ...]: per partition (the first top_per
+         * group_by items), the top_n groups ranked by aggregates[top_by], ties by key */
+        uint32_t top_n; /* 0: no top */
+        size_t top_by;
+        bool top_asc;
+        size_t top_per;
+        /* publish guards (worker/guard.h) */
+        uint64_t min_rows; /* 0: none */
+        double max_shrink; /* with guard_shrink: the fraction of rows a run may lose */
+        bool guard_shrink;
 } ViewConfig;
 
 typedef struct ServerConfig {
@@ -140,3 +178,6 @@ const SourceConfig *config_find_source(const Config *c, const char *name);
 const ViewConfig *config_find_view(const Config *c, const char *name);
 int source_column_index(const SourceConfig *s, const char *name);
 const char *agg_kind_to_string(AggKind k);
+/* The type of an aggregate's value over a column of type column (count: any). */
+ValueType agg_output_type(AggKind k, ValueType column);
+const char *source_type_to_string(SourceType t);

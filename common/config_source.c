@@ -72,15 +72,40 @@ static int parse_columns(ConfigParser *p, const ConfigEntry *e, void *object)
         return 0;
 }
 
+static const char *const type_names[_SOURCE_TYPE_MAX] = {
+    [SOURCE_CSV] = "csv",
+    [SOURCE_POSTGRES] = "postgres",
+    [SOURCE_NDJSON] = "ndjson",
+    [SOURCE_COMMAND] = "command",
+};
+
+const char *source_type_to_string(SourceType t)
+{
+        return (unsigned)t < _SOURCE_TYPE_MAX ? type_names[t] : "invalid";
+}
+
 static int parse_type(ConfigParser *p, const ConfigEntry *e, void *object)
 {
         SourceConfig *s = object;
+        for (unsigned t = 0; t < _SOURCE_TYPE_MAX; t++)
+                if (strcmp(e->value, type_names[t]) == 0) {
+                        s->type = t;
+                        return 0;
+                }
+        config_report_entry(p, e, "unknown source type '%s' (csv, ndjson, postgres, command)",
+                            e->value);
+        return -EINVAL;
+}
+
+static int parse_format(ConfigParser *p, const ConfigEntry *e, void *object)
+{
+        SourceConfig *s = object;
         if (strcmp(e->value, "csv") == 0)
-                s->type = SOURCE_CSV;
-        else if (strcmp(e->value, "postgres") == 0)
-                s->type = SOURCE_POSTGRES;
+                s->format = FORMAT_CSV;
+        else if (strcmp(e->value, "ndjson") == 0)
+                s->format = FORMAT_NDJSON;
         else {
-                config_report_entry(p, e, "unknown source type '%s' (csv, postgres)", e->value);
+                config_report_entry(p, e, "unknown format '%s' (csv, ndjson)", e->value);
                 return -EINVAL;
         }
         return 0;
@@ -103,6 +128,10 @@ static int parse_time_reference(ConfigParser *p, const ConfigEntry *e, void *obj
 static const ConfigKey source_keys[] = {
     CONFIG_KEY_FUNC("type", parse_type),
     CONFIG_KEY("path", STRING, SourceConfig, path),
+    CONFIG_KEY("dsn", STRING, SourceConfig, dsn),
+    CONFIG_KEY("query", STRING, SourceConfig, query),
+    CONFIG_KEY("command", STRING, SourceConfig, command),
+    CONFIG_KEY_FUNC("format", parse_format),
     CONFIG_KEY_FUNC("columns", parse_columns, .once = true),
     CONFIG_KEY("max_bad_ratio", RATIO, SourceConfig, max_bad_ratio),
     CONFIG_KEY_FUNC("time_reference", parse_time_reference),
@@ -134,13 +163,41 @@ static void *source_add(Config *c, const char *name, unsigned line)
         return s;
 }
 
+/* Which keys each type takes: a key another type reads is a mistake here, not ignored. */
+static const struct {
+        const char *key;
+        bool used[_SOURCE_TYPE_MAX];
+        bool required[_SOURCE_TYPE_MAX];
+} type_keys[] = {
+    {"path",
+     {[SOURCE_CSV] = true, [SOURCE_NDJSON] = true},
+     {[SOURCE_CSV] = true, [SOURCE_NDJSON] = true}},
+    {"dsn", {[SOURCE_POSTGRES] = true}, {[SOURCE_POSTGRES] = true}},
+    {"query", {[SOURCE_POSTGRES] = true}, {[SOURCE_POSTGRES] = true}},
+    {"command", {[SOURCE_COMMAND] = true}, {[SOURCE_COMMAND] = true}},
+    {"format", {[SOURCE_COMMAND] = true}, {}},
+};
+
+static void check_type_keys(ConfigParser *p, ConfigObject *o, const SourceConfig *s)
+{
+        const char *type = source_type_to_string(s->type);
+        for (size_t i = 0; i < ELEMENTSOF(type_keys); i++) {
+                const char *key = type_keys[i].key;
+                const ConfigEntry *e = config_last_key(p, o, key);
+                if (e && !type_keys[i].used[s->type])
+                        config_report_entry(p, e, "not a key of type = %s sources", type);
+                else if (!e && type_keys[i].required[s->type])
+                        config_report(p, s->line, o->section, NULL, "no '%s' given (type = %s)",
+                                      key, type);
+        }
+}
+
 static int source_finish(ConfigParser *p, ConfigObject *o)
 {
         SourceConfig *s = o->data;
         if (!s->columns)
                 config_report(p, s->line, "source", s->name, "no 'columns' given");
-        if (s->type == SOURCE_CSV && !s->path)
-                config_report(p, s->line, "source", s->name, "no 'path' given");
+        check_type_keys(p, o, s);
         if (s->max_bad_ratio < 0)
                 s->max_bad_ratio = p->config->worker.max_bad_ratio;
         return config_resolve_relative(p, &s->path);

@@ -43,29 +43,158 @@ static int split_or_report(ConfigParser *p, const ConfigEntry *e, char ***ret)
         return n;
 }
 
+/* Splits s on commas outside quotes and parentheses into trimmed items, each exactly as
+ * written: "region, bucket(ts, 5m)" is two items. Returns the count, -EINVAL on unbalanced
+ * quotes or parentheses, -ENOMEM. */
+static int split_items(const char *s, char ***ret)
+{
+        _cleanup_(strv_freep) char **v = calloc(1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        int n = 0, depth = 0;
+        char quote = 0;
+        for (const char *start = s, *q = s;; q++) {
+                if (quote) {
+                        if (!*q)
+                                return -EINVAL;
+                        if (*q == quote)
+                                quote = 0;
+                        continue;
+                }
+                if (*q == '\'' || *q == '"')
+                        quote = *q;
+                else if (*q == '(')
+                        depth++;
+                else if (*q == ')' && --depth < 0)
+                        return -EINVAL;
+                if (*q && (*q != ',' || depth > 0))
+                        continue;
+                char **nv = realloc(v, ((size_t)n + 2) * sizeof(char *));
+                if (!nv)
+                        return -ENOMEM;
+                v = nv;
+                if (!(v[n] = strdup_trim(start, (size_t)(q - start))))
+                        return -ENOMEM;
+                v[++n] = NULL;
+                if (!*q)
+                        break;
+                start = q + 1;
+        }
+        if (depth != 0)
+                return -EINVAL;
+        *ret = TAKE_PTR(v);
+        return n;
+}
+
+static char *trim_inplace(char *s)
+{
+        while (*s == ' ' || *s == '\t')
+                s++;
+        size_t l = strlen(s);
+        while (l > 0 && (s[l - 1] == ' ' || s[l - 1] == '\t'))
+                s[--l] = 0;
+        return s;
+}
+
+/* "bucket(COLUMN, DURATION)" or "month(COLUMN)": the column, the bucket width (0 when item
+ * is a plain column name) */
+static int parse_group_item(ConfigParser *p, const ConfigEntry *e, const SourceConfig *s,
+                            const char *item, int *ret_col, uint64_t *ret_width)
+{
+        const char *open = strchr(item, '(');
+        if (!open) {
+                *ret_width = 0;
+                return (*ret_col = column_or_report(p, e, s, item)) < 0 ? -EINVAL : 0;
+        }
+        _cleanup_free_ char *copy = strdup(item);
+        if (!copy)
+                return -ENOMEM;
+        char *fn = copy, *arg = copy + (open - item) + 1, *close = strrchr(copy, ')');
+        arg[-1] = 0;
+        if (!close || close < arg || close[1]) {
+                config_report_entry(p, e,
+                                    "'%s' is not a column, bucket(COLUMN, DURATION) or "
+                                    "month(COLUMN)",
+                                    item);
+                return -EINVAL;
+        }
+        *close = 0;
+        fn = trim_inplace(fn);
+        bool bucket = strcmp(fn, "bucket") == 0;
+        if (!bucket && strcmp(fn, "month") != 0) {
+                config_report_entry(p, e, "unknown group_by function '%s' (bucket, month)", fn);
+                return -EINVAL;
+        }
+        char *width = NULL, *comma = strchr(arg, ',');
+        if (bucket != (comma != NULL)) {
+                config_report_entry(p, e,
+                                    bucket ? "bucket() needs a column and a width, e.g. "
+                                             "bucket(ts, 5m)"
+                                           : "month() takes one column, e.g. month(ts)");
+                return -EINVAL;
+        }
+        if (comma) {
+                *comma = 0;
+                width = trim_inplace(comma + 1);
+        }
+        arg = trim_inplace(arg);
+        int col = column_or_report(p, e, s, arg);
+        if (col < 0)
+                return -EINVAL;
+        if (s->columns[col].type != VALUE_TIME) {
+                config_report_entry(p, e, "%s() needs a time column, '%s' is %s", fn, arg,
+                                    value_type_to_string(s->columns[col].type));
+                return -EINVAL;
+        }
+        *ret_width = BUCKET_MONTH;
+        if (bucket && (parse_duration_usec(width, ret_width) < 0 || *ret_width < USEC_PER_SEC ||
+                       *ret_width > 7 * 24 * 3600 * USEC_PER_SEC)) {
+                config_report_entry(p, e, "bucket width '%s' is not a duration from 1s to 7d",
+                                    width);
+                return -EINVAL;
+        }
+        *ret_col = col;
+        return 0;
+}
+
 static int parse_group_by(ConfigParser *p, const ConfigEntry *e, void *object)
 {
         ViewConfig *v = object;
         const SourceConfig *s = view_source(p, v);
         _cleanup_(strv_freep) char **items = NULL;
-        int n = split_or_report(p, e, &items);
+        int n = split_items(e->value, &items);
+        if (n == -EINVAL)
+                config_report_entry(p, e, "unbalanced quotes or parentheses");
         if (n < 0)
                 return n;
         if (n == 1 && !*items[0])
                 n = 0; /* "group_by =" : one global row */
         v->group_by = calloc((size_t)n + 1, sizeof(int));
-        if (!v->group_by)
+        v->bucket_usec = calloc((size_t)n + 1, sizeof(uint64_t));
+        if (!v->group_by || !v->bucket_usec)
                 return -ENOMEM;
+        if (n > 0) /* top reads the labels of the items parsed, even past a mistake */
+                v->group_labels = TAKE_PTR(items);
+        bool buckets = false;
         for (int i = 0; i < n; i++) {
-                int col = column_or_report(p, e, s, items[i]);
-                if (col < 0)
-                        return -EINVAL;
+                const char *item = v->group_labels[i];
+                int col;
+                uint64_t width;
+                int r = parse_group_item(p, e, s, item, &col, &width);
+                if (r < 0)
+                        return r;
                 for (size_t j = 0; j < v->n_group_by; j++)
-                        if (v->group_by[j] == col) {
-                                config_report_entry(p, e, "column '%s' listed twice", items[i]);
+                        if (v->group_by[j] == col && v->bucket_usec[j] == width) {
+                                config_report_entry(p, e, "'%s' listed twice", item);
                                 return -EINVAL;
                         }
-                v->group_by[v->n_group_by++] = col;
+                v->group_by[v->n_group_by] = col;
+                v->bucket_usec[v->n_group_by++] = width;
+                buckets |= width != 0;
+        }
+        if (!buckets) {
+                free(v->bucket_usec);
+                v->bucket_usec = NULL;
         }
         return 0;
 }
@@ -222,6 +351,249 @@ static int parse_window(ConfigParser *p, const ConfigEntry *e, void *object)
         return 0;
 }
 
+ValueType agg_output_type(AggKind k, ValueType column)
+{
+        switch (k) {
+        case AGG_COUNT:
+        case AGG_DISTINCT:
+        case AGG_APPROX_DISTINCT: return VALUE_INT;
+        case AGG_SUM: return column == VALUE_INT ? VALUE_INT : VALUE_NUM;
+        case AGG_MIN:
+        case AGG_MAX: return column;
+        default: return VALUE_NUM;
+        }
+}
+
+/* The aggregate labelled name, or -1. */
+static int aggregate_index(const ViewConfig *v, const char *name)
+{
+        for (size_t i = 0; i < v->n_aggregates; i++)
+                if (strcmp(v->aggregates[i].label, name) == 0)
+                        return (int)i;
+        return -1;
+}
+
+typedef struct HavingNames {
+        const ViewConfig *view;
+        const SourceConfig *source;
+} HavingNames;
+
+/* A having clause names an aggregate exactly as `aggregates` writes it; its literals take
+ * the aggregate's output type. */
+static int resolve_aggregate(void *userdata, const char *name, int *ret_index, ValueType *ret_type,
+                             char *reason, size_t reason_size)
+{
+        const HavingNames *h = userdata;
+        int i = aggregate_index(h->view, name);
+        if (i < 0) {
+                snprintf(reason, reason_size,
+                         "'%s' is not one of the view's aggregates (name it exactly as in "
+                         "'aggregates')",
+                         name);
+                return -EINVAL;
+        }
+        const AggregateDef *a = &h->view->aggregates[i];
+        *ret_index = i;
+        *ret_type = agg_output_type(a->kind, a->column >= 0 ? h->source->columns[a->column].type
+                                                            : VALUE_INT);
+        return 0;
+}
+
+static int parse_having(ConfigParser *p, const ConfigEntry *e, ViewConfig *v)
+{
+        HavingNames h = {v, view_source(p, v)};
+        char reason[256];
+        int r = where_parse_names(e->value, resolve_aggregate, &h, &v->having, &v->n_having, reason,
+                                  sizeof(reason));
+        if (r == -EINVAL)
+                config_report_entry(p, e, "%s", reason);
+        return r;
+}
+
+/* The next blank-separated word of *s (advanced past it), or NULL at the end. */
+static char *next_word(char **s)
+{
+        char *w = *s + strspn(*s, " \t");
+        if (!*w)
+                return NULL;
+        char *end = w + strcspn(w, " \t");
+        if (*end)
+                *end++ = 0;
+        *s = end;
+        return w;
+}
+
+/* "N by AGG [asc|desc] [per ITEM, ...]" */
+static int parse_top(ConfigParser *p, const ConfigEntry *e, ViewConfig *v)
+{
+        static const char syntax[] =
+            "expected 'N by AGGREGATE [asc|desc] [per GROUP_BY_ITEM, ...]'";
+        _cleanup_free_ char *copy = strdup(e->value);
+        if (!copy)
+                return -ENOMEM;
+        char *rest = copy, *n = next_word(&rest), *by = next_word(&rest);
+        uint64_t top;
+        if (!n || parse_uint(n, 1, TOP_MAX, &top) < 0) {
+                config_report_entry(p, e, "'%s' is not a row count from 1 to %d; %s", n ? n : "",
+                                    TOP_MAX, syntax);
+                return -EINVAL;
+        }
+        if (!by || strcmp(by, "by") != 0) {
+                config_report_entry(p, e, "%s", syntax);
+                return -EINVAL;
+        }
+        /* the aggregate runs to the first asc, desc or per outside parentheses */
+        char *agg = rest + strspn(rest, " \t"), *q = agg;
+        for (int depth = 0; *q; q++) {
+                depth += *q == '(' ? 1 : *q == ')' ? -1 : 0;
+                if (depth != 0 || (*q != ' ' && *q != '\t'))
+                        continue;
+                char *w = q + strspn(q, " \t");
+                size_t wl = strcspn(w, " \t");
+                if ((wl == 3 && strncmp(w, "asc", 3) == 0) ||
+                    (wl == 4 && strncmp(w, "desc", 4) == 0) ||
+                    (wl == 3 && strncmp(w, "per", 3) == 0))
+                        break;
+        }
+        rest = *q ? q + 1 : q;
+        *q = 0;
+        agg = trim_inplace(agg);
+        int a = aggregate_index(v, agg);
+        if (!*agg) {
+                config_report_entry(p, e, "%s", syntax);
+                return -EINVAL;
+        }
+        if (a < 0) {
+                config_report_entry(p, e,
+                                    "'%s' is not one of the view's aggregates (name it exactly as "
+                                    "in 'aggregates')",
+                                    agg);
+                return -EINVAL;
+        }
+        char *w = next_word(&rest);
+        v->top_asc = false;
+        if (w && (strcmp(w, "asc") == 0 || strcmp(w, "desc") == 0)) {
+                v->top_asc = w[0] == 'a';
+                w = next_word(&rest);
+        }
+        v->top_per = 0;
+        if (w && strcmp(w, "per") == 0) {
+                _cleanup_(strv_freep) char **items = NULL;
+                int k = split_items(rest, &items);
+                if (k == -ENOMEM)
+                        return k;
+                if (k < 0 || (k == 1 && !*items[0])) {
+                        config_report_entry(p, e,
+                                            "'per' needs leading group_by items, e.g. "
+                                            "'per region'");
+                        return -EINVAL;
+                }
+                for (int i = 0; i < k; i++)
+                        if ((size_t)i >= v->n_group_by ||
+                            strcmp(items[i], v->group_labels[i]) != 0) {
+                                config_report_entry(p, e,
+                                                    "'per' must name the leading group_by items "
+                                                    "in order; '%s' is not item %d of group_by",
+                                                    items[i], i + 1);
+                                return -EINVAL;
+                        }
+                if ((size_t)k == v->n_group_by) {
+                        config_report_entry(p, e,
+                                            "'per' names every group_by item: each partition would "
+                                            "be one row");
+                        return -EINVAL;
+                }
+                v->top_per = (size_t)k;
+        } else if (w) {
+                config_report_entry(p, e, "unexpected '%s'; %s", w, syntax);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < v->n_group_by; i++)
+                if (strcmp(v->group_labels[i], "rank") == 0) {
+                        config_report_entry(p, e,
+                                            "a top view adds a column 'rank', and group_by "
+                                            "already has one");
+                        return -EINVAL;
+                }
+        v->top_n = (uint32_t)top;
+        v->top_by = (size_t)a;
+        return 0;
+}
+
+/* having and top name aggregates and group_by items, which may come later in the section:
+ * they are read once all keys are. */
+static int view_finish_outputs(ConfigParser *p, ConfigObject *o)
+{
+        ViewConfig *v = o->data;
+        const ConfigEntry *having = config_last_key(p, o, "having");
+        const ConfigEntry *top = config_last_key(p, o, "top");
+        int r = having ? parse_having(p, having, v) : 0;
+        if (r == -ENOMEM)
+                return r;
+        r = top ? parse_top(p, top, v) : 0;
+        return r == -ENOMEM ? r : 0;
+}
+
+/* The source's columns kept as they are: a view without aggregation. */
+static int parse_select(ConfigParser *p, const ConfigEntry *e, void *object)
+{
+        ViewConfig *v = object;
+        const SourceConfig *s = view_source(p, v);
+        _cleanup_(strv_freep) char **items = NULL;
+        int n = split_or_report(p, e, &items);
+        if (n < 0)
+                return n;
+        if (n == 0 || (n == 1 && !*items[0])) {
+                config_report_entry(p, e, "no columns");
+                return -EINVAL;
+        }
+        if (!(v->select = calloc((size_t)n, sizeof(int))))
+                return -ENOMEM;
+        for (int i = 0; i < n; i++) {
+                int col = column_or_report(p, e, s, items[i]);
+                if (col < 0)
+                        return -EINVAL;
+                for (size_t j = 0; j < v->n_select; j++)
+                        if (v->select[j] == col) {
+                                config_report_entry(p, e, "column '%s' listed twice", items[i]);
+                                return -EINVAL;
+                        }
+                v->select[v->n_select++] = col;
+        }
+        return 0;
+}
+
+/* aggregates or select, exactly one of them. */
+static void check_select(ConfigParser *p, ConfigObject *o)
+{
+        ViewConfig *v = o->data;
+        bool agg = config_key_seen(o, "aggregates"), sel = config_key_seen(o, "select");
+        if (agg && sel)
+                config_report(p, config_last_key(p, o, "select")->line, o->section, "select",
+                              "a view has aggregates or select, not both");
+        else if (!agg && !sel)
+                config_report(p, v->line, o->section, NULL, "no 'aggregates' given (or 'select')");
+}
+
+/* "P%" or a fraction: how much smaller than the last published view a run may be. */
+static int parse_max_shrink(ConfigParser *p, const ConfigEntry *e, void *object)
+{
+        ViewConfig *v = object;
+        char *end = NULL;
+        errno = 0;
+        double d = strtod(e->value, &end);
+        bool percent = end && *end == '%';
+        if (percent)
+                end++;
+        if (errno || end == e->value || *end || d < 0 || (percent ? d > 100 : d > 1)) {
+                config_report_entry(p, e, "'%s' is not a share in 0%%..100%% (or 0..1)", e->value);
+                return -EINVAL;
+        }
+        v->max_shrink = percent ? d / 100 : d;
+        v->guard_shrink = true;
+        return 0;
+}
+
 /* A repeated section merges its keys; a second group_by, aggregates or where is a mistake
  * rather than a silent override. */
 static const ConfigKey view_keys[] = {
@@ -230,6 +602,11 @@ static const ConfigKey view_keys[] = {
     CONFIG_KEY_FUNC("aggregates", parse_aggregates, .once = true),
     CONFIG_KEY_FUNC("where", parse_where, .once = true),
     CONFIG_KEY_FUNC("window", parse_window),
+    {.name = "having", .kind = CONFIG_KIND_IGNORED, .once = true}, /* view_finish_outputs */
+    {.name = "top", .kind = CONFIG_KIND_IGNORED, .once = true},    /* view_finish_outputs */
+    CONFIG_KEY_FUNC("select", parse_select, .once = true),
+    CONFIG_KEY("min_rows", UINT, ViewConfig, min_rows, .min = 0, .max = UINT64_MAX),
+    CONFIG_KEY_FUNC("max_shrink", parse_max_shrink),
 };
 
 static void view_done(void *object)
@@ -239,7 +616,11 @@ static void view_done(void *object)
         for (size_t j = 0; j < v->n_aggregates; j++)
                 free(v->aggregates[j].label);
         where_free(v->where, v->n_where);
+        where_free(v->having, v->n_having);
+        strv_free(v->group_labels);
+        free(v->bucket_usec);
         free(v->aggregates);
+        free(v->select);
         free(v->group_by);
         free(v->name);
 }
@@ -282,10 +663,8 @@ static int view_prepare(ConfigParser *p, ConfigObject *o)
 
 static int view_finish(ConfigParser *p, ConfigObject *o)
 {
-        ViewConfig *v = o->data;
-        if (!config_key_seen(o, "aggregates"))
-                config_report(p, v->line, o->section, NULL, "no 'aggregates' given");
-        return 0;
+        check_select(p, o);
+        return view_finish_outputs(p, o);
 }
 
 const ConfigSection config_view_section = {

@@ -17,6 +17,7 @@
 #define MSGID_WORKER_FAILED     "6f0d4b3c2a1e4d5f8a9b0c1d2e3f4a54"
 #define MSGID_BAD_ROWS          "6f0d4b3c2a1e4d5f8a9b0c1d2e3f4a55"
 #define MSGID_SERVER_STARTED    "6f0d4b3c2a1e4d5f8a9b0c1d2e3f4a56"
+#define MSGID_PUBLISH_GUARD     "6f0d4b3c2a1e4d5f8a9b0c1d2e3f4a60"
 
 /* One structured field, preformatted as "KEY=value", as long as it is (a path is not cut
  * short). The log_struct call it is passed to frees it; NULL (out of memory) is skipped. */

@@ -3,7 +3,8 @@
  * File: one msgpack array  ["tally.snapshot", FORMAT_VERSION, payload: bin, xxh3-64: uint]
  * The checksum covers the payload bytes; the payload is a msgpack map:
  *   generation: uint          created_usec: int (realtime)
- *   worker:  {rows_read, rows_rejected, duration_ms, host}
+ *   worker:  {rows_read, rows_rejected, duration_ms, host,
+ *             peak_rss_kib, cpu_ms, wall_ms}   (the last three since 2026-12; optional)
  *   sources: [{name, type, files, rows_read, rows_rejected}]
  *   views:   [{name, keys: uint (leading key columns), columns: [[name, type]...],
  *              rows: [[cell...]...]}]
@@ -57,6 +58,12 @@ typedef struct SnapshotStats {
         uint64_t rows_rejected;
         uint64_t duration_ms;
         const char *host;
+        /* The worker process's own cost (getrusage), measured just before publishing.
+         * Older snapshots do not carry them: has_usage is false and they read as 0. */
+        bool has_usage;
+        uint64_t peak_rss_kib; /* ru_maxrss */
+        uint64_t cpu_ms;       /* user + system, all threads */
+        uint64_t wall_ms;      /* process start to publishing */
 } SnapshotStats;
 
 /* A loaded, validated snapshot. All of it lives in one arena. */

@@ -143,6 +143,9 @@ static const PlainField worker_fields[] = {
     COUNT(SnapshotStats, rows_rejected, "worker.rows_rejected"),
     COUNT(SnapshotStats, duration_ms, "worker.duration_ms"),
     NAME(SnapshotStats, host, "worker.host"),
+    COUNT(SnapshotStats, peak_rss_kib, "worker.peak_rss_kib"),
+    COUNT(SnapshotStats, cpu_ms, "worker.cpu_ms"),
+    COUNT(SnapshotStats, wall_ms, "worker.wall_ms"),
 };
 
 static const PlainField source_fields[] = {
@@ -153,9 +156,20 @@ static const PlainField source_fields[] = {
     COUNT(SnapshotSource, rows_rejected, "source.rows_rejected"),
 };
 
+/* The usage keys came later (2026-12): their presence, not their value, says a snapshot
+ * carries them. */
+static int worker_key(Decoder *d, const char *k, uint32_t kl, void *state)
+{
+        SnapshotStats *st = ((const PlainMap *)state)->out;
+        if (mp_str_eq("peak_rss_kib", k, kl))
+                st->has_usage = true;
+        return plain_key(d, k, kl, state);
+}
+
 static int decode_worker(Decoder *d, SnapshotStats *st)
 {
-        return decode_plain_map(d, "worker", worker_fields, ELEMENTSOF(worker_fields), st);
+        return decode_map(d, "worker", worker_key,
+                          &(PlainMap){worker_fields, ELEMENTSOF(worker_fields), st});
 }
 
 static int decode_sources(Decoder *d, Snapshot *s)

@@ -215,11 +215,16 @@ static int pack_payload(SnapshotWriter *w, msgpack_packer *pk, uint64_t generati
         int r = msgpack_pack_map(pk, 5);
         r |= pack_key_u64(pk, "generation", generation);
         r |= pack_cstr(pk, "created_usec") | msgpack_pack_int64(pk, created_usec);
-        r |= pack_cstr(pk, "worker") | msgpack_pack_map(pk, 4);
+        r |= pack_cstr(pk, "worker") | msgpack_pack_map(pk, w->stats.has_usage ? 7 : 4);
         r |= pack_key_u64(pk, "rows_read", w->stats.rows_read);
         r |= pack_key_u64(pk, "rows_rejected", w->stats.rows_rejected);
         r |= pack_key_u64(pk, "duration_ms", w->stats.duration_ms);
         r |= pack_key_str(pk, "host", w->stats.host);
+        if (w->stats.has_usage) {
+                r |= pack_key_u64(pk, "peak_rss_kib", w->stats.peak_rss_kib);
+                r |= pack_key_u64(pk, "cpu_ms", w->stats.cpu_ms);
+                r |= pack_key_u64(pk, "wall_ms", w->stats.wall_ms);
+        }
         r |= pack_cstr(pk, "sources") | msgpack_pack_array(pk, w->n_sources);
         r |= w->write(pk->data, w->sources_buf.data, w->sources_buf.size);
         r |= pack_cstr(pk, "views") | msgpack_pack_array(pk, w->n_views);

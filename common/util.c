@@ -121,6 +121,19 @@ int parse_duration_usec(const char *s, uint64_t *ret)
         return -EINVAL;
 }
 
+const char *format_duration(char *buf, size_t n, uint64_t usec)
+{
+        if (usec % (3600 * USEC_PER_SEC) == 0 && usec)
+                snprintf(buf, n, "%" PRIu64 "h", usec / (3600 * USEC_PER_SEC));
+        else if (usec % (60 * USEC_PER_SEC) == 0 && usec)
+                snprintf(buf, n, "%" PRIu64 "m", usec / (60 * USEC_PER_SEC));
+        else if (usec % USEC_PER_SEC == 0)
+                snprintf(buf, n, "%" PRIu64 "s", usec / USEC_PER_SEC);
+        else
+                snprintf(buf, n, "%" PRIu64 "ms", usec / USEC_PER_MSEC);
+        return buf;
+}
+
 char *strdup_trim(const char *s, size_t len)
 {
         while (len > 0 && (*s == ' ' || *s == '\t')) {

@@ -91,6 +91,8 @@ int parse_duration_usec(const char *s, uint64_t *ret);
 /* Parses a non-negative integer in [min, max]. */
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 int parse_double(const char *s, double *ret);
+/* The inverse for humans ("2m", "90s", "1500ms") into buf: the status page's interval. */
+const char *format_duration(char *buf, size_t n, uint64_t usec);
 
 /* strdup that aborts on ENOMEM is avoided on purpose: callers handle NULL. */
 char *strdup_trim(const char *s, size_t len);

@@ -7,12 +7,18 @@
 #include "timeparse.h"
 
 typedef struct WhereParser {
-        const char *source;
-        const ColumnDef *columns;
-        size_t n_columns;
+        WhereResolve resolve;
+        void *userdata;
         char *reason;
         size_t reason_size;
 } WhereParser;
+
+/* A source's columns, for where_parse. */
+typedef struct SourceColumns {
+        const char *source;
+        const ColumnDef *columns;
+        size_t n_columns;
+} SourceColumns;
 
 static int fail(WhereParser *w, const char *fmt, ...) _printf_(2, 3);
 static int fail(WhereParser *w, const char *fmt, ...)
@@ -25,12 +31,18 @@ static int fail(WhereParser *w, const char *fmt, ...)
         return -EINVAL;
 }
 
-static int column_index(const WhereParser *w, const char *name)
+static int resolve_column(void *userdata, const char *name, int *ret_index, ValueType *ret_type,
+                          char *reason, size_t reason_size)
 {
-        for (size_t i = 0; i < w->n_columns; i++)
-                if (strcmp(w->columns[i].name, name) == 0)
-                        return (int)i;
-        return -1;
+        const SourceColumns *c = userdata;
+        for (size_t i = 0; i < c->n_columns; i++)
+                if (strcmp(c->columns[i].name, name) == 0) {
+                        *ret_index = (int)i;
+                        *ret_type = c->columns[i].type;
+                        return 0;
+                }
+        snprintf(reason, reason_size, "source '%s' has no column '%s'", c->source, name);
+        return -EINVAL;
 }
 
 static void literal_done(Value *v)
@@ -39,9 +51,8 @@ static void literal_done(Value *v)
                 free((char *)v->s);
 }
 
-static int parse_literal(WhereParser *w, int col, char *text, Value *ret)
+static int parse_literal(WhereParser *w, ValueType t, const char *name, char *text, Value *ret)
 {
-        ValueType t = w->columns[col].type;
         char *lit = unquote(text);
         int r = 0;
         *ret = (Value){.type = (uint8_t)t};
@@ -65,11 +76,11 @@ static int parse_literal(WhereParser *w, int col, char *text, Value *ret)
         }
         if (r < 0)
                 return fail(w, "'%s' is not a valid %s for column '%s'", lit,
-                            value_type_to_string(t), w->columns[col].name);
+                            value_type_to_string(t), name);
         return 0;
 }
 
-static int parse_in_list(WhereParser *w, char *rest, Predicate *pred)
+static int parse_in_list(WhereParser *w, ValueType t, const char *name, char *rest, Predicate *pred)
 {
         char *open = strchr(rest, '('), *close = strrchr(rest, ')');
         if (!open || !close || close < open || close[1] != 0)
@@ -86,7 +97,7 @@ static int parse_in_list(WhereParser *w, char *rest, Predicate *pred)
         if (!pred->literals)
                 return -ENOMEM;
         for (int i = 0; i < n; i++) {
-                int r = parse_literal(w, pred->column, items[i], &pred->literals[i]);
+                int r = parse_literal(w, t, name, items[i], &pred->literals[i]);
                 if (r < 0)
                         return r;
                 pred->n_literals++;
@@ -102,20 +113,31 @@ static int parse_clause(WhereParser *w, char *clause, Predicate *pred)
                 CmpOp op;
         } ops[] = {{"<=", CMP_LE}, {">=", CMP_GE}, {"!=", CMP_NE}, {"==", CMP_EQ},
                    {"=", CMP_EQ},  {"<", CMP_LT},  {">", CMP_GT}};
+        /* the name ends at an operator or a blank outside parentheses: p95(x) > 3 */
         char *name = clause;
-        size_t nl = strcspn(name, " \t=<>!");
+        size_t nl = 0;
+        for (int depth = 0; name[nl]; nl++) {
+                if (name[nl] == '(')
+                        depth++;
+                else if (name[nl] == ')')
+                        depth--;
+                else if (depth == 0 && strchr(" \t=<>!", name[nl]))
+                        break;
+        }
         char *rest = name + nl;
         while (*rest == ' ' || *rest == '\t')
                 rest++;
-        char saved = name[nl];
-        name[nl] = 0;
-        int col = column_index(w, name);
-        if (col < 0)
-                return fail(w, "source '%s' has no column '%s'", w->source, name);
-        name[nl] = saved;
+        _cleanup_free_ char *nm = strndup(name, nl);
+        if (!nm)
+                return -ENOMEM;
+        int col;
+        ValueType type;
+        int r = w->resolve(w->userdata, nm, &col, &type, w->reason, w->reason_size);
+        if (r < 0)
+                return r;
         pred->column = col;
         if (strncasecmp(rest, "in", 2) == 0 && (rest[2] == ' ' || rest[2] == '('))
-                return parse_in_list(w, rest, pred);
+                return parse_in_list(w, type, nm, rest, pred);
         for (size_t i = 0; i < ELEMENTSOF(ops); i++) {
                 size_t tl = strlen(ops[i].tok);
                 if (strncmp(rest, ops[i].tok, tl) != 0)
@@ -126,19 +148,19 @@ static int parse_clause(WhereParser *w, char *clause, Predicate *pred)
                 if (!*lit)
                         return fail(w, "missing value after '%s'", ops[i].tok);
                 pred->op = ops[i].op;
-                if (w->columns[col].type == VALUE_STR && pred->op != CMP_EQ && pred->op != CMP_NE)
+                if (type == VALUE_STR && pred->op != CMP_EQ && pred->op != CMP_NE)
                         return fail(w, "'%s' compares a str column: only =, != and in are allowed",
                                     ops[i].tok);
                 pred->literals = calloc(1, sizeof(Value));
                 if (!pred->literals)
                         return -ENOMEM;
-                int r = parse_literal(w, col, lit, &pred->literals[0]);
+                r = parse_literal(w, type, nm, lit, &pred->literals[0]);
                 if (r < 0)
                         return r;
                 pred->n_literals = 1;
                 return 0;
         }
-        return fail(w, "expected an operator (=, !=, <, <=, >, >=, in) after '%s'", name);
+        return fail(w, "expected an operator (=, !=, <, <=, >, >=, in) after '%s'", clause);
 }
 
 /* Cuts text at the word "and" outside quotes and parentheses; returns the clause count. */
@@ -183,7 +205,14 @@ static int split_clauses(WhereParser *w, char *text, char *clauses[WHERE_MAX_CLA
 int where_parse(const char *text, const char *source, const ColumnDef *columns, size_t n_columns,
                 Predicate **ret, size_t *ret_n, char *reason, size_t reason_size)
 {
-        WhereParser w = {source, columns, n_columns, reason, reason_size};
+        SourceColumns c = {source, columns, n_columns};
+        return where_parse_names(text, resolve_column, &c, ret, ret_n, reason, reason_size);
+}
+
+int where_parse_names(const char *text, WhereResolve resolve, void *userdata, Predicate **ret,
+                      size_t *ret_n, char *reason, size_t reason_size)
+{
+        WhereParser w = {resolve, userdata, reason, reason_size};
         _cleanup_free_ char *copy = strdup(text);
         if (!copy)
                 return -ENOMEM;

@@ -4,6 +4,10 @@
  *   CLAUSE = COLUMN OP LITERAL | COLUMN in (LITERAL, ...)
  *   OP = "=" | "==" | "!=" | "<" | "<=" | ">" | ">="     (str columns: =, != and in only)
  *
+ * The same grammar filters other things than source rows: a view's `having` compares its
+ * aggregates (`count >= 10 and p95(latency_ms) > 50`), so what a name means comes from a
+ * resolver (where_parse_names), and a name may hold balanced parentheses.
+ *
  * A literal is parsed once, at config time, as the type of the column it is compared
  * with ('quotes' may hold commas and spaces). Meaning: the clauses are ANDed; a missing
  * value (nil) matches no clause, not even !=; a NaN equals nothing and orders nowhere, so
@@ -41,6 +45,15 @@ typedef struct Predicate {
 int where_parse(const char *text, const char *source, const ColumnDef *columns, size_t n_columns,
                 Predicate **ret, size_t *ret_n, char *reason, size_t reason_size);
 Predicate *where_free(Predicate *p, size_t n);
+
+/* What a clause's name stands for: 0 with its index (Predicate.column) and the type its
+ * literals are parsed as, or -EINVAL with a one-line reason. */
+typedef int (*WhereResolve)(void *userdata, const char *name, int *ret_index, ValueType *ret_type,
+                            char *reason, size_t reason_size);
+/* where_parse with names resolved by resolve: where_match then takes the array of
+ * values the indices point into. */
+int where_parse_names(const char *text, WhereResolve resolve, void *userdata, Predicate **ret,
+                      size_t *ret_n, char *reason, size_t reason_size);
 
 /* Applies an ordering operator to a three-way comparison (negative, zero, positive). */
 static inline bool where_op_holds(CmpOp op, int c)

@@ -40,11 +40,18 @@ static int add_header(struct evkeyvalq *h, const char *name, const char *value)
 static int add_piece(struct evbuffer *out, const Response *resp, size_t i)
 {
         const Piece *p = &resp->pieces[i];
-        if (resp->hold && (resp->shared & (1u << i)) && p->len >= REFERENCE_MIN) {
-                Served *ref = served_ref(resp->hold);
-                if (evbuffer_add_reference(out, p->p, p->len, served_unref_cb, ref) == 0)
-                        return 0;
-                served_unref(ref);
+        if ((resp->shared & (1u << i)) && p->len >= REFERENCE_MIN) {
+                if (resp->hold) {
+                        Served *ref = served_ref(resp->hold);
+                        if (evbuffer_add_reference(out, p->p, p->len, served_unref_cb, ref) == 0)
+                                return 0;
+                        served_unref(ref);
+                } else if (resp->keep) { /* the status page's bodies (status_page.c) */
+                        void *ref = resp->keep_ref(resp->keep);
+                        if (evbuffer_add_reference(out, p->p, p->len, resp->keep_unref, ref) == 0)
+                                return 0;
+                        resp->keep_unref(NULL, 0, ref);
+                }
         }
         return evbuffer_add(out, p->p, p->len) < 0 ? -EIO : 0;
 }
@@ -79,6 +86,8 @@ static int write_response(struct evhttp_request *req, const Response *resp)
                 r |= add_header(h, "Connection", "close");
         if (resp->no_store)
                 r |= add_header(h, "Cache-Control", "no-store");
+        if (resp->csp)
+                r |= add_header(h, "Content-Security-Policy", resp->csp);
         if (resp->no_body) {
                 /* libevent 2.1 would send a body on HEAD: send none, but say its length */
                 if (resp->status != 304) {

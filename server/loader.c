@@ -156,6 +156,12 @@ static int try_load(Loader *l, int dirfd, uint64_t gen, Served **ret)
                 return 0;
         }
         sv->prepare_usec = now_monotonic_usec() - t0;
+        for (size_t i = 0; i < sv->n_views; i++)
+                if (!sv->views[i].slices.sorted)
+                        log_warning(
+                            "Snapshot %s/%s, view %s: rows are not in key order; its prefix "
+                            "and range lookups answer 500",
+                            l->dir, name, sv->views[i].name);
         atomic_fetch_add(&l->stats.loaded, 1);
         atomic_store(&l->stats.last_duration_usec, sv->prepare_usec);
         atomic_fetch_add(&l->stats.duration_usec_sum, sv->prepare_usec);

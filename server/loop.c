@@ -38,6 +38,7 @@ static void handle(void *userdata, const Request *req, Response *resp)
             .pin = pinning_current(),
             .render_metrics = l->o.render_metrics,
             .userdata = l->o.userdata,
+            .status = l->o.status,
         };
         respond(&ctx, req, resp);
 }

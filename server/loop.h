@@ -26,6 +26,7 @@ typedef struct LoopOptions {
         Served *(*fetch)(void *userdata);
         void (*render_metrics)(void *userdata, Buf *out);
         void *userdata;
+        StatusPage *status; /* GET / and /v1/history, shared by all loops; NULL: 404 */
 } LoopOptions;
 
 int loop_new(const LoopOptions *o, Loop **ret);

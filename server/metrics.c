@@ -41,8 +41,7 @@ void metrics_count_request(LoopMetrics *m, int status, uint64_t duration_nsec)
         bump(&m->duration_nsec_sum, duration_nsec);
 }
 
-/* Resident set size from /proc/self/statm, in bytes; 0 if unknown. */
-static uint64_t rss_bytes(void)
+uint64_t metrics_rss_bytes(void)
 {
         char buf[128];
         int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -178,7 +177,8 @@ void metrics_render(Buf *b, const MetricsInput *in)
         header(b, "tally_http_connections_max", "gauge", "max_connections.");
         buf_printf(b, "tally_http_connections_max %u\n", in->max_connections);
         header(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-        buf_printf(b, "process_resident_memory_bytes %llu\n", (unsigned long long)rss_bytes());
+        buf_printf(b, "process_resident_memory_bytes %llu\n",
+                   (unsigned long long)metrics_rss_bytes());
         header(b, "tally_served_snapshots", "gauge",
                "Prepared snapshots alive (serving, or still referenced by responses in flight).");
         buf_printf(b, "tally_served_snapshots %u\n", served_live());

@@ -48,3 +48,6 @@ typedef struct MetricsInput {
 } MetricsInput;
 
 void metrics_render(Buf *out, const MetricsInput *in);
+/* tallyd's resident set from /proc/self/statm, in bytes (0 if unknown): /metrics, and the
+ * status page's heartbeat samples. */
+uint64_t metrics_rss_bytes(void);

@@ -12,3 +12,7 @@
 /* Fills sv's bodies, validators and dates from s, in sv's memory (served_copy,
  * served_keep_mapping). sv->views must have s->n_views entries. */
 int render_snapshot(Served *sv, const Snapshot *s);
+
+/* in's gzip (libdeflate, the level whole bodies use) into sv's memory; *ret stays
+ * {NULL, 0} for bodies under SERVED_GZIP_MIN. For renderings kept beside these (csv.c). */
+int render_gzip(Served *sv, Piece in, Piece *ret);

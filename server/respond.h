@@ -14,6 +14,8 @@
 #include "route.h"
 #include "served.h"
 
+typedef struct StatusPage StatusPage;
+
 #define RESPONSE_MAX_PIECES 4
 /* Error messages quote at most this many bytes of a client-sent name. */
 #define RESPOND_MAX_QUOTED 200
@@ -42,7 +44,8 @@ typedef struct RespondContext {
         Served *served;    /* NULL before the first snapshot */
         uint64_t now_usec; /* realtime */
         uint64_t max_age_usec;
-        uint64_t pin; /* pinning_current() */
+        uint64_t pin;       /* pinning_current() */
+        StatusPage *status; /* / and /v1/history (status_page.h); NULL: 404 */
         /* Appends the Prometheus text for /metrics. */
         void (*render_metrics)(void *userdata, Buf *out);
         void *userdata;
@@ -65,8 +68,17 @@ typedef struct Response {
         RouteKind route;
         size_t n_pieces;
         Piece pieces[RESPONSE_MAX_PIECES];
-        unsigned shared; /* bit i set: pieces[i] lies inside hold */
+        unsigned shared; /* bit i set: pieces[i] lies inside hold, or inside keep */
         Served *hold;    /* the snapshot shared pieces point into (no reference taken) */
+        /* Or the bodies shared pieces point into when they are not the snapshot's (the
+         * status page's, status_page.c, replaced on the main loop at any time): the
+         * response holds one reference on keep, dropped by response_done; a transport
+         * sending a shared piece by reference takes its own with keep_ref and releases it
+         * through keep_unref (an evbuffer cleanup callback). */
+        void *keep;
+        void *(*keep_ref)(void *keep);
+        void (*keep_unref)(const void *data, size_t len, void *keep);
+        const char *csp; /* Content-Security-Policy, NULL: none */
         Buf owned;       /* the one dynamic piece (errors, pages, metrics), sized to fit */
 } Response;
 

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include "csv.h"
 #include "render.h"
 
 static atomic_uint live;
@@ -59,6 +60,23 @@ static inline void served_releasep(Served **sv)
                 served_release(*sv);
 }
 
+/* Column names and types stay for documents rendered per request. */
+static int served_copy_columns(Served *sv, const SnapshotView *v, ServedView *out)
+{
+        out->n_columns = v->n_columns;
+        out->columns = arena_new0(sv->arena, ServedColumn, v->n_columns + 1);
+        if (!out->columns)
+                return -ENOMEM;
+        for (size_t c = 0; c < v->n_columns; c++) {
+                out->columns[c].type = v->columns[c].type;
+                out->columns[c].name =
+                    arena_strndup(sv->arena, v->columns[c].name, strlen(v->columns[c].name));
+                if (!out->columns[c].name)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int served_new(const Snapshot *s, Served **ret)
 {
         uint64_t t0 = now_monotonic_usec();
@@ -72,14 +90,19 @@ int served_new(const Snapshot *s, Served **ret)
                 return -ENOMEM;
         }
         sv->arena = a;
-        /* per view: JSON, its gzip, msgpack; the views list's gzip */
-        sv->max_maps = 3 * s->n_views + 1;
+        /* per view: JSON, its gzip, msgpack, CSV and its gzip; the views list's gzip */
+        sv->max_maps = 5 * s->n_views + 1;
         sv->maps = arena_new0(a, ServedMapping, sv->max_maps);
         if (!sv->maps)
                 return -ENOMEM;
         sv->generation = s->generation;
         sv->created_usec = s->created_usec;
         sv->file_bytes = s->file_bytes;
+        sv->stats = s->stats; /* the status page's run record; host copied below */
+        sv->stats.host = arena_strndup(a, s->stats.host ? s->stats.host : "",
+                                       s->stats.host ? strlen(s->stats.host) : 0);
+        if (!sv->stats.host)
+                return -ENOMEM;
         sv->views = arena_new0(a, ServedView, s->n_views);
         if (!sv->views && s->n_views)
                 return -ENOMEM;
@@ -97,10 +120,21 @@ int served_new(const Snapshot *s, Served **ret)
                 r = row_index_build(a, v, &out->index);
                 if (r < 0)
                         return r;
+                r = slice_index_build(a, v, &out->slices);
+                if (r < 0)
+                        return r;
+                r = served_copy_columns(sv, v, out);
+                if (r < 0)
+                        return r;
         }
         r = render_snapshot(sv, s);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < s->n_views; i++) {
+                r = render_csv_view(sv, &s->views[i], &sv->views[i].csv);
+                if (r < 0)
+                        return r;
+        }
         atomic_init(&sv->refs, 1);
         sv->prepare_usec = now_monotonic_usec() - t0;
         live++;

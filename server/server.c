@@ -16,6 +16,7 @@
 #include "notify.h"
 #include "pinning.h"
 #include "spawner.h"
+#include "status_page.h"
 #include "watch.h"
 
 #define MAX_LOOPS   64
@@ -39,6 +40,7 @@ typedef struct Server {
         Loader *loader;
         Watch *watch;
         Spawner *spawner;
+        StatusPage *status; /* GET / and /v1/history (status_page.c) */
         struct event *watch_ev, *poll_ev, *loaded_ev, *status_ev, *watchdog_ev;
         struct event *sighup_ev, *sigterm_ev, *sigint_ev;
         uint64_t watchdog_usec;
@@ -130,6 +132,7 @@ static void install(Server *s, Served *sv)
                 loop_request_swap(s->loops[i]);
         served_unref(old);
         update_status(s);
+        status_page_snapshot(s->status, sv);
 }
 
 static void on_loaded(evutil_socket_t fd, short what, void *arg)
@@ -203,6 +206,13 @@ static void on_worker_done(void *userdata, bool ok)
                 loader_request_scan(s->loader); /* inotify sees it too; this covers NFS */
 }
 
+static void on_worker_exited(void *userdata, int wait_status, uint64_t duration_ms,
+                             const struct rusage *ru)
+{
+        Server *s = userdata;
+        status_page_worker_exited(s->status, wait_status, duration_ms, ru);
+}
+
 static void *loop_thread(void *arg)
 {
         (void)loop_run(arg);
@@ -268,6 +278,9 @@ static void teardown(Server *s)
         for (unsigned i = 0; i < s->n_threads; i++)
                 pthread_join(s->threads[i], NULL);
         spawner_free(s->spawner);
+        /* its timer is on loop 0's base: free it before the loops; bodies still in
+         * flight keep their own references */
+        status_page_free(s->status);
         struct event *evs[] = {s->watch_ev,    s->poll_ev,   s->loaded_ev,  s->status_ev,
                                s->watchdog_ev, s->sighup_ev, s->sigterm_ev, s->sigint_ev};
         for (size_t i = 0; i < ELEMENTSOF(evs); i++)
@@ -305,6 +318,12 @@ int server_run(const ServerOptions *o)
         if (r < 0)
                 goto out;
 
+        r = status_page_new(&(StatusOptions){.max_age_usec = c->server.max_age_usec}, &s.status);
+        if (r < 0) {
+                log_error_errno(r, "Cannot set up the status page (is $TALLYD_HISTORY_INTERVAL a "
+                                   "duration of at least 1ms?): %m");
+                goto out;
+        }
         s.n_loops = MAX(1u, MIN(c->server.workers, (unsigned)MAX_LOOPS));
         s.limit.max = MAX(c->server.max_connections, 1u);
         LoopOptions lo = {
@@ -317,6 +336,7 @@ int server_run(const ServerOptions *o)
             .fetch = fetch_current,
             .render_metrics = render_metrics,
             .userdata = &s,
+            .status = s.status,
         };
         for (unsigned i = 0; i < s.n_loops; i++) {
                 r = loop_new(&lo, &s.loops[i]);
@@ -326,6 +346,9 @@ int server_run(const ServerOptions *o)
                 }
         }
         s.base = loop_base(s.loops[0]);
+        r = status_page_start(s.status, s.base);
+        if (r < 0)
+                goto out;
 
         /* Watch before the first scan: a snapshot renamed in between is not missed. */
         r = watch_new(c->snapshot_dir, &s.watch);
@@ -360,7 +383,8 @@ int server_run(const ServerOptions *o)
                 goto out;
         }
         event_add(s.watch_ev, NULL);
-        struct timeval tv = timeval_from_usec(MAX(c->server.poll_interval_usec, 100 * USEC_PER_MSEC));
+        struct timeval tv =
+            timeval_from_usec(MAX(c->server.poll_interval_usec, 100 * USEC_PER_MSEC));
         event_add(s.poll_ev, &tv);
         evsignal_add(s.sighup_ev, NULL);
         evsignal_add(s.sigterm_ev, NULL);
@@ -418,6 +442,7 @@ int server_run(const ServerOptions *o)
                                         ? MIN(c->worker.max_runtime_usec, o->spawn_interval_usec)
                                         : o->spawn_interval_usec,
                     .done = on_worker_done,
+                    .exited = on_worker_exited,
                     .userdata = &s,
                 };
                 r = spawner_new(s.base, &so, &s.spawner);

@@ -85,7 +85,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
         }
 }
 
-static void reap(Spawner *s, int status)
+static void reap(Spawner *s, int status, const struct rusage *ru)
 {
         uint64_t ms = (now_monotonic_usec() - s->started_usec) / USEC_PER_MSEC;
         bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -114,6 +114,8 @@ static void reap(Spawner *s, int status)
         }
         s->pid = 0;
         evtimer_del(s->timeout);
+        if (s->o.exited)
+                s->o.exited(s->o.userdata, status, ms, ru);
         if (s->o.done)
                 s->o.done(s->o.userdata, ok);
 }
@@ -124,9 +126,10 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
         int status;
         if (s->pid <= 0)
                 return;
-        pid_t p = waitpid(s->pid, &status, WNOHANG);
+        struct rusage ru;
+        pid_t p = wait4(s->pid, &status, WNOHANG, &ru);
         if (p == s->pid)
-                reap(s, status);
+                reap(s, status, &ru);
 }
 
 int spawner_new(struct event_base *base, const SpawnOptions *o, Spawner **ret)

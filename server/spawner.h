@@ -6,6 +6,7 @@
 #pragma once
 
 #include <event2/event.h>
+#include <sys/resource.h>
 
 #include "util.h"
 
@@ -18,6 +19,10 @@ typedef struct SpawnOptions {
         uint64_t timeout_usec;
         /* Called on the loop after each run: ok if it exited 0. */
         void (*done)(void *userdata, bool ok);
+        /* Also called after each run, before done: the wait status, how long it ran and
+         * the child's rusage (the status page records failed runs with it). Optional. */
+        void (*exited)(void *userdata, int wait_status, uint64_t duration_ms,
+                       const struct rusage *ru);
         void *userdata;
 } SpawnOptions;
 

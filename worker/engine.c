@@ -8,11 +8,14 @@
 #include <limits.h>
 #include <signal.h>
 
+#include "guard.h"
 #include "log.h"
 #include "parallel.h"
 #include "plan.h"
+#include "select.h"
 #include "snapshot_write.h"
 #include "source.h"
+#include "usage.h"
 #include "view_out.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -61,7 +64,7 @@ static void log_bad_rows(const SourceConfig *src, const BadSamples *bad, const S
 static int source_failed(const Source *s, int r)
 {
         const char *name = s->plan->cfg->name;
-        if (r == -ETIME)
+        if (r == -ETIME && !s->error[0])
                 return log_error_errno(r, "source %s: deadline passed while reading", name);
         if (s->error[0])
                 log_error_errno(r < 0 ? r : 0, "%s", s->error);
@@ -92,18 +95,26 @@ static int merge_shards(ShardSet *set)
         return r;
 }
 
-static int write_views(SnapshotWriter *w, ShardSet *set, uint64_t scan_usec)
+static int write_views(SnapshotWriter *w, ShardSet *set, uint64_t scan_usec, uint64_t *view_rows)
 {
         for (size_t vi = 0; vi < set->plan->n_views; vi++) {
                 const ViewConfig *v = set->plan->views[vi].cfg;
                 uint64_t t0 = now_monotonic_usec();
                 size_t rows = 0;
-                int r = view_out_write(w, set, vi, &rows);
+                char why[1024] = "";
+                int r = set->plan->views[vi].select
+                            ? select_out_write(w, set, vi, &rows, why, sizeof(why))
+                            : view_out_write(w, set, vi, &rows);
+                if (r > 0) {
+                        log_error("%s", why);
+                        return ENGINE_BAD_VIEW;
+                }
                 if (r == -E2BIG)
                         return log_error_errno(r, "view %s: more than %d columns", v->name,
                                                SNAPSHOT_MAX_COLUMNS);
                 if (r < 0)
                         return log_error_errno(r, "view %s: cannot encode: %m", v->name);
+                view_rows[set->plan->views[vi].index] = rows;
                 uint64_t ms = (scan_usec + now_monotonic_usec() - t0) / USEC_PER_MSEC;
                 log_struct(LOG_INFO, 0, NULL,
                            LOG_FIELDS(log_field("TALLY_VIEW=%s", v->name),
@@ -115,20 +126,22 @@ static int write_views(SnapshotWriter *w, ShardSet *set, uint64_t scan_usec)
 }
 
 static int run_source(const Config *cfg, const SourcePlan *sp, uint64_t deadline, SnapshotWriter *w,
-                      EngineResult *res)
+                      uint64_t *view_rows, EngineResult *res)
 {
         const SourceConfig *src = sp->cfg;
         uint64_t t0 = now_monotonic_usec();
         _cleanup_(source_freep) Source *s = NULL;
         int r = source_new(sp, &s);
         if (r == -EPROTONOSUPPORT) {
-                log_error("source %s: only type = csv is supported by this worker", src->name);
+                log_error("source %s: type = %s is not built into this worker", src->name,
+                          source_type_to_string(src->type));
                 return ENGINE_BAD_CONFIG;
         }
         if (r < 0)
                 return r;
-        const SourceContext ctx = {
-            .deadline = deadline, .stop = &stop_requested, .threads = cfg->worker.threads};
+        const SourceContext ctx = {.deadline = deadline,
+                                   .stop = &stop_requested,
+                                   .threads = sp->ordered ? 1 : cfg->worker.threads};
         if ((r = s->ops->open(s, &ctx)) != 0)
                 return source_failed(s, r);
         _cleanup_(shard_set_freep) ShardSet *set = NULL;
@@ -156,7 +169,7 @@ static int run_source(const Config *cfg, const SourcePlan *sp, uint64_t deadline
         }
         if (source_expired(&ctx))
                 return log_error_errno(ETIME, "source %s: deadline passed", src->name);
-        if ((r = write_views(w, set, now_monotonic_usec() - t0)) < 0)
+        if ((r = write_views(w, set, now_monotonic_usec() - t0, view_rows)) != 0)
                 return r;
         SnapshotSource info = {.name = src->name,
                                .type = s->ops->type,
@@ -166,7 +179,46 @@ static int run_source(const Config *cfg, const SourcePlan *sp, uint64_t deadline
         return snapshot_writer_add_source(w, &info);
 }
 
-int engine_run(const Config *cfg, uint64_t deadline_usec, EngineResult *ret)
+/* Whether the run may publish: every view's guards hold, or force says so anyway. */
+static int check_guards(const Config *cfg, const uint64_t *view_rows, bool force)
+{
+        _cleanup_free_ GuardBreak *breaks = calloc(cfg->n_views + 1, 2 * sizeof(GuardBreak));
+        if (!breaks)
+                return -ENOMEM;
+        bool unreadable;
+        char reason[256] = "";
+        int n = guard_check(cfg, view_rows, breaks, &unreadable, reason, sizeof(reason));
+        if (n < 0)
+                return log_error_errno(n, "publish guards: cannot read %s: %m", cfg->snapshot_dir);
+        if (unreadable)
+                log_warning("publish guards: the newest snapshot in %s is unreadable (%s); "
+                            "max_shrink not checked",
+                            cfg->snapshot_dir, reason);
+        for (int i = 0; i < n; i++) {
+                const GuardBreak *b = &breaks[i];
+                const char *view = cfg->views[b->view].name;
+                char why[160];
+                if (strcmp(b->guard, "min_rows") == 0)
+                        snprintf(why, sizeof(why), "%" PRIu64 " rows, fewer than min_rows %" PRIu64,
+                                 b->rows, b->reference);
+                else
+                        snprintf(why, sizeof(why),
+                                 "%" PRIu64 " rows against %" PRIu64 " in snapshot %" PRIu64
+                                 ", shrunk more than max_shrink %g%%",
+                                 b->rows, b->reference, b->previous_generation,
+                                 cfg->views[b->view].max_shrink * 100);
+                log_struct(force ? LOG_WARNING : LOG_ERR, 0, MSGID_PUBLISH_GUARD,
+                           LOG_FIELDS(log_field("TALLY_VIEW=%s", view),
+                                      log_field("TALLY_GUARD=%s", b->guard),
+                                      log_field("TALLY_ROWS=%" PRIu64, b->rows),
+                                      log_field("TALLY_REFERENCE=%" PRIu64, b->reference)),
+                           "view %s: %s; %s", view, why,
+                           force ? "publishing anyway (--force)" : "no snapshot written");
+        }
+        return n > 0 && !force ? ENGINE_GUARD : 0;
+}
+
+int engine_run(const Config *cfg, uint64_t deadline_usec, bool force, EngineResult *ret)
 {
         uint64_t t0 = now_monotonic_usec();
         _cleanup_(plan_freep) Plan *plan = NULL;
@@ -178,9 +230,14 @@ int engine_run(const Config *cfg, uint64_t deadline_usec, EngineResult *ret)
         _cleanup_(snapshot_writer_freep) SnapshotWriter *w = NULL;
         if ((r = snapshot_writer_new(&w)) < 0)
                 return r;
+        _cleanup_free_ uint64_t *view_rows = calloc(cfg->n_views + 1, sizeof(uint64_t));
+        if (!view_rows)
+                return -ENOMEM;
         for (size_t si = 0; si < plan->n_sources && r == 0; si++)
-                r = run_source(cfg, &plan->sources[si], deadline_usec, w, ret);
+                r = run_source(cfg, &plan->sources[si], deadline_usec, w, view_rows, ret);
         if (r != 0)
+                return r;
+        if ((r = check_guards(cfg, view_rows, force)) != 0)
                 return r;
         char host[256] = "";
         (void)gethostname(host, sizeof(host) - 1);
@@ -188,6 +245,7 @@ int engine_run(const Config *cfg, uint64_t deadline_usec, EngineResult *ret)
                                .rows_rejected = ret->rows_rejected,
                                .duration_ms = (now_monotonic_usec() - t0) / USEC_PER_MSEC,
                                .host = host};
+        usage_measure(&stats);
         snapshot_writer_set_stats(w, &stats);
         if (stop_requested)
                 return log_error_errno(ECANCELED, "stopped by signal before publishing");

@@ -10,6 +10,8 @@
 #include "log.h"
 #include "tally-config.h"
 
+#define EXIT_GUARD 66 /* a publish guard broke (guard.h) */
+
 static void help(void)
 {
         printf("Usage: tally-worker [OPTIONS]\n"
@@ -19,15 +21,22 @@ static void help(void)
                "      --check-config       validate the configuration and exit\n"
                "      --deadline DURATION  give up cleanly after DURATION (e.g. 90s); the\n"
                "                           shorter of this and [worker] max_runtime applies\n"
+               "      --force              publish even if a view breaks its min_rows or\n"
+               "                           max_shrink guard (this run only; logged)\n"
                "  -h, --help               show this help\n"
                "  -V, --version            show the version\n\n"
                "Exit status:\n"
                "   0  snapshot written (--check-config: the configuration is valid)\n"
-               "   1  other failure: unreadable or missing input, write error, deadline\n"
-               "      passed (no snapshot written, no temp file left)\n"
+               "   1  other failure: unreadable or missing input, a database or command\n"
+               "      failure, write error, deadline passed (no snapshot written, no temp\n"
+               "      file left)\n"
                "  64  bad option or argument\n"
-               "  65  a source had more malformed rows than its max_bad_ratio\n"
-               "      (no snapshot written, the previous one stays)\n"
+               "  65  a source had more malformed rows than its max_bad_ratio, or a\n"
+               "      select view had two rows with one group_by key or more rows than\n"
+               "      max_snapshot_bytes (no snapshot written, the previous one stays)\n"
+               "  66  a view broke a publish guard: fewer rows than min_rows, or shrunk\n"
+               "      more than max_shrink against the newest snapshot (no snapshot\n"
+               "      written, the previous one stays; --force overrides once)\n"
                "  78  bad configuration, including a declared column missing from a\n"
                "      CSV header\n",
                TALLY_DEFAULT_CONFIG);
@@ -40,18 +49,19 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-        enum { OPT_CHECK = 256, OPT_DEADLINE };
+        enum { OPT_CHECK = 256, OPT_DEADLINE, OPT_FORCE };
         static const struct option longopts[] = {
             {"config", required_argument, NULL, 'c'},
             {"check-config", no_argument, NULL, OPT_CHECK},
             {"deadline", required_argument, NULL, OPT_DEADLINE},
+            {"force", no_argument, NULL, OPT_FORCE},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, 'V'},
             {},
         };
         const uint64_t start = now_monotonic_usec();
         const char *config_path = TALLY_DEFAULT_CONFIG;
-        bool check_only = false;
+        bool check_only = false, force = false;
         uint64_t deadline_arg = 0;
         int c;
 
@@ -60,6 +70,7 @@ int main(int argc, char **argv)
                 switch (c) {
                 case 'c': config_path = optarg; break;
                 case OPT_CHECK: check_only = true; break;
+                case OPT_FORCE: force = true; break;
                 case OPT_DEADLINE:
                         if (parse_duration_usec(optarg, &deadline_arg) < 0 || deadline_arg == 0) {
                                 log_error("--deadline: '%s' is not a duration (e.g. 90s)", optarg);
@@ -96,7 +107,7 @@ int main(int argc, char **argv)
         (void)sigaction(SIGINT, &sa, NULL);
 
         EngineResult res = {};
-        r = engine_run(cfg, deadline, &res);
+        r = engine_run(cfg, deadline, force, &res);
         uint64_t ms = (now_monotonic_usec() - start) / USEC_PER_MSEC;
         if (r == ENGINE_OK) {
                 log_struct(LOG_INFO, 0, MSGID_SNAPSHOT_WRITTEN,
@@ -109,7 +120,10 @@ int main(int argc, char **argv)
                            res.generation, res.rows_read, res.rows_rejected, res.bytes, ms);
                 return 0;
         }
-        int code = r == ENGINE_BAD_CONFIG ? EXIT_CONFIG : r == ENGINE_BAD_ROWS ? EX_DATAERR : 1;
+        int code = r == ENGINE_BAD_CONFIG                         ? EXIT_CONFIG
+                   : r == ENGINE_BAD_ROWS || r == ENGINE_BAD_VIEW ? EX_DATAERR
+                   : r == ENGINE_GUARD                            ? EXIT_GUARD
+                                                                  : 1;
         log_struct(LOG_ERR, r < 0 ? r : 0, MSGID_WORKER_FAILED,
                    LOG_FIELDS(log_field("TALLY_ROWS_READ=%" PRIu64, res.rows_read),
                               log_field("TALLY_ROWS_REJECTED=%" PRIu64, res.rows_rejected),

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 
 #include "numparse.h"
+#include "pq_dl.h"
 #include "timeparse.h"
 
 /* pg_type OIDs (stable since forever: src/include/catalog/pg_type.dat) */
@@ -101,6 +102,10 @@ PgCopy *pg_copy_free(PgCopy *c)
 
 void pg_copy_redact_dsn(const char *dsn, char *buf, size_t n)
 {
+        if (pq_dl_load(NULL) < 0) {
+                snprintf(buf, n, "(DSN not shown: libpq not loaded)");
+                return;
+        }
         char *err = NULL;
         PQconninfoOption *opts = PQconninfoParse(dsn, &err);
         PQfreemem(err); /* may quote the DSN, secrets and all */
@@ -375,6 +380,12 @@ int pg_copy_open(const PgCopyOptions *o, PgCopy **ret, char **ret_error)
         c->row = calloc(o->n_columns, sizeof(Value));
         if (!c->oids || !c->row)
                 return -ENOMEM;
+        const char *dl_error = NULL;
+        if ((r = pq_dl_load(&dl_error)) < 0) {
+                if (ret_error)
+                        *ret_error = strdup(dl_error);
+                return r;
+        }
 
         char *perr = NULL;
         PQconninfoOption *opts = PQconninfoParse(o->dsn, &perr);

@@ -27,6 +27,7 @@
  *   pg_copy_redact_dsn.
  * - Errors are negative errno, each its own failure, with pg_copy_error() the sentence to
  *   log (the server's message and SQLSTATE where there is one):
+ *     -EOPNOTSUPP    libpq.so.5 cannot be loaded (pq_dl.h: it is loaded at first use)
  *     -EINVAL        the DSN does not parse (the text is not echoed: it may hold a secret)
  *     -ECONNREFUSED  cannot connect (no server, no socket, refused, unknown database)
  *     -EACCES        authentication failed (wrong or missing password, pg_hba reject)

@@ -27,19 +27,6 @@ static size_t acc_size(AccKind k)
         return 0;
 }
 
-static ValueType out_type(AggKind k, ValueType col)
-{
-        switch (k) {
-        case AGG_COUNT:
-        case AGG_DISTINCT:
-        case AGG_APPROX_DISTINCT: return VALUE_INT;
-        case AGG_SUM: return col == VALUE_INT ? VALUE_INT : VALUE_NUM;
-        case AGG_MIN:
-        case AGG_MAX: return col;
-        default: return VALUE_NUM;
-        }
-}
-
 static int build_view(const Config *cfg, size_t vi, int64_t now_usec, ViewPlan *vp)
 {
         const ViewConfig *v = &cfg->views[vi];
@@ -54,8 +41,8 @@ static int build_view(const Config *cfg, size_t vi, int64_t now_usec, ViewPlan *
                 AggPlan *ap = &vp->aggs[a];
                 ap->def = d;
                 ap->acc = -1;
-                ap->out_type =
-                    out_type(d->kind, d->column >= 0 ? s->columns[d->column].type : VALUE_INT);
+                ap->out_type = agg_output_type(d->kind, d->column >= 0 ? s->columns[d->column].type
+                                                                       : VALUE_INT);
                 if (d->kind == AGG_COUNT)
                         continue;
                 AccKind k = acc_kind_of(d->kind);
@@ -79,6 +66,8 @@ static int build_view(const Config *cfg, size_t vi, int64_t now_usec, ViewPlan *
                 ap->acc = (int)vp->n_accs++;
         }
         vp->state_size = off;
+        vp->select = v->n_select > 0;
+        vp->max_bytes = cfg->max_snapshot_bytes;
         if (v->window_column >= 0) {
                 if (s->window_from_now) {
                         vp->window_now = true;
@@ -96,6 +85,8 @@ static void mark_used(SourcePlan *sp, const ViewConfig *v)
 {
         for (size_t i = 0; i < v->n_group_by; i++)
                 sp->used[v->group_by[i]] = true;
+        for (size_t i = 0; i < v->n_select; i++)
+                sp->used[v->select[i]] = true;
         for (size_t i = 0; i < v->n_where; i++)
                 sp->used[v->where[i].column] = true;
         for (size_t i = 0; i < v->n_aggregates; i++)
@@ -135,6 +126,8 @@ int plan_build(const Config *cfg, int64_t now_usec, Plan **ret)
                         if (vp->deferred)
                                 sp->track_max[vp->cfg->window_column] = true;
                         mark_used(sp, vp->cfg);
+                        if (vp->select && vp->cfg->n_group_by == 0)
+                                sp->ordered = true;
                 }
         }
         *ret = TAKE_PTR(p);

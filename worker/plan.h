@@ -40,6 +40,8 @@ typedef struct ViewPlan {
         bool deferred;     /* window against the newest time: decided after the scan */
         bool window_now;   /* window against the current time: cutoff known up front */
         int64_t now_cutoff;
+        bool select;        /* select = …: rows kept as they are (select.h) */
+        uint64_t max_bytes; /* select views: rows held at most ([tally] max_snapshot_bytes) */
 } ViewPlan;
 
 typedef struct SourcePlan {
@@ -49,9 +51,10 @@ typedef struct SourcePlan {
         size_t n_views;
         bool interns;                       /* some exact distinct() reads a str column */
         bool track_max[CONFIG_MAX_COLUMNS]; /* time columns some window reads */
-        /* columns some view reads (group_by, where, window, aggregates): the others are
+        /* columns some view reads (group_by, select, where, window, aggregates): the others are
          * only counted as fields, never converted, so a bad value there rejects no row */
         bool used[CONFIG_MAX_COLUMNS];
+        bool ordered; /* a select view without group_by: read on one thread, in order */
 } SourcePlan;
 
 typedef struct Plan {

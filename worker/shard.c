@@ -1,5 +1,7 @@
 #include "shard.h"
 
+#include "select.h"
+
 #include "key.h"
 #include "where.h"
 
@@ -12,6 +14,7 @@ const char *bad_reason_to_string(BadReason r)
             [BAD_INT] = "bad int",
             [BAD_NUM] = "bad num",
             [BAD_TIME] = "bad time",
+            [BAD_JSON] = "bad JSON",
         };
         return (unsigned)r < _BAD_REASON_MAX ? names[r] : "bad row";
 }
@@ -59,6 +62,7 @@ void shard_done(Shard *s)
                         for (size_t g = 0; g < vs->groups.n && owns_pointers(vs->plan); g++)
                                 accum_state_done(vs->plan, vs->groups.groups[g]->state);
                         group_table_done(&vs->groups);
+                        select_rows_free(vs->select);
                         free(vs->deferred);
                 }
         free(s->views);
@@ -155,6 +159,8 @@ static bool row_selected(const ViewPlan *vp, const Shard *s, const Value *row, i
 static int view_add_rows(Shard *s, ViewShard *vs, const Value *rows, size_t n, size_t nc)
 {
         const ViewPlan *vp = vs->plan;
+        if (vp->select)
+                return select_add_rows(s, vs, rows, n, nc);
         const ViewConfig *v = vp->cfg;
         GroupTable *t = &vs->groups;
         uint64_t hash[SHARD_BATCH];
@@ -268,6 +274,10 @@ int shard_apply_deferred(Shard *s, const int64_t *newest)
                 const ViewPlan *vp = vs->plan;
                 if (!vp->deferred)
                         continue;
+                if (vp->select) {
+                        select_apply_cutoff(vs, newest);
+                        continue;
+                }
                 int64_t cutoff = window_start(newest[vp->cfg->window_column], vp->cfg->window_usec);
                 size_t words = 3 + vp->n_accs;
                 for (size_t i = 0; i < vs->n_deferred; i++) {
@@ -292,6 +302,12 @@ int shard_merge(Shard *dst, Shard *src)
 {
         for (size_t vi = 0; vi < dst->plan->n_views; vi++) {
                 ViewShard *dv = &dst->views[vi], *sv = &src->views[vi];
+                if (dv->plan->select) {
+                        int r = select_merge(dv, sv);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 for (size_t gi = 0; gi < sv->groups.n; gi++) {
                         Group *g = sv->groups.groups[gi];
                         bool fresh;

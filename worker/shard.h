@@ -26,6 +26,7 @@ typedef struct ViewShard {
         GroupTable groups;
         uint64_t *deferred; /* records of 3 + n_accs words: group, missing mask, time, inputs */
         size_t n_deferred, cap_deferred; /* in records */
+        struct SelectRows *select;       /* select views (select.h) instead of groups */
 } ViewShard;
 
 /* Why a row was rejected; the log and the malformed-rows summary name these. */
@@ -36,6 +37,7 @@ typedef enum BadReason {
         BAD_INT,
         BAD_NUM,
         BAD_TIME,
+        BAD_JSON, /* NDJSON: not an object of scalars, or bad JSON */
         _BAD_REASON_MAX,
 } BadReason;
 

@@ -1,9 +1,16 @@
 #include "source.h"
 
+#include "tally-config.h"
+
 typedef int (*SourceNewFn)(const SourcePlan *plan, Source **ret);
 
 static const SourceNewFn constructors[] = {
     [SOURCE_CSV] = source_csv_new,
+    [SOURCE_NDJSON] = source_ndjson_new,
+    [SOURCE_COMMAND] = source_command_new,
+#if HAVE_LIBPQ
+    [SOURCE_POSTGRES] = source_postgres_new,
+#endif
 };
 
 int source_new(const SourcePlan *plan, Source **ret)

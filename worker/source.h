@@ -129,3 +129,6 @@ int source_failv(Source *s, int r, const char *fmt, va_list ap) _printf_(3, 0);
 
 /* The source types */
 int source_csv_new(const SourcePlan *plan, Source **ret);
+int source_ndjson_new(const SourcePlan *plan, Source **ret);
+int source_command_new(const SourcePlan *plan, Source **ret);
+int source_postgres_new(const SourcePlan *plan, Source **ret); /* only with libpq (pq_dl.h) */

@@ -210,6 +210,129 @@ static void unbalanced_quotes_in_lists_are_mistakes(void)
                      "test.conf:3: [source.e] columns: unbalanced quotes");
 }
 
+#define VIEW SRC "[view.v]\nsource = e\n"
+
+static void group_by_takes_time_buckets_named_as_written(void)
+{
+        char err[4096];
+        _cleanup_(config_freep) Config *c = NULL;
+        CHECK_EQ_INT(parse_capturing(VIEW "group_by = s, bucket(ts, 5m), month( ts ), ts\n"
+                                          "aggregates = count\n",
+                                     &c, err, sizeof(err)),
+                     0);
+        const ViewConfig *v = &c->views[0];
+        CHECK_EQ_INT(v->n_group_by, 4);
+        CHECK(v->group_by[1] == 0 && v->group_by[2] == 0 && v->group_by[3] == 0);
+        CHECK(v->bucket_usec[0] == 0 && v->bucket_usec[1] == 300 * USEC_PER_SEC &&
+              v->bucket_usec[2] == BUCKET_MONTH && v->bucket_usec[3] == 0);
+        CHECK_STREQ(v->group_labels[1], "bucket(ts, 5m)");
+        CHECK_STREQ(v->group_labels[2], "month( ts )");
+        _cleanup_(config_freep) Config *plain = NULL;
+        CHECK_EQ_INT(
+            parse_capturing(VIEW "group_by = s\naggregates = count\n", &plain, err, sizeof(err)),
+            0);
+        CHECK(plain->views[0].bucket_usec == NULL);
+}
+
+static void bucket_mistakes_name_the_line(void)
+{
+        expect_error(VIEW "group_by = bucket(a, 5m)\naggregates = count\n",
+                     "test.conf:6: [view.v] group_by: bucket() needs a time column, 'a' is int");
+        expect_error(VIEW "group_by = bucket(ts, 500ms)\naggregates = count\n",
+                     "bucket width '500ms' is not a duration from 1s to 7d");
+        expect_error(VIEW "group_by = bucket(ts, 8d)\naggregates = count\n",
+                     "bucket width '8d' is not a duration from 1s to 7d");
+        expect_error(VIEW "group_by = bucket(ts, soon)\naggregates = count\n",
+                     "bucket width 'soon'");
+        expect_error(VIEW "group_by = bucket(ts)\naggregates = count\n",
+                     "bucket() needs a column and a width");
+        expect_error(VIEW "group_by = month(ts, 1d)\naggregates = count\n",
+                     "month() takes one column");
+        expect_error(VIEW "group_by = week(ts)\naggregates = count\n",
+                     "unknown group_by function 'week'");
+        expect_error(VIEW "group_by = bucket(ts, 5m\naggregates = count\n",
+                     "test.conf:6: [view.v] group_by: unbalanced quotes or parentheses");
+        expect_error(VIEW "group_by = bucket(nope, 5m)\naggregates = count\n",
+                     "source 'e' has no column 'nope'");
+        expect_error(VIEW "group_by = bucket(ts, 5m), bucket(ts,5m)\naggregates = count\n",
+                     "'bucket(ts,5m)' listed twice");
+        expect_error(VIEW "group_by = month(ts)x\naggregates = count\n", "is not a column");
+}
+
+static void having_names_aggregates_typed_by_their_output(void)
+{
+        char err[4096];
+        _cleanup_(config_freep) Config *c = NULL;
+        CHECK_EQ_INT(parse_capturing(VIEW "having = count >= 10 and max(ts) < 2026-01-01T00:00:00Z "
+                                          "and avg(a) in (1.5, 2)\n"
+                                          "aggregates = count, avg(a), max(ts)\n",
+                                     &c, err, sizeof(err)),
+                     0);
+        const ViewConfig *v = &c->views[0];
+        CHECK_EQ_INT(v->n_having, 3);
+        CHECK(v->having[0].column == 0 && v->having[0].op == CMP_GE &&
+              v->having[0].literals[0].type == VALUE_INT && v->having[0].literals[0].i == 10);
+        CHECK(v->having[1].column == 2 && v->having[1].literals[0].type == VALUE_TIME);
+        CHECK(v->having[2].column == 1 && v->having[2].op == CMP_IN &&
+              v->having[2].literals[1].type == VALUE_NUM && v->having[2].literals[1].d == 2);
+}
+
+static void having_mistakes_name_the_line(void)
+{
+        expect_error(VIEW "aggregates = count\nhaving = p95(a) > 50\n",
+                     "test.conf:7: [view.v] having: 'p95(a)' is not one of the view's aggregates");
+        expect_error(VIEW "aggregates = count\nhaving = count > many\n",
+                     "test.conf:7: [view.v] having: 'many' is not a valid int for column 'count'");
+        expect_error(VIEW "aggregates = count\nhaving = count ~ 3\n",
+                     "test.conf:7: [view.v] having: expected an operator");
+        expect_error(VIEW "aggregates = count\nhaving = count > 1 and\n", "having: ");
+        expect_error(VIEW "aggregates = count\nhaving = count > 1\nhaving = count > 2\n",
+                     "test.conf:8: [view.v] having: given twice");
+}
+
+static void top_reads_count_aggregate_direction_and_partition(void)
+{
+        char err[4096];
+        _cleanup_(config_freep) Config *c = NULL;
+        CHECK_EQ_INT(parse_capturing(VIEW
+                                     "top = 10 by sum(a) asc per s, bucket(ts, 1h)\n"
+                                     "group_by = s, bucket(ts, 1h), a\naggregates = count, sum(a)\n"
+                                     "[view.w]\nsource = e\ngroup_by = s\naggregates = count\n"
+                                     "top = 3 by count\n",
+                                     &c, err, sizeof(err)),
+                     0);
+        const ViewConfig *v = &c->views[0];
+        CHECK(v->top_n == 10 && v->top_by == 1 && v->top_asc && v->top_per == 2);
+        const ViewConfig *w = &c->views[1];
+        CHECK(w->top_n == 3 && w->top_by == 0 && !w->top_asc && w->top_per == 0);
+}
+
+static void top_mistakes_name_the_line(void)
+{
+#define TOPV VIEW "group_by = s, a\naggregates = count, sum(a)\n"
+        expect_error(TOPV "top = 0 by count\n",
+                     "test.conf:8: [view.v] top: '0' is not a row count from 1 to 1000000");
+        expect_error(TOPV "top = ten by count\n", "top: 'ten' is not a row count");
+        expect_error(TOPV "top = 10 count\n", "top: expected 'N by AGGREGATE");
+        expect_error(TOPV "top = 10 by\n", "top: expected 'N by AGGREGATE");
+        expect_error(TOPV "top = 10 by p95(a) desc\n",
+                     "top: 'p95(a)' is not one of the view's aggregates");
+        expect_error(TOPV "top = 10 by count sideways\n",
+                     "top: 'count sideways' is not one of the view's aggregates");
+        expect_error(TOPV "top = 10 by count desc please\n", "top: unexpected 'please'");
+        expect_error(TOPV "top = 10 by count per a\n",
+                     "top: 'per' must name the leading group_by items in order; 'a' is not item 1");
+        expect_error(TOPV "top = 10 by count per s, a\n", "top: 'per' names every group_by item");
+        expect_error(TOPV "top = 10 by count per\n", "top: 'per' needs leading group_by items");
+        expect_error(SRC "[source.r]\npath = x.csv\ncolumns = rank:int\n[view.v]\nsource = r\n"
+                         "group_by = rank\naggregates = count\ntop = 1 by count\n",
+                     "top: a top view adds a column 'rank'");
+        /* a group_by mistake leaves fewer items than labels: top still reads safely */
+        expect_error(VIEW "group_by = s, nope\naggregates = count\ntop = 1 by count per s, nope\n",
+                     "source 'e' has no column 'nope'");
+#undef TOPV
+}
+
 static int load(const char *path, char *out, size_t n)
 {
         _cleanup_(config_errors_freep) ConfigErrors *errors = NULL;
@@ -258,6 +381,54 @@ static void unreadable_files_are_one_error_without_a_line(void)
         rmdir(dir);
 }
 
+/* Each source type takes its own keys, refuses the others', and names what it lacks. */
+static void source_types_take_their_own_keys(void)
+{
+        char err[4096];
+        _cleanup_(config_freep) Config *c = NULL;
+        CHECK_EQ_INT(
+            parse_capturing("[source.p]\ntype = postgres\ndsn = dbname=shop\n"
+                            "query = SELECT 1 AS n\ncolumns = n:int\n"
+                            "[source.c]\ntype = command\ncommand = cat 'a b.csv'\n"
+                            "format = ndjson\ncolumns = n:int\n"
+                            "[source.j]\ntype = ndjson\npath = /x/*.ndjson\ncolumns = n:int\n"
+                            "[view.v]\nsource = c\ngroup_by = n\nselect = n\n"
+                            "min_rows = 3\nmax_shrink = 25%\n",
+                            &c, err, sizeof(err)),
+            0);
+        CHECK_EQ_INT(c->sources[0].type, SOURCE_POSTGRES);
+        CHECK_STREQ(c->sources[0].dsn, "dbname=shop");
+        CHECK_STREQ(c->sources[0].query, "SELECT 1 AS n");
+        CHECK_EQ_INT(c->sources[1].type, SOURCE_COMMAND);
+        CHECK_STREQ(c->sources[1].command, "cat 'a b.csv'");
+        CHECK_EQ_INT(c->sources[1].format, FORMAT_NDJSON);
+        CHECK_EQ_INT(c->sources[2].type, SOURCE_NDJSON);
+        CHECK_EQ_INT(c->views[0].n_select, 1);
+        CHECK_EQ_INT(c->views[0].min_rows, 3);
+        CHECK(c->views[0].guard_shrink && c->views[0].max_shrink == 0.25);
+
+        expect_error("[source.p]\ntype = postgres\npath = x.csv\ncolumns = n:int\n",
+                     "test.conf:3: [source.p] path: not a key of type = postgres sources");
+        expect_error("[source.p]\ntype = postgres\nquery = SELECT 1\ncolumns = n:int\n",
+                     "test.conf:1: [source.p]: no 'dsn' given (type = postgres)");
+        expect_error("[source.c]\ntype = command\ncolumns = n:int\n",
+                     "test.conf:1: [source.c]: no 'command' given (type = command)");
+        expect_error("[source.c]\ntype = csv\npath = x\ncommand = ls\ncolumns = n:int\n",
+                     "test.conf:4: [source.c] command: not a key of type = csv sources");
+        expect_error("[source.c]\ntype = csv\npath = x\nformat = ndjson\ncolumns = n:int\n",
+                     "test.conf:4: [source.c] format: not a key of type = csv sources");
+        expect_error("[source.c]\ntype = command\ncommand = x\nformat = xml\ncolumns = n:int\n",
+                     "test.conf:4: [source.c] format: unknown format 'xml'");
+        expect_error("[source.c]\ntype = mysql\ncolumns = n:int\n",
+                     "test.conf:2: [source.c] type: unknown source type 'mysql'");
+        expect_error(SRC "[view.v]\nsource = e\naggregates = count\nmax_shrink = 2\n",
+                     "test.conf:7: [view.v] max_shrink:");
+        expect_error(SRC "[view.v]\nsource = e\naggregates = count\nmin_rows = -1\n",
+                     "test.conf:7: [view.v] min_rows:");
+        expect_error(SRC "[view.v]\nsource = e\nselect = a, a\n",
+                     "test.conf:6: [view.v] select: column 'a' listed twice");
+}
+
 static void durations_parse_with_units(void)
 {
         uint64_t u;
@@ -277,4 +448,11 @@ TEST_MAIN(TEST_CASE(documented_sample_parses), TEST_CASE(where_supports_in_and_t
           TEST_CASE(keys_given_twice_and_repeated_sections),
           TEST_CASE(unbalanced_quotes_in_lists_are_mistakes),
           TEST_CASE(unreadable_files_are_one_error_without_a_line),
-          TEST_CASE(durations_parse_with_units))
+          TEST_CASE(source_types_take_their_own_keys),
+          TEST_CASE(durations_parse_with_units),
+          TEST_CASE(group_by_takes_time_buckets_named_as_written),
+          TEST_CASE(bucket_mistakes_name_the_line),
+          TEST_CASE(having_names_aggregates_typed_by_their_output),
+          TEST_CASE(having_mistakes_name_the_line),
+          TEST_CASE(top_reads_count_aggregate_direction_and_partition),
+          TEST_CASE(top_mistakes_name_the_line))

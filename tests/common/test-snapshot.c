@@ -111,6 +111,49 @@ static void round_trip_keeps_every_type_and_value(void)
         CHECK(snapshot_find_view(s, "missing") == NULL);
 }
 
+static void worker_usage_round_trips(void)
+{
+        _cleanup_(snapshot_writer_freep) SnapshotWriter *w = NULL;
+        CHECK(snapshot_writer_new(&w) == 0);
+        snapshot_writer_set_stats(w, &(SnapshotStats){.rows_read = 3,
+                                                      .duration_ms = 9,
+                                                      .host = "h2",
+                                                      .has_usage = true,
+                                                      .peak_rss_kib = 245760,
+                                                      .cpu_ms = 1234,
+                                                      .wall_ms = 1630});
+        _cleanup_free_ void *buf = NULL;
+        size_t len;
+        CHECK(snapshot_writer_encode(w, 8, 2000, &buf, &len) == 0);
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        char reason[256] = "";
+        CHECK_EQ_INT(snapshot_read_buffer(buf, len, &s, reason, sizeof(reason)), 0);
+        CHECK(s->stats.has_usage);
+        CHECK_EQ_INT(s->stats.peak_rss_kib, 245760);
+        CHECK_EQ_INT(s->stats.cpu_ms, 1234);
+        CHECK_EQ_INT(s->stats.wall_ms, 1630);
+        CHECK_EQ_INT(s->stats.duration_ms, 9);
+        CHECK_STREQ(s->stats.host, "h2");
+}
+
+/* A writer without usage encodes the worker map exactly as before the usage keys
+ * existed (four keys): such older snapshots load, with has_usage false. */
+static void snapshot_without_usage_keys_still_loads(void)
+{
+        _cleanup_free_ void *buf = NULL;
+        size_t len;
+        CHECK(encode_sample(&buf, &len) == 0);
+        CHECK(memmem(buf, len, "peak_rss_kib", 12) == NULL);
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        char reason[256] = "";
+        CHECK_EQ_INT(snapshot_read_buffer(buf, len, &s, reason, sizeof(reason)), 0);
+        CHECK(!s->stats.has_usage);
+        CHECK_EQ_INT(s->stats.peak_rss_kib, 0);
+        CHECK_EQ_INT(s->stats.cpu_ms, 0);
+        CHECK_EQ_INT(s->stats.wall_ms, 0);
+        CHECK_EQ_INT(s->stats.duration_ms, 5);
+}
+
 static void writer_refuses_wrong_cell_types_and_counts(void)
 {
         _cleanup_(snapshot_writer_freep) SnapshotWriter *w = NULL;
@@ -446,7 +489,8 @@ static void snapshot_age_is_zero_for_a_clock_ahead(void)
         CHECK_EQ_INT(snapshot_age_usec(5000, 4000), 0);
 }
 
-TEST_MAIN(TEST_CASE(round_trip_keeps_every_type_and_value),
+TEST_MAIN(TEST_CASE(round_trip_keeps_every_type_and_value), TEST_CASE(worker_usage_round_trips),
+          TEST_CASE(snapshot_without_usage_keys_still_loads),
           TEST_CASE(writer_refuses_wrong_cell_types_and_counts),
           TEST_CASE(every_truncation_is_rejected), TEST_CASE(every_single_bit_flip_is_rejected),
           TEST_CASE(hostile_element_count_is_rejected_without_allocating),

@@ -172,9 +172,51 @@ static void all_clauses_must_hold(void)
         CHECK(where_match(NULL, 0, NULL)); /* no where: every row */
 }
 
+/* A resolver of names like an aggregate's: index by position, every name an int. */
+static int resolve_fn(void *userdata, const char *name, int *ret_index, ValueType *ret_type,
+                      char *reason, size_t reason_size)
+{
+        const char *const *names = userdata;
+        for (int i = 0; names[i]; i++)
+                if (strcmp(names[i], name) == 0) {
+                        *ret_index = i;
+                        *ret_type = VALUE_INT;
+                        return 0;
+                }
+        snprintf(reason, reason_size, "no '%s' here", name);
+        return -EINVAL;
+}
+
+static void names_come_from_the_resolver_and_may_hold_parentheses(void)
+{
+        static const char *const names[] = {"count", "p95(x)", "sum( a )", NULL};
+        Predicate *p;
+        size_t n;
+        char reason[128];
+        CHECK_EQ_INT(where_parse_names("count >= 10 and p95(x)>50 and sum( a ) in (1, 2)",
+                                       resolve_fn, (void *)names, &p, &n, reason, sizeof(reason)),
+                     0);
+        CHECK_EQ_INT(n, 3);
+        CHECK(p[0].column == 0 && p[0].op == CMP_GE && p[0].literals[0].i == 10);
+        CHECK(p[1].column == 1 && p[1].op == CMP_GT && p[1].literals[0].i == 50);
+        CHECK(p[2].column == 2 && p[2].op == CMP_IN && p[2].n_literals == 2);
+        Value row[] = {{.type = VALUE_INT, .i = 10},
+                       {.type = VALUE_INT, .i = 51},
+                       {.type = VALUE_INT, .i = 2}};
+        CHECK(where_match(p, n, row));
+        row[1] = (Value){.type = VALUE_NIL};
+        CHECK(!where_match(p, n, row));
+        where_free(p, n);
+        CHECK_EQ_INT(where_parse_names("p99(x) > 1", resolve_fn, (void *)names, &p, &n, reason,
+                                       sizeof(reason)),
+                     -EINVAL);
+        CHECK_STREQ(reason, "no 'p99(x)' here");
+}
+
 TEST_MAIN(TEST_CASE(clauses_are_typed_by_their_column), TEST_CASE(every_operator_is_read),
           TEST_CASE(and_inside_quotes_or_lists_does_not_split),
           TEST_CASE(mistakes_say_what_is_wrong), TEST_CASE(comparisons_order_ints_times_and_nums),
           TEST_CASE(strings_compare_by_exact_bytes),
           TEST_CASE(missing_values_match_nothing_nan_only_not_equal),
-          TEST_CASE(all_clauses_must_hold))
+          TEST_CASE(all_clauses_must_hold),
+          TEST_CASE(names_come_from_the_resolver_and_may_hold_parentheses))

@@ -107,11 +107,14 @@ conf "$T/unread.csv"
 sed -i 's/^type = csv$/type = postgres/' "$T/c.conf"
 gen=$(newest)
 run
-[[ $rc == 78 ]] || fail "type = postgres: exit $rc, want 78"
-grep -q "source ev: only type = csv is supported by this worker" "$T/log" ||
-        fail "type = postgres: refusal not logged"
-[[ $(newest) == "$gen" ]] || fail "type = postgres published"
-pass "a source type this worker cannot read: 78, nothing published"
+[[ $rc == 78 ]] || fail "type = postgres with path: exit $rc, want 78"
+line=$(grep -n '^path = ' "$T/c.conf" | cut -d: -f1)
+has -F "$T/c.conf:$line: [source.ev] path: not a key of type = postgres sources" "$T/log" ||
+        fail "path on a postgres source not refused with FILE:LINE: $(cat "$T/log")"
+has -F "[source.ev]: no 'dsn' given (type = postgres)" "$T/log" || fail "missing dsn not named"
+has -F "[source.ev]: no 'query' given (type = postgres)" "$T/log" || fail "missing query not named"
+[[ $(newest) == "$gen" ]] || fail "type = postgres with path published"
+pass "keys validated per source type: path refused on postgres, dsn and query required (78)"
 
 "$TALLY_GEN" --rows 2000 --bad-rate 0.2 --seed 3 >"$T/bad.csv"
 conf "$T/bad.csv"

@@ -181,7 +181,7 @@ static void test_source_new_refuses_a_type_it_cannot_read(void)
         CHECK(setup(&f, "e.csv") == 0);
         SourcePlan sp = f.plan->sources[0];
         SourceConfig sc = *sp.cfg;
-        sc.type = SOURCE_POSTGRES;
+        sc.type = _SOURCE_TYPE_MAX; /* none this worker has */
         sp.cfg = &sc;
         Source *s = NULL;
         CHECK_EQ_INT(source_new(&sp, &s), -EPROTONOSUPPORT);
