@@ -65,7 +65,7 @@ static uint64_t scan_csv(const char *buf, size_t len)
         for (;;) {
                 size_t n = 0;
                 int r = csv_next(&c, fields, 64, &n);
-                if (r == CSV_END || r < CSV_BAD_QUOTE - 1)
+                if (r == CSV_END || r < 0)
                         break;
                 if (r == CSV_RECORD) {
                         records++;

@@ -52,8 +52,77 @@ static int parse_epoch(const char *s, size_t len, int64_t *ret)
         return 0;
 }
 
+/* Two ASCII digits at s, or -1 (bytes above '9' or below '0' give an out-of-range value). */
+static inline int two_digits(const char *s)
+{
+        unsigned a = (unsigned)(uint8_t)s[0] - '0', b = (unsigned)(uint8_t)s[1] - '0';
+        return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
+/* The shape event logs write nearly always, YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z: the date is
+ * looked up in a small per-thread cache indexed by its month and day digits (rows of a
+ * file share few dates, and neighbouring dates take different entries), the rest parsed at fixed
+ * offsets. false for anything else: the general parser decides. */
+static inline bool parse_rfc3339_utc(const char *s, size_t len, int64_t *ret)
+{
+        /* initial-exec: the worker and tallyd link this statically, and a TLS access that
+         * goes through __tls_get_addr costs more than the parse */
+        static _Thread_local __attribute__((tls_model("initial-exec"))) struct {
+                uint64_t ymd8; /* "YYYY-MM-", then "DD" */
+                uint16_t dd;
+                bool valid;
+                int64_t days;
+        } cache[8];
+        if (len < 20 || len > 27 || s[len - 1] != 'Z' || s[10] != 'T' || s[13] != ':' ||
+            s[16] != ':')
+                return false;
+        int h = two_digits(s + 11), mi = two_digits(s + 14), sec = two_digits(s + 17);
+        if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+                return false;
+        int64_t frac = 0;
+        if (len > 20) {
+                if (s[19] != '.' || len == 21) /* a point needs a digit */
+                        return false;
+                int64_t scale = 100000;
+                for (size_t i = 20; i < len - 1; i++, scale /= 10) {
+                        unsigned dg = (unsigned)(uint8_t)s[i] - '0';
+                        if (dg > 9)
+                                return false;
+                        frac += dg * scale;
+                }
+        }
+        uint64_t ymd8;
+        uint16_t dd;
+        memcpy(&ymd8, s, 8);
+        memcpy(&dd, s + 8, 2);
+        int64_t days;
+        unsigned e =
+            ((unsigned)(uint8_t)s[6] * 3 + (unsigned)(uint8_t)s[8] * 5 + (uint8_t)s[9]) & 7;
+        if (cache[e].valid && cache[e].ymd8 == ymd8 && cache[e].dd == dd)
+                days = cache[e].days;
+        else {
+                unsigned y, mo, d;
+                static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+                if (s[4] != '-' || s[7] != '-' || !digits(s, 4, &y) || !digits(s + 5, 2, &mo) ||
+                    !digits(s + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
+                        return false;
+                bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+                if (mo == 2 && d == 29 && !leap)
+                        return false;
+                days = days_from_civil(y, mo, d);
+                cache[e].ymd8 = ymd8;
+                cache[e].dd = dd;
+                cache[e].days = days;
+                cache[e].valid = true;
+        }
+        *ret = (days * 86400 + h * 3600 + mi * 60 + sec) * 1000000 + frac;
+        return true;
+}
+
 int parse_time_usec(const char *s, size_t len, int64_t *ret)
 {
+        if (parse_rfc3339_utc(s, len, ret))
+                return 0;
         unsigned y, mo, d, h = 0, mi = 0, sec = 0;
         if (len < 10 || s[4] != '-' || s[7] != '-')
                 return parse_epoch(s, len, ret);

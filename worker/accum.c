@@ -17,6 +17,7 @@ int accum_store_init(AccumStore *st)
 
 void accum_store_done(AccumStore *st)
 {
+        free(st->seen);
         free(st->scratch);
         intern_done(&st->intern);
         vpool_done(&st->pool);
@@ -36,13 +37,49 @@ static int scratch_reserve(AccumStore *st, size_t n)
         return 0;
 }
 
+/* 2^20 bits (128 KiB, within L2): values spanning less than that are deduplicated with one
+ * bit each instead of a sort. Ints are kept as their two's complement bits, so the sign bit
+ * is flipped first to make a range around zero small. */
+#define ACCUM_SEEN_BITS (UINT64_C(1) << 20)
+
+/* Moves the distinct values of v to its front (in first-seen order, or sorted when the
+ * range is too wide for the bitmap) and returns how many there are. */
+static size_t unique_u64(AccumStore *st, uint64_t *v, size_t n)
+{
+        if (n < 2)
+                return n;
+        const uint64_t flip = UINT64_C(1) << 63;
+        uint64_t lo = v[0] ^ flip, hi = lo;
+        for (size_t i = 1; i < n; i++) {
+                uint64_t x = v[i] ^ flip;
+                lo = x < lo ? x : lo;
+                hi = x > hi ? x : hi;
+        }
+        if (hi - lo >= ACCUM_SEEN_BITS || n < 16 ||
+            (!st->seen && !(st->seen = calloc(ACCUM_SEEN_BITS / 64, sizeof(uint64_t)))))
+                return sort_unique_u64(v, n);
+        uint64_t *seen = st->seen;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                uint64_t b = (v[i] ^ flip) - lo, m = UINT64_C(1) << (b & 63);
+                uint64_t *w = &seen[b >> 6];
+                uint64_t fresh = !(*w & m);
+                *w |= m;
+                v[k] = v[i]; /* branch-free: overwritten by the next value unless fresh */
+                k += fresh;
+        }
+        for (size_t i = 0; i < k; i++)
+                seen[((v[i] ^ flip) - lo) >> 6] = 0;
+        return k;
+}
+
 int accum_dedup(AccumStore *st, DistinctSet *d)
 {
         int r = scratch_reserve(st, d->list.n);
         if (r < 0)
                 return r;
         vlist_copy(&d->list, st->scratch);
-        size_t n = sort_unique_u64(st->scratch, d->list.n);
+        size_t n = unique_u64(st, st->scratch, d->list.n);
         vlist_rewrite(&st->pool, &d->list, st->scratch, n);
         d->next_dedup = MAX((uint64_t)ACCUM_DEDUP_MIN, 2 * (uint64_t)n);
         return 0;
@@ -189,13 +226,17 @@ int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out)
                         break;
                 }
                 case AGG_DISTINCT: {
+                        /* counted in scratch space: the list is not read again */
                         DistinctSet *d = p;
-                        if (d->list.n > 0) {
-                                int r = accum_dedup(st, d);
+                        size_t n = d->list.n;
+                        if (n > 1) {
+                                int r = scratch_reserve(st, n);
                                 if (r < 0)
                                         return r;
+                                vlist_copy(&d->list, st->scratch);
+                                n = unique_u64(st, st->scratch, n);
                         }
-                        *o = (Value){.type = VALUE_INT, .i = (int64_t)d->list.n};
+                        *o = (Value){.type = VALUE_INT, .i = (int64_t)n};
                         break;
                 }
                 case AGG_APPROX_QUANTILE: {

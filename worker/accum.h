@@ -41,6 +41,7 @@ typedef struct AccumStore {
         Intern intern;
         uint64_t *scratch;
         size_t scratch_size; /* in words */
+        uint64_t *seen;      /* ACCUM_SEEN_BITS bits, all clear between uses: small-range dedup */
 } AccumStore;
 
 int accum_store_init(AccumStore *st);

@@ -31,8 +31,41 @@ static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1
                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* The common shape, [sign]digits[.digits] with at most 19 digits: one loop, no leading-zero
+ * or exponent handling; false sends everything else (and mantissas of 2^53 and above) to
+ * the general path below, which gives the same result for these. */
+static inline bool parse_short_decimal(const char *s, size_t len, double *ret)
+{
+        if (len == 0 || len > 21)
+                return false;
+        size_t i = 0;
+        bool neg = s[0] == '-';
+        if (neg || s[0] == '+')
+                i = 1;
+        uint64_t mant = 0;
+        size_t start = i;
+        for (unsigned d; i < len && (d = (unsigned)(uint8_t)s[i] - '0') <= 9; i++)
+                mant = mant * 10 + d;
+        size_t digits = i - start, frac = 0;
+        if (i < len && s[i] == '.') {
+                size_t fstart = ++i;
+                for (unsigned d; i < len && (d = (unsigned)(uint8_t)s[i] - '0') <= 9; i++)
+                        mant = mant * 10 + d;
+                frac = i - fstart;
+                digits += frac;
+        }
+        if (i != len || digits == 0 || digits > 19 || mant >= (UINT64_C(1) << 53))
+                return false;
+        /* both operands exact, so the quotient is correctly rounded (Clinger) */
+        double v = (double)mant / pow10_exact[frac];
+        *ret = neg ? -v : v;
+        return true;
+}
+
 int parse_num_field(const char *s, size_t len, double *ret)
 {
+        if (parse_short_decimal(s, len, ret))
+                return 0;
         size_t i = 0;
         bool neg = false;
         if (len > 0 && (s[0] == '-' || s[0] == '+')) {

@@ -81,6 +81,21 @@ static int build_view(const Config *cfg, size_t vi, int64_t now_usec, ViewPlan *
         return 0;
 }
 
+static void mark_used(SourcePlan *sp, const ViewConfig *v)
+{
+        for (size_t i = 0; i < v->n_group_by; i++)
+                sp->used[v->group_by[i]] = true;
+        for (size_t i = 0; i < v->n_select; i++)
+                sp->used[v->select[i]] = true;
+        for (size_t i = 0; i < v->n_where; i++)
+                sp->used[v->where[i].column] = true;
+        for (size_t i = 0; i < v->n_aggregates; i++)
+                if (v->aggregates[i].column >= 0)
+                        sp->used[v->aggregates[i].column] = true;
+        if (v->window_column >= 0)
+                sp->used[v->window_column] = true;
+}
+
 int plan_build(const Config *cfg, int64_t now_usec, Plan **ret)
 {
         _cleanup_(plan_freep) Plan *p = calloc(1, sizeof(Plan));
@@ -110,6 +125,7 @@ int plan_build(const Config *cfg, int64_t now_usec, Plan **ret)
                                         sp->interns = true;
                         if (vp->deferred)
                                 sp->track_max[vp->cfg->window_column] = true;
+                        mark_used(sp, vp->cfg);
                         if (vp->select && vp->cfg->n_group_by == 0)
                                 sp->ordered = true;
                 }

@@ -51,6 +51,9 @@ typedef struct SourcePlan {
         size_t n_views;
         bool interns;                       /* some exact distinct() reads a str column */
         bool track_max[CONFIG_MAX_COLUMNS]; /* time columns some window reads */
+        /* columns some view reads (group_by, select, where, window, aggregates): the others are
+         * only counted as fields, never converted, so a bad value there rejects no row */
+        bool used[CONFIG_MAX_COLUMNS];
         bool ordered; /* a select view without group_by: read on one thread, in order */
 } SourcePlan;
 

@@ -46,6 +46,13 @@ int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, Sca
         const SourceConfig *src = s->plan->cfg;
         CsvField fields[SCAN_MAX_FIELDS];
         const size_t nf = fs->n_fields, nc = src->n_columns;
+        /* fields no view reads are cut (the field count is checked) but not converted: their
+         * Value stays nil, as the batch was zeroed and nothing writes it */
+        int16_t field_col[SCAN_MAX_FIELDS];
+        for (size_t i = 0; i < nf; i++) {
+                int col = fs->field_col[i];
+                field_col[i] = col >= 0 && s->plan->used[col] ? (int16_t)col : -1;
+        }
         for (;;) {
                 if (c->pos >= limit)
                         return shard_flush(s);
@@ -74,7 +81,7 @@ int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, Sca
                 int bad_col = -1;
                 BadReason why = BAD_NUM;
                 for (size_t i = 0; i < nf; i++) {
-                        int col = fs->field_col[i];
+                        int col = field_col[i];
                         if (col < 0)
                                 continue;
                         const CsvField *f = &fields[i];

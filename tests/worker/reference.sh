@@ -36,6 +36,13 @@ type = csv
 path = $T/big.csv
 columns = status:str, ts:time, region:str, amount:num, user_id:int, latency_ms:num
 
+; the same file with only region and amount read: a bad ts, user_id or latency_ms does
+; not reject a row there (unused columns are not converted)
+[source.narrow]
+type = csv
+path = $T/big.csv
+columns = status:str, ts:time, region:str, amount:num, user_id:int, latency_ms:num
+
 [view.all]
 source = ev
 group_by =
@@ -86,6 +93,11 @@ where = status in (nosuch, other)
 source = big
 group_by = region, status
 aggregates = count, sum(amount), avg(amount), min(amount), max(amount), p95(latency_ms), distinct(user_id)
+
+[view.narrow_sum]
+source = narrow
+group_by = region
+aggregates = count, sum(amount), max(amount)
 
 [view.big_q2]
 source = big

@@ -53,7 +53,7 @@ static int setup(Fixture *x)
                                    "[source.s]\ntype = csv\npath = -\n"
                                    "columns = region:str, n:int\n"
                                    "[view.v]\nsource = s\ngroup_by = region\n"
-                                   "aggregates = count\n";
+                                   "aggregates = count, sum(n)\n"; /* n read: "x" rejects its row */
         *x = (Fixture){};
         _cleanup_(config_errors_freep) ConfigErrors *errors = NULL;
         int r = config_parse("test.conf", text, &x->cfg, &errors);

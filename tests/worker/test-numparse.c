@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "numparse.h"
+#include "rng.h"
 #include "test.h"
 
 static double num(const char *s)
@@ -36,6 +37,50 @@ static void test_num_matches_strtod_bit_for_bit(void)
         }
 }
 
+/* Random decimals of every length around the fast paths' limits (19 digits, 2^53, 10^22),
+ * with and without sign, point and exponent: identical to strtod or rejected by both. */
+static void test_num_random_strings_match_strtod(void)
+{
+        char buf[64];
+        size_t mismatches = 0, accepted = 0;
+        for (int n = 0; n < 2000000; n++) {
+                uint64_t r = next();
+                size_t k = 0;
+                if (r & 1)
+                        buf[k++] = r & 2 ? '-' : '+';
+                r >>= 2;
+                unsigned int_digits = r % 12, frac_digits = (r >> 4) % 14;
+                r >>= 8;
+                uint64_t d = next();
+                for (unsigned i = 0; i < int_digits; i++, d /= 10)
+                        buf[k++] = (char)('0' + (i == 0 && r % 3 == 0 ? 0 : d % 10));
+                if (frac_digits || r % 5 == 0) {
+                        buf[k++] = '.';
+                        d = next();
+                        for (unsigned i = 0; i < frac_digits; i++, d /= 10)
+                                buf[k++] = (char)('0' + d % 10);
+                }
+                if (r % 7 == 0)
+                        k += (size_t)snprintf(buf + k, sizeof(buf) - k, "e%d",
+                                              (int)((r >> 8) % 60) - 30);
+                buf[k] = 0;
+                double got = NAN;
+                int rc = parse_num_field(buf, k, &got);
+                char *end;
+                double want = strtod(buf, &end);
+                bool valid = k > 0 && *end == 0 && isfinite(want);
+                if (rc == 0)
+                        accepted++;
+                if ((rc == 0) != valid || (valid && memcmp(&want, &got, sizeof(double)) != 0)) {
+                        if (mismatches++ < 5)
+                                printf("# %s: got %.17g (rc %d), strtod %.17g\n", buf, got, rc,
+                                       want);
+                }
+        }
+        CHECK_EQ_INT(mismatches, 0);
+        CHECK(accepted > 1000000);
+}
+
 static void test_num_rejects_non_decimal_forms(void)
 {
         static const char *const bad[] = {"",    "-",    ".",   "e5", "1e", "1e+",   "inf",
@@ -57,4 +102,5 @@ static void test_int_range_and_signs(void)
 }
 
 TEST_MAIN(TEST_CASE(test_num_matches_strtod_bit_for_bit),
+          TEST_CASE(test_num_random_strings_match_strtod),
           TEST_CASE(test_num_rejects_non_decimal_forms), TEST_CASE(test_int_range_and_signs))
