@@ -213,14 +213,6 @@ static void build_fixed(Conn *c, bool http10, int status, const char *body)
         c->status = status;
 }
 
-static void limit_release(ConnServer *s)
-{
-        ConnLimit *lim = s->o->limit;
-        unsigned before = atomic_fetch_sub(&lim->open, 1);
-        if (before == lim->max && s->o->below_limit)
-                s->o->below_limit(s->o->userdata);
-}
-
 static void conn_close(Conn *c)
 {
         ConnServer *s = c->srv;
@@ -241,7 +233,7 @@ static void conn_close(Conn *c)
                 s->n_spare++;
         } else
                 free(c);
-        limit_release(s);
+        s->release(s->owner);
 }
 
 static void set_events(Conn *c, short what)
@@ -437,7 +429,7 @@ int conn_open(ConnServer *s, int fd)
                 c = malloc(sizeof(*c) + cap);
                 if (!c) {
                         close(fd);
-                        limit_release(s);
+                        s->release(s->owner);
                         return -ENOMEM;
                 }
         }

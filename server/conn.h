@@ -25,6 +25,9 @@ typedef struct ConnServer {
         int64_t date_sec;   /* the second date_line was made for */
         char date_line[48]; /* "Date: <IMF-fixdate>\r\n" */
         size_t date_len;
+        /* A connection closed: its slot under max_connections is free again. */
+        void (*release)(void *owner);
+        void *owner;
 } ConnServer;
 
 /* Serves the accepted fd (non-blocking), counted in o->limit already. On failure the fd

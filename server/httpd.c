@@ -43,10 +43,16 @@ static bool limit_reserve(ConnLimit *lim)
         return true;
 }
 
-static void limit_release(Httpd *h)
+static void limit_release(void *owner)
 {
+        Httpd *h = owner;
         unsigned before = atomic_fetch_sub(&h->o.limit->open, 1);
-        if (before == h->o.limit->max && h->o.below_limit)
+        if (before != h->o.limit->max)
+                return;
+        /* this loop resumes at once, the others through below_limit */
+        if (!h->paused)
+                set_accepting(h, true);
+        if (h->o.below_limit)
                 h->o.below_limit(h->o.userdata);
 }
 
@@ -117,7 +123,8 @@ int httpd_new(struct event_base *base, const HttpdOptions *o, Httpd **ret)
         if (!h)
                 return -ENOMEM;
         h->o = *o;
-        h->srv = (ConnServer){.o = &h->o, .base = base, .date_sec = -1};
+        h->srv = (ConnServer){
+            .o = &h->o, .base = base, .date_sec = -1, .release = limit_release, .owner = h};
         h->accept_ev = event_new(base, o->listen_fd, EV_READ | EV_PERSIST, on_accept, h);
         h->pause_ev = evtimer_new(base, on_pause_end, h);
         h->resume_ev = event_new(base, -1, 0, on_resume, h);
@@ -132,13 +139,14 @@ Httpd *httpd_free(Httpd *h)
 {
         if (!h)
                 return NULL;
+        h->paused = true; /* closing connections must not re-arm accepting */
+        conn_close_all(&h->srv);
         if (h->accept_ev)
                 event_free(h->accept_ev);
         if (h->pause_ev)
                 event_free(h->pause_ev);
         if (h->resume_ev)
                 event_free(h->resume_ev);
-        conn_close_all(&h->srv);
         free(h);
         return NULL;
 }
