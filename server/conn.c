@@ -1,6 +1,7 @@
 #include "conn.h"
 
 #include <event2/event_struct.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -17,6 +18,12 @@
 #define LINGER_USEC     (1 * USEC_PER_SEC)
 #define MAX_SPARE       64
 #define WARN_EVERY_USEC (10 * USEC_PER_SEC)
+/* Snapshot pieces this long go out without a copy: vmsplice()d into a pipe (the pipe
+ * holds references to the pages, not their bytes) and splice()d into the socket, as
+ * sendfile would. Safe because snapshot memory is never written after rendering and is
+ * only ever unmapped, never reused: pages the kernel still holds outlive the mapping. */
+#define ZEROCOPY_MIN (256 * 1024)
+#define PIPE_BYTES   (1024 * 1024)
 
 typedef enum ConnState {
         CONN_READING,
@@ -43,12 +50,18 @@ struct Conn {
         Served *ref; /* on resp.hold while a write waits */
         struct iovec iov[1 + RESPONSE_MAX_PIECES];
         unsigned iov_i, iov_n;
+        unsigned zerocopy; /* bit i: iov[i] goes through the pipe */
+        int pipe[2];       /* while a response uses it, else -1 */
+        size_t in_pipe;    /* bytes in the pipe, not yet in the socket */
         char head[HEAD_MAX];
         size_t cap;
         char buf[]; /* max_header_bytes */
 };
 
 static void on_io(evutil_socket_t fd, short what, void *arg);
+
+/* Pipes open in the process, each two fds on top of the connections (server.c's reserve). */
+static atomic_uint conn_pipes;
 
 static const char *reason(int status)
 {
@@ -191,11 +204,16 @@ static bool build_head(Conn *c, const RequestHead *h)
                 return false;
         c->iov[0] = (struct iovec){c->head, (size_t)(w.p - c->head)};
         c->iov_n = 1;
+        c->zerocopy = 0;
         if (!r->no_body)
-                for (size_t i = 0; i < r->n_pieces; i++)
-                        if (r->pieces[i].len)
-                                c->iov[c->iov_n++] =
-                                    (struct iovec){(void *)r->pieces[i].p, r->pieces[i].len};
+                for (size_t i = 0; i < r->n_pieces; i++) {
+                        if (!r->pieces[i].len)
+                                continue;
+                        if (r->hold && (r->shared & (1u << i)) && r->pieces[i].len >= ZEROCOPY_MIN)
+                                c->zerocopy |= 1u << c->iov_n;
+                        c->iov[c->iov_n++] =
+                            (struct iovec){(void *)r->pieces[i].p, r->pieces[i].len};
+                }
         return true;
 }
 
@@ -210,12 +228,25 @@ static void build_fixed(Conn *c, bool http10, int status, const char *body)
         c->iov[0] = (struct iovec){c->head, (size_t)(w.p - c->head)};
         c->iov[1] = (struct iovec){(void *)body, n};
         c->iov_n = 2;
+        c->zerocopy = 0;
         c->status = status;
+}
+
+static void close_pipe(Conn *c)
+{
+        if (c->pipe[0] < 0)
+                return;
+        close(c->pipe[0]);
+        close(c->pipe[1]);
+        c->pipe[0] = c->pipe[1] = -1;
+        c->in_pipe = 0;
+        atomic_fetch_sub(&conn_pipes, 1);
 }
 
 static void conn_close(Conn *c)
 {
         ConnServer *s = c->srv;
+        close_pipe(c);
         event_del(&c->io);
         event_del(&c->timer);
         close(c->fd);
@@ -262,6 +293,7 @@ static bool process(Conn *c);
 /* The response is on the wire: release it, then the next request or the close. */
 static bool finish_response(Conn *c)
 {
+        close_pipe(c);
         response_done(&c->resp);
         served_unref(c->ref);
         c->ref = NULL;
@@ -283,23 +315,75 @@ static bool finish_response(Conn *c)
         return true;
 }
 
+/* A pipe for the zero-copy pieces; false (they are written instead) if none can be had. */
+static bool open_pipe(Conn *c)
+{
+        if (c->pipe[0] >= 0)
+                return true;
+        if (atomic_fetch_add(&conn_pipes, 1) >= CONN_MAX_PIPES ||
+            pipe2(c->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+                atomic_fetch_sub(&conn_pipes, 1);
+                c->pipe[0] = c->pipe[1] = -1;
+                return false;
+        }
+        (void)fcntl(c->pipe[1], F_SETPIPE_SZ, PIPE_BYTES); /* else the default 64 KiB */
+        return true;
+}
+
+static int errno_or_wait(void)
+{
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+}
+
+static void advance(Conn *c, size_t n)
+{
+        while (c->iov_i < c->iov_n && n >= c->iov[c->iov_i].iov_len)
+                n -= c->iov[c->iov_i++].iov_len;
+        if (n) {
+                c->iov[c->iov_i].iov_base = (char *)c->iov[c->iov_i].iov_base + n;
+                c->iov[c->iov_i].iov_len -= n;
+        }
+}
+
 /* Writes what is left of the response: 1 all written, 0 waiting, negative errno. */
 static int write_some(Conn *c)
 {
-        while (c->iov_i < c->iov_n) {
-                ssize_t n = writev(c->fd, c->iov + c->iov_i, (int)(c->iov_n - c->iov_i));
+        while (c->iov_i < c->iov_n || c->in_pipe) {
+                ssize_t n;
+                if (c->in_pipe) {
+                        unsigned more = c->iov_i < c->iov_n ? SPLICE_F_MORE : 0;
+                        n = splice(c->pipe[0], NULL, c->fd, NULL, c->in_pipe,
+                                   SPLICE_F_NONBLOCK | SPLICE_F_MOVE | more);
+                        if (n < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                return errno_or_wait();
+                        }
+                        c->in_pipe -= (size_t)n;
+                        continue;
+                }
+                if ((c->zerocopy & (1u << c->iov_i)) && open_pipe(c)) {
+                        n = vmsplice(c->pipe[1], &c->iov[c->iov_i], 1, SPLICE_F_NONBLOCK);
+                        if (n > 0) {
+                                c->in_pipe = (size_t)n;
+                                advance(c, (size_t)n);
+                                continue;
+                        }
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        /* the pages cannot be mapped: write them */
+                }
+                c->zerocopy &= ~(1u << c->iov_i);
+                unsigned end = c->iov_i + 1;
+                while (end < c->iov_n && !(c->zerocopy & (1u << end)))
+                        end++;
+                n = writev(c->fd, c->iov + c->iov_i, (int)(end - c->iov_i));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+                        return errno_or_wait();
                 }
-                size_t left = (size_t)n;
-                while (c->iov_i < c->iov_n && left >= c->iov[c->iov_i].iov_len)
-                        left -= c->iov[c->iov_i++].iov_len;
-                if (left) {
-                        c->iov[c->iov_i].iov_base = (char *)c->iov[c->iov_i].iov_base + left;
-                        c->iov[c->iov_i].iov_len -= left;
-                }
+                advance(c, (size_t)n);
         }
         return 1;
 }
@@ -434,6 +518,7 @@ int conn_open(ConnServer *s, int fd)
                 }
         }
         memset(c, 0, offsetof(Conn, head));
+        c->pipe[0] = c->pipe[1] = -1;
         c->srv = s;
         c->fd = fd;
         c->cap = cap;

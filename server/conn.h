@@ -15,6 +15,9 @@
 
 typedef struct Conn Conn;
 
+/* At most this many pipes (two fds each) for zero-copy bodies in the process. */
+#define CONN_MAX_PIPES (HTTPD_EXTRA_FDS / 2)
+
 /* What every connection of one transport shares; owned by httpd.c. */
 typedef struct ConnServer {
         const HttpdOptions *o;
