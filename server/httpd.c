@@ -123,6 +123,8 @@ int httpd_new(struct event_base *base, const HttpdOptions *o, Httpd **ret)
         if (!h)
                 return -ENOMEM;
         h->o = *o;
+        if (h->o.timeout_usec == 0) /* no deadline: a year stands in */
+                h->o.timeout_usec = 365 * 24 * 3600 * USEC_PER_SEC;
         h->srv = (ConnServer){
             .o = &h->o, .base = base, .date_sec = -1, .release = limit_release, .owner = h};
         h->accept_ev = event_new(base, o->listen_fd, EV_READ | EV_PERSIST, on_accept, h);
