@@ -1,204 +1,561 @@
 #include "conn.h"
 
-#include <event2/bufferevent.h>
-#include <pthread.h>
+#include <event2/event_struct.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 
 #include "log.h"
+#include "ratelimit.h"
+#include "request.h"
 
-/* libevent's 16 KiB default per write halves large-body throughput. */
-#define MAX_SINGLE_WRITE (4 * 1024 * 1024)
+/* The header block of one response; a Response whose headers do not fit gets a 500. */
+#define HEAD_MAX 2048
+/* After answering a request whose rest was not read (a body, an error), the unread
+ * bytes are drained this long before closing, so the close does not reset the response
+ * away (RFC 9112 9.6). */
+#define LINGER_USEC     (1 * USEC_PER_SEC)
+#define MAX_SPARE       64
+#define WARN_EVERY_USEC (10 * USEC_PER_SEC)
+/* Snapshot pieces this long go out without a copy: vmsplice()d into a pipe (the pipe
+ * holds references to the pages, not their bytes) and splice()d into the socket, as
+ * sendfile would. Safe because snapshot memory is never written after rendering and is
+ * only ever unmapped, never reused: pages the kernel still holds outlive the mapping. */
+#define ZEROCOPY_MIN (256 * 1024)
+#define PIPE_BYTES   (1024 * 1024)
+/* At most this much of one response per wake-up, so 50 clients of a multi-megabyte body
+ * take turns instead of each filling its socket buffer (megabytes on loopback) at once. */
+#define WRITE_SLICE (512 * 1024)
 
-struct ConnTracker {
-        ConnTrackerOptions o;
-        struct event_base *base;
-        struct event *adopt_ev;       /* priority 0: runs before any I/O callback */
-        struct bufferevent **pending; /* accepted, not yet adopted (see on_adopt) */
-        size_t n_pending, max_pending;
+typedef enum ConnState {
+        CONN_READING,
+        CONN_WRITING, /* a response waits for the socket (EV_WRITE) */
+        CONN_LINGERING,
+} ConnState;
+
+struct Conn {
+        ConnServer *srv;
+        Conn *prev, *next; /* in srv->first, or srv->spare (next only) */
+        int fd;
+        ConnState state;
+        bool close_after; /* close once this response is written */
+        bool linger;      /* ... after draining what the client still sends */
+        bool count;       /* report the status through o->sent */
+        int status;
+        struct event io;
+        struct event timer;
+        uint64_t deadline_usec; /* monotonic; the timer re-arms itself until then */
+        RequestScan scan;
+        size_t len;      /* bytes in buf */
+        size_t consumed; /* the head being answered */
+        Response resp;
+        Served *ref; /* on resp.hold while a write waits */
+        struct iovec iov[1 + RESPONSE_MAX_PIECES];
+        unsigned iov_i, iov_n;
+        unsigned zerocopy; /* bit i: iov[i] goes through the pipe */
+        int pipe[2];       /* while a response uses it, else -1 */
+        size_t in_pipe;    /* bytes in the pipe, not yet in the socket */
+        char head[HEAD_MAX];
+        size_t cap;
+        char buf[]; /* max_header_bytes */
 };
 
-typedef struct Conn {
-        ConnTracker *tracker;
-        struct evhttp_connection *evcon;
-        struct event *deadline;
-        int fd;
-} Conn;
+static void on_io(evutil_socket_t fd, short what, void *arg);
 
-/* fd -> Conn. fds are unique in the process and a slot is only touched by the loop that
- * owns the connection, so no lock; fds beyond the table get no deadline (still counted). */
-#define CONN_TABLE_SIZE 65536
-static Conn *_Atomic *conn_by_fd;
-static pthread_once_t conn_table_once = PTHREAD_ONCE_INIT;
+/* Pipes open in the process, each two fds on top of the connections (server.c's reserve). */
+static atomic_uint conn_pipes;
 
-static void conn_table_init(void)
+static const char *reason(int status)
 {
-        /* calloc'd: pages never touched cost no memory */
-        conn_by_fd = calloc(CONN_TABLE_SIZE, sizeof(*conn_by_fd));
-}
-
-static void conn_table_set(int fd, Conn *c)
-{
-        if (conn_by_fd && fd >= 0 && fd < CONN_TABLE_SIZE)
-                conn_by_fd[fd] = c;
-}
-
-static void limit_release(ConnTracker *t)
-{
-        ConnLimit *lim = t->o.limit;
-        unsigned before = atomic_fetch_sub(&lim->open, 1);
-        if (before == lim->max && t->o.below_limit)
-                t->o.below_limit(t->o.userdata);
-}
-
-static void arm_deadline(Conn *c)
-{
-        struct timeval tv = timeval_from_usec(c->tracker->o.timeout_usec);
-        evtimer_add(c->deadline, &tv);
-}
-
-static void on_conn_close(struct evhttp_connection *evcon, void *arg)
-{
-        Conn *c = arg;
-        conn_table_set(c->fd, NULL);
-        event_free(c->deadline);
-        limit_release(c->tracker);
-        free(c);
-}
-
-static void on_deadline(evutil_socket_t fd, short what, void *arg)
-{
-        Conn *c = arg;
-        log_debug("Closing a connection that sent no complete request within the timeout");
-        /* frees c through on_conn_close */
-        evhttp_connection_free(c->evcon);
-}
-
-static void on_response_done(struct evhttp_request *req, void *arg)
-{
-        arm_deadline(arg);
-}
-
-static int conn_new(ConnTracker *t, struct bufferevent *bev, Conn **ret)
-{
-        void *evcon = NULL;
-        bufferevent_getcb(bev, NULL, NULL, NULL, &evcon);
-        if (!evcon)
-                return -ENOTCONN; /* evhttp dropped it already */
-        _cleanup_free_ Conn *c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        c->tracker = t;
-        c->evcon = evcon;
-        c->fd = (int)bufferevent_getfd(bev);
-        c->deadline = evtimer_new(t->base, on_deadline, c);
-        if (!c->deadline)
-                return -ENOMEM;
-        *ret = TAKE_PTR(c);
-        return 0;
-}
-
-static void on_adopt(evutil_socket_t fd, short what, void *arg)
-{
-        ConnTracker *t = arg;
-        for (size_t i = 0; i < t->n_pending; i++) {
-                struct bufferevent *bev = t->pending[i];
-                Conn *c = NULL;
-                int r = conn_new(t, bev, &c);
-                if (r < 0) {
-                        /* not tracked, so never released by on_conn_close: count it closed */
-                        void *evcon = NULL;
-                        bufferevent_getcb(bev, NULL, NULL, NULL, &evcon);
-                        if (evcon)
-                                evhttp_connection_free(evcon);
-                        limit_release(t);
-                } else {
-                        arm_deadline(c);
-                        conn_table_set(c->fd, c);
-                        evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
-                }
-                bufferevent_decref(bev);
+        switch (status) {
+        case 200: return "OK";
+        case 304: return "Not Modified";
+        case 400: return "Bad Request";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 406: return "Not Acceptable";
+        case 413: return "Content Too Large";
+        case 414: return "URI Too Long";
+        case 416: return "Range Not Satisfiable";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 501: return "Not Implemented";
+        case 503: return "Service Unavailable";
+        case 505: return "HTTP Version Not Supported";
+        default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
         }
-        t->n_pending = 0;
 }
 
-struct bufferevent *conn_tracker_accept(ConnTracker *t, bool *ret_at_limit)
-{
-        /* Counted from here; at the limit the caller stops accepting at once (the listener
-         * checks after each accept), so with one loop the limit is exact and with N loops
-         * it can be passed by at most N - 1 racing accepts. */
-        ConnLimit *lim = t->o.limit;
-        *ret_at_limit = atomic_fetch_add(&lim->open, 1) + 1 >= lim->max;
-        /* one listener callback accepts until EAGAIN, so a burst can be long */
-        if (t->n_pending == t->max_pending) {
-                size_t n = MAX(t->max_pending * 2, (size_t)64);
-                struct bufferevent **p = realloc(t->pending, n * sizeof(*p));
-                if (p) {
-                        t->pending = p;
-                        t->max_pending = n;
-                }
-        }
-        struct bufferevent *bev = bufferevent_socket_new(t->base, -1, BEV_OPT_CLOSE_ON_FREE);
-        if (!bev || t->n_pending == t->max_pending) {
-                /* out of memory: evhttp makes its own bufferevent; served, not tracked */
-                if (bev)
-                        bufferevent_free(bev);
-                limit_release(t);
-                return NULL;
-        }
-        bufferevent_set_max_single_write(bev, MAX_SINGLE_WRITE);
-        /* held until adopted, so a connection evhttp drops at once cannot dangle */
-        bufferevent_incref(bev);
-        t->pending[t->n_pending++] = bev;
-        event_active(t->adopt_ev, EV_TIMEOUT, 0);
-        return bev;
-}
+/* The header block under construction; overflow or a bad value is sticky. */
+typedef struct Head {
+        char *p, *end;
+        bool bad;
+} Head;
 
-static Conn *conn_of(struct evhttp_request *req)
+static void put(Head *w, const char *s, size_t n)
 {
-        struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-        struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-        int fd = bev ? (int)bufferevent_getfd(bev) : -1;
-        if (!conn_by_fd || fd < 0 || fd >= CONN_TABLE_SIZE)
-                return NULL;
-        Conn *c = conn_by_fd[fd];
-        return c && c->evcon == evcon ? c : NULL;
-}
-
-void conn_tracker_answering(ConnTracker *t, struct evhttp_request *req)
-{
-        Conn *c = conn_of(req);
-        if (!c)
+        if ((size_t)(w->end - w->p) < n) {
+                w->bad = true;
                 return;
-        /* answering is not waiting: the deadline restarts when this is sent */
-        evtimer_del(c->deadline);
-        evhttp_request_set_on_complete_cb(req, on_response_done, c);
+        }
+        memcpy(w->p, s, n);
+        w->p += n;
 }
 
-int conn_tracker_new(struct event_base *base, const ConnTrackerOptions *o, ConnTracker **ret)
+#define PUT_LITERAL(w, s) put(w, s, sizeof(s) - 1)
+
+static void put_uint(Head *w, uint64_t v)
 {
-        pthread_once(&conn_table_once, conn_table_init);
-        if (!conn_by_fd)
-                return -ENOMEM;
-        _cleanup_(conn_tracker_freep) ConnTracker *t = calloc(1, sizeof(*t));
-        if (!t)
-                return -ENOMEM;
-        t->o = *o;
-        t->base = base;
-        t->adopt_ev = event_new(base, -1, 0, on_adopt, t);
-        if (!t->adopt_ev || event_priority_set(t->adopt_ev, 0) < 0)
-                return -ENOMEM;
-        *ret = TAKE_PTR(t);
+        char tmp[24], *e = tmp + sizeof(tmp), *q = e;
+        do
+                *--q = (char)('0' + v % 10);
+        while (v /= 10);
+        put(w, q, (size_t)(e - q));
+}
+
+/* "Name: value\r\n"; a value with CR, LF or another control byte fails the response
+ * (header injection), as does one that does not fit. */
+static void put_field(Head *w, const char *name, size_t nlen, const char *value)
+{
+        size_t vlen = strlen(value);
+        for (size_t i = 0; i < vlen; i++) {
+                unsigned char c = (unsigned char)value[i];
+                if ((c < 0x20 && c != '\t') || c == 0x7f)
+                        w->bad = true;
+        }
+        put(w, name, nlen);
+        put(w, value, vlen);
+        PUT_LITERAL(w, "\r\n");
+}
+
+#define PUT_FIELD(w, name, value) put_field(w, name ": ", sizeof(name ": ") - 1, value)
+
+static void refresh_date(ConnServer *s)
+{
+        struct timeval tv;
+        event_base_gettimeofday_cached(s->base, &tv);
+        if (tv.tv_sec == s->date_sec)
+                return;
+        s->date_sec = tv.tv_sec;
+        struct tm tm;
+        time_t t = tv.tv_sec;
+        gmtime_r(&t, &tm);
+        s->date_len = strftime(s->date_line, sizeof(s->date_line),
+                               "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+}
+
+static void put_status_line(Head *w, bool http10, int status)
+{
+        if (http10)
+                PUT_LITERAL(w, "HTTP/1.0 ");
+        else
+                PUT_LITERAL(w, "HTTP/1.1 ");
+        put_uint(w, (uint64_t)status);
+        PUT_LITERAL(w, " ");
+        put(w, reason(status), strlen(reason(status)));
+        PUT_LITERAL(w, "\r\n");
+}
+
+static void put_tail(Conn *c, Head *w, bool http10, bool keep_alive, bool length, size_t n)
+{
+        refresh_date(c->srv);
+        put(w, c->srv->date_line, c->srv->date_len);
+        if (length) {
+                PUT_LITERAL(w, "Content-Length: ");
+                put_uint(w, n);
+                PUT_LITERAL(w, "\r\n");
+        }
+        if (c->close_after)
+                PUT_LITERAL(w, "Connection: close\r\n");
+        else if (http10 && keep_alive)
+                PUT_LITERAL(w, "Connection: keep-alive\r\n");
+        PUT_LITERAL(w, "\r\n");
+}
+
+/* The header block for c->resp into c->head; false if it could not be built. */
+static bool build_head(Conn *c, const RequestHead *h)
+{
+        const Response *r = &c->resp;
+        Head w = {c->head, c->head + sizeof(c->head), false};
+        put_status_line(&w, h->http10, r->status);
+        if (r->status != 304 && r->content_type)
+                PUT_FIELD(&w, "Content-Type", r->content_type);
+        if (r->content_encoding)
+                PUT_FIELD(&w, "Content-Encoding", r->content_encoding);
+        if (r->etag)
+                PUT_FIELD(&w, "ETag", r->etag);
+        if (r->last_modified)
+                PUT_FIELD(&w, "Last-Modified", r->last_modified);
+        if (r->generation) {
+                PUT_LITERAL(&w, "X-Tally-Generation: ");
+                put_uint(&w, r->generation);
+                PUT_LITERAL(&w, "\r\n");
+        }
+        if (r->vary)
+                PUT_LITERAL(&w, "Vary: Accept, Accept-Encoding\r\n");
+        if (r->allow)
+                PUT_FIELD(&w, "Allow", r->allow);
+        if (r->retry_after)
+                PUT_LITERAL(&w, "Retry-After: 1\r\n");
+        if (r->stale)
+                PUT_LITERAL(&w, "Warning: 110 tallyd \"snapshot older than max_age\"\r\n");
+        if (r->no_store)
+                PUT_LITERAL(&w, "Cache-Control: no-store\r\n");
+        if (r->csp)
+                PUT_FIELD(&w, "Content-Security-Policy", r->csp);
+        put_tail(c, &w, h->http10, h->keep_alive, r->status != 304, response_body_length(r));
+        if (w.bad)
+                return false;
+        c->iov[0] = (struct iovec){c->head, (size_t)(w.p - c->head)};
+        c->iov_n = 1;
+        c->zerocopy = 0;
+        if (!r->no_body)
+                for (size_t i = 0; i < r->n_pieces; i++) {
+                        if (!r->pieces[i].len)
+                                continue;
+                        /* only snapshot memory is never rewritten; keep's (the status
+                         * page's) buffers are, so they are copied by writev */
+                        if (r->hold && !r->keep && (r->shared & (1u << i)) &&
+                            r->pieces[i].len >= ZEROCOPY_MIN)
+                                c->zerocopy |= 1u << c->iov_n;
+                        c->iov[c->iov_n++] =
+                            (struct iovec){(void *)r->pieces[i].p, r->pieces[i].len};
+                }
+        return true;
+}
+
+/* A fixed JSON answer (refusals, or a Response that could not be written). */
+static void build_fixed(Conn *c, bool http10, int status, const char *body)
+{
+        Head w = {c->head, c->head + sizeof(c->head), false};
+        size_t n = strlen(body);
+        put_status_line(&w, http10, status);
+        PUT_LITERAL(&w, "Content-Type: application/json; charset=utf-8\r\n");
+        put_tail(c, &w, http10, false, true, n);
+        c->iov[0] = (struct iovec){c->head, (size_t)(w.p - c->head)};
+        c->iov[1] = (struct iovec){(void *)body, n};
+        c->iov_n = 2;
+        c->zerocopy = 0;
+        c->status = status;
+}
+
+static void close_pipe(Conn *c)
+{
+        if (c->pipe[0] < 0)
+                return;
+        close(c->pipe[0]);
+        close(c->pipe[1]);
+        c->pipe[0] = c->pipe[1] = -1;
+        c->in_pipe = 0;
+        atomic_fetch_sub(&conn_pipes, 1);
+}
+
+static void conn_close(Conn *c)
+{
+        ConnServer *s = c->srv;
+        close_pipe(c);
+        event_del(&c->io);
+        event_del(&c->timer);
+        close(c->fd);
+        response_done(&c->resp);
+        served_unref(c->ref);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->first = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        if (s->n_spare < MAX_SPARE) {
+                c->next = s->spare;
+                s->spare = c;
+                s->n_spare++;
+        } else
+                free(c);
+        s->release(s->owner);
+}
+
+static void set_events(Conn *c, short what)
+{
+        event_del(&c->io);
+        event_assign(&c->io, c->srv->base, c->fd, what | EV_PERSIST, on_io, c);
+        event_add(&c->io, NULL);
+}
+
+static void arm_timer(Conn *c, uint64_t usec)
+{
+        struct timeval tv = timeval_from_usec(usec);
+        evtimer_add(&c->timer, &tv);
+}
+
+static void start_lingering(Conn *c)
+{
+        c->state = CONN_LINGERING;
+        (void)shutdown(c->fd, SHUT_WR);
+        c->deadline_usec = now_monotonic_usec() + MIN(LINGER_USEC, c->srv->o->timeout_usec);
+        arm_timer(c, MIN(LINGER_USEC, c->srv->o->timeout_usec));
+}
+
+static bool process(Conn *c);
+
+/* The response is on the wire: release it, then the next request or the close. */
+static bool finish_response(Conn *c)
+{
+        close_pipe(c);
+        response_done(&c->resp);
+        served_unref(c->ref);
+        c->ref = NULL;
+        if (c->state == CONN_WRITING)
+                set_events(c, EV_READ);
+        c->state = CONN_READING;
+        if (c->close_after) {
+                if (c->linger || c->len > c->consumed) {
+                        start_lingering(c);
+                        return true;
+                }
+                conn_close(c);
+                return false;
+        }
+        memmove(c->buf, c->buf + c->consumed, c->len - c->consumed);
+        c->len -= c->consumed;
+        c->consumed = 0;
+        c->deadline_usec = now_monotonic_usec() + c->srv->o->timeout_usec;
+        return true;
+}
+
+/* A pipe for the zero-copy pieces; false (they are written instead) if none can be had. */
+static bool open_pipe(Conn *c)
+{
+        if (c->pipe[0] >= 0)
+                return true;
+        if (atomic_fetch_add(&conn_pipes, 1) >= CONN_MAX_PIPES ||
+            pipe2(c->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+                atomic_fetch_sub(&conn_pipes, 1);
+                c->pipe[0] = c->pipe[1] = -1;
+                return false;
+        }
+        (void)fcntl(c->pipe[1], F_SETPIPE_SZ, PIPE_BYTES); /* else the default 64 KiB */
+        return true;
+}
+
+static int errno_or_wait(void)
+{
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+}
+
+static void advance(Conn *c, size_t n)
+{
+        while (c->iov_i < c->iov_n && n >= c->iov[c->iov_i].iov_len)
+                n -= c->iov[c->iov_i++].iov_len;
+        if (n) {
+                c->iov[c->iov_i].iov_base = (char *)c->iov[c->iov_i].iov_base + n;
+                c->iov[c->iov_i].iov_len -= n;
+        }
+}
+
+/* Writes what is left of the response: 1 all written, 0 waiting, negative errno. */
+static int write_some(Conn *c)
+{
+        size_t budget = WRITE_SLICE;
+        while (c->iov_i < c->iov_n || c->in_pipe) {
+                ssize_t n;
+                if (budget == 0)
+                        return 0; /* the rest on the next EV_WRITE: level-triggered, at once */
+                if (c->in_pipe) {
+                        unsigned more = c->iov_i < c->iov_n ? SPLICE_F_MORE : 0;
+                        n = splice(c->pipe[0], NULL, c->fd, NULL, c->in_pipe,
+                                   SPLICE_F_NONBLOCK | SPLICE_F_MOVE | more);
+                        if (n < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                return errno_or_wait();
+                        }
+                        c->in_pipe -= (size_t)n;
+                        budget -= MIN(budget, (size_t)n);
+                        continue;
+                }
+                if ((c->zerocopy & (1u << c->iov_i)) && open_pipe(c)) {
+                        n = vmsplice(c->pipe[1], &c->iov[c->iov_i], 1, SPLICE_F_NONBLOCK);
+                        if (n > 0) {
+                                c->in_pipe = (size_t)n;
+                                advance(c, (size_t)n);
+                                continue;
+                        }
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        /* the pages cannot be mapped: write them */
+                }
+                c->zerocopy &= ~(1u << c->iov_i);
+                unsigned end = c->iov_i + 1;
+                while (end < c->iov_n && !(c->zerocopy & (1u << end)))
+                        end++;
+                n = writev(c->fd, c->iov + c->iov_i, (int)(end - c->iov_i));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return errno_or_wait();
+                }
+                advance(c, (size_t)n);
+                budget -= MIN(budget, (size_t)n);
+        }
+        return 1;
+}
+
+/* Sends the prepared iovec; false if the connection is gone. */
+static bool send_prepared(Conn *c)
+{
+        c->iov_i = 0;
+        int r = write_some(c);
+        if (c->count && c->srv->o->sent)
+                c->srv->o->sent(c->srv->o->userdata, c->status);
+        if (r < 0) {
+                conn_close(c);
+                return false;
+        }
+        if (r == 1)
+                return finish_response(c);
+        /* The rest waits for the socket: the bytes must outlive the loop's snapshot
+         * reference, which a swap can drop meanwhile. */
+        if (c->resp.hold && c->resp.shared)
+                c->ref = served_ref(c->resp.hold);
+        c->state = CONN_WRITING;
+        c->deadline_usec = now_monotonic_usec() + c->srv->o->timeout_usec;
+        set_events(c, EV_WRITE);
+        return true;
+}
+
+static bool answer(Conn *c, const RequestHead *h)
+{
+        const HttpdOptions *o = c->srv->o;
+        c->consumed = h->length;
+        o->handle(o->userdata, &h->req, &c->resp);
+        c->close_after = !h->keep_alive || c->resp.close;
+        c->linger = c->resp.close;
+        c->count = true;
+        c->status = c->resp.status;
+        if (!build_head(c, h)) {
+                static _Atomic uint64_t last_warning;
+                if (ratelimit_pass(&last_warning, WARN_EVERY_USEC))
+                        log_warning("A header of a %d response cannot be sent; answering 500",
+                                    c->resp.status);
+                response_done(&c->resp);
+                build_fixed(c, h->http10, 500,
+                            "{\"error\":\"response could not be sent\",\"status\":500}");
+        }
+        return send_prepared(c);
+}
+
+/* Answers every complete request in the buffer; false if the connection is gone. */
+static bool process(Conn *c)
+{
+        while (c->state == CONN_READING) {
+                RequestHead h;
+                RequestOutcome o = request_parse(&c->scan, c->buf, c->len, c->cap, &h);
+                if (o == REQUEST_INCOMPLETE)
+                        return true;
+                if (o == REQUEST_REFUSED) {
+                        c->consumed = c->len;
+                        c->close_after = c->linger = true;
+                        c->count = false;
+                        build_fixed(c, false, h.status, h.error);
+                        return send_prepared(c);
+                }
+                if (!answer(c, &h))
+                        return false;
+        }
+        return true;
+}
+
+static void on_readable(Conn *c)
+{
+        if (c->state == CONN_LINGERING) {
+                char sink[4096];
+                ssize_t n = read(c->fd, sink, sizeof(sink));
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                        conn_close(c);
+                return;
+        }
+        ssize_t n = read(c->fd, c->buf + c->len, c->cap - c->len);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n <= 0) {
+                conn_close(c); /* the client went away; a request in part is dropped */
+                return;
+        }
+        c->len += (size_t)n;
+        process(c);
+}
+
+static void on_io(evutil_socket_t fd, short what, void *arg)
+{
+        Conn *c = arg;
+        if (c->state != CONN_WRITING) {
+                on_readable(c);
+                return;
+        }
+        int r = write_some(c);
+        if (r < 0) {
+                conn_close(c);
+                return;
+        }
+        c->deadline_usec = now_monotonic_usec() + c->srv->o->timeout_usec;
+        if (r == 1 && finish_response(c))
+                process(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+        Conn *c = arg;
+        uint64_t now = now_monotonic_usec();
+        if (now < c->deadline_usec) {
+                arm_timer(c, c->deadline_usec - now); /* the deadline moved on meanwhile */
+                return;
+        }
+        log_debug("Closing a connection that sent no complete request within the timeout");
+        conn_close(c);
+}
+
+int conn_open(ConnServer *s, int fd)
+{
+        size_t cap = s->o->max_header_bytes;
+        Conn *c = s->spare;
+        if (c && c->cap == cap) {
+                s->spare = c->next;
+                s->n_spare--;
+        } else {
+                c = malloc(sizeof(*c) + cap);
+                if (!c) {
+                        close(fd);
+                        s->release(s->owner);
+                        return -ENOMEM;
+                }
+        }
+        memset(c, 0, offsetof(Conn, head));
+        c->pipe[0] = c->pipe[1] = -1;
+        c->srv = s;
+        c->fd = fd;
+        c->cap = cap;
+        c->resp = RESPONSE_NULL;
+        event_assign(&c->io, s->base, fd, EV_READ | EV_PERSIST, on_io, c);
+        evtimer_assign(&c->timer, s->base, on_timer, c);
+        c->next = s->first;
+        if (s->first)
+                s->first->prev = c;
+        s->first = c;
+        c->deadline_usec = now_monotonic_usec() + s->o->timeout_usec;
+        event_add(&c->io, NULL);
+        arm_timer(c, s->o->timeout_usec);
         return 0;
 }
 
-ConnTracker *conn_tracker_free(ConnTracker *t)
+void conn_close_all(ConnServer *s)
 {
-        if (!t)
-                return NULL;
-        for (size_t i = 0; i < t->n_pending; i++)
-                bufferevent_decref(t->pending[i]);
-        free(t->pending);
-        if (t->adopt_ev)
-                event_free(t->adopt_ev);
-        free(t);
-        return NULL;
+        while (s->first)
+                conn_close(s->first);
+        while (s->spare) {
+                Conn *c = s->spare;
+                s->spare = c->next;
+                free(c);
+        }
+        s->n_spare = 0;
 }

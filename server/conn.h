@@ -1,41 +1,40 @@
-/* Connection tracking for the evhttp transport (part of httpd.c's room, nothing else
- * includes it): the connection limit and a deadline for each whole request.
+/* One HTTP/1.1 connection of the lean transport (part of httpd.c's room, nothing else
+ * includes it): read, parse (request.h), answer (HttpdOptions.handle), write, repeat.
  *
- * evhttp 2.1 has neither a connection limit nor a deadline for a whole request (its
- * timeout restarts with every byte, so a client trickling one header byte at a time holds
- * a connection forever). Both need to know each connection from accept to close, which
- * evhttp only reveals indirectly: the bufferevent we create for it (its bevcb), whose
- * callback argument evhttp then sets to the evhttp_connection. Right after the accept, at
- * a higher priority than any I/O, the tracker reads that argument back ("adopts" the
- * connection), registers a close callback and arms the request deadline. The deadline is
- * suspended while a request is being answered and re-armed when the response is done. */
+ * Per connection: one fixed read buffer of max_header_bytes (a request head must fit,
+ * pipelined requests are parsed from it in turn), one event on the fd (EV_READ, or
+ * EV_WRITE while a response waits for the socket), one timer for the deadline, and the
+ * Response being written. Nothing is allocated per request: the header block is built
+ * into the connection, the body pieces go out by writev straight from where respond()
+ * put them, and a snapshot reference is taken only when a write has to wait. */
 #pragma once
 
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "httpd.h"
 
-typedef struct ConnTracker ConnTracker;
+typedef struct Conn Conn;
 
-typedef struct ConnTrackerOptions {
-        ConnLimit *limit;
-        uint64_t timeout_usec;
-        /* Called (any thread) when open connections drop below the limit again. */
-        void (*below_limit)(void *userdata);
-        void *userdata;
-} ConnTrackerOptions;
+/* At most this many pipes (two fds each) for zero-copy bodies in the process. */
+#define CONN_MAX_PIPES (HTTPD_EXTRA_FDS / 2)
 
-int conn_tracker_new(struct event_base *base, const ConnTrackerOptions *o, ConnTracker **ret);
-/* After evhttp_free() (closing connections call back into the tracker): drops the
- * references to connections accepted but not yet adopted. */
-ConnTracker *conn_tracker_free(ConnTracker *t);
-DEFINE_TRIVIAL_CLEANUP_FUNC(ConnTracker *, conn_tracker_free);
+/* What every connection of one transport shares; owned by httpd.c. */
+typedef struct ConnServer {
+        const HttpdOptions *o;
+        struct event_base *base;
+        Conn *first; /* open connections, for conn_close_all() */
+        Conn *spare; /* closed ones kept for reuse (n_spare of them) */
+        unsigned n_spare;
+        int64_t date_sec;   /* the second date_line was made for */
+        char date_line[48]; /* "Date: <IMF-fixdate>\r\n" */
+        size_t date_len;
+        /* A connection closed: its slot under max_connections is free again. */
+        void (*release)(void *owner);
+        void *owner;
+} ConnServer;
 
-/* The bevcb: a bufferevent for a connection just accepted, counted against the limit
- * (*ret_at_limit set when this one reached it). NULL when out of memory: evhttp then
- * makes its own bufferevent and the connection is served but not tracked. */
-struct bufferevent *conn_tracker_accept(ConnTracker *t, bool *ret_at_limit);
-/* A request on a tracked connection is being answered: its deadline waits until the
- * response is sent. */
-void conn_tracker_answering(ConnTracker *t, struct evhttp_request *req);
+/* Serves the accepted fd (non-blocking), counted in o->limit already. On failure the fd
+ * is closed and the count released. */
+int conn_open(ConnServer *s, int fd);
+/* Closes every open connection and frees the spares (the transport is going away). */
+void conn_close_all(ConnServer *s);

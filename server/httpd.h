@@ -1,14 +1,15 @@
-/* The HTTP transport: one evhttp server on an event_base, accepting from a shared
- * listening socket. The only room that knows evhttp.
+/* The HTTP transport: tallyd's own HTTP/1.1 layer on an event_base, accepting from a
+ * shared listening socket (httpd.c accepts, conn.c serves a connection, request.c parses).
  *
  * What goes in and out is respond.h's plain data: each parsed request is handed to
- * `handle` as a Request, the Response it fills is written to the wire (pieces marked
- * shared go out by reference, holding a served_ref() on resp->hold until sent), and
- * `sent` reports the status that went out. Replacing evhttp with another HTTP/1.1 layer
- * means rewriting this file and conn.c behind this header, nothing else.
+ * `handle` as a Request, the Response it fills is written to the wire (every piece by
+ * writev from where it lies; a write that must wait holds a served_ref() on resp->hold
+ * and the Response itself until the last byte is out), and `sent` reports the status that
+ * went out. Nothing outside this header, httpd.c, conn.c and request.c knows the wire.
  *
- * Transport-level refusals (headers over max_header_bytes, bodies over a few KiB,
- * malformed request lines) are answered by the transport itself. */
+ * Transport-level refusals (a head over max_header_bytes: 431 or 414, malformed request
+ * lines and headers: 400, unknown methods: 501, HTTP/2+: 505) are answered by the transport
+ * itself, in the same JSON as every other error, and close the connection. */
 #pragma once
 
 #include <event2/event.h>
@@ -21,6 +22,10 @@ typedef struct ConnLimit {
         atomic_uint open;
         unsigned max;
 } ConnLimit;
+
+/* fds the transports of a process may hold beyond their connections (pipes for sending
+ * large bodies without a copy): for the fd limit. */
+#define HTTPD_EXTRA_FDS 64
 
 typedef struct Httpd Httpd;
 

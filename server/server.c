@@ -21,8 +21,9 @@
 
 #define MAX_LOOPS   64
 #define STATUS_USEC (2 * USEC_PER_SEC)
-/* fds tallyd needs beyond connections: loader (dir, file, listing), spawn, slack */
-#define FD_RESERVE 64
+/* fds tallyd needs beyond connections: loader (dir, file, listing), spawn, slack, and the
+ * transport's pipes for zero-copy bodies (httpd.h) */
+#define FD_RESERVE (64 + HTTPD_EXTRA_FDS)
 
 typedef struct Server {
         const ServerOptions *o;

@@ -84,7 +84,7 @@ pass "header size limit ($out)"
 pass "414 for a long request target"
 
 out=$(raw getbody)
-[[ $(head -1 <<<"$out") == "HTTP/1.1 413 Request Entity Too Large" ]] || fail "GET with body: $out"
+[[ $(head -1 <<<"$out") == "HTTP/1.1 413 "* ]] || fail "GET with body: $out"
 [[ $(tail -1 <<<"$out") == True ]] || fail "GET with body: connection not closed"
 printf 'a body of our own\n' >"$T/body" # nothing of the host's: /etc/hostname may be empty
 [[ $(status_of --data-binary @"$T/body" -X GET "$URL/v1/views") == 413 ]] || fail "curl GET with body"
