@@ -105,60 +105,6 @@ void pg_copy_redact_dsn(const char *dsn, char *buf, size_t n)
 
 /* ---- column types ---- */
 
-static bool oid_gives(Oid oid, ValueType t)
-{
-        switch (oid) {
-        case OID_TEXT:
-        case OID_VARCHAR:
-        case OID_BPCHAR:
-        case OID_NAME: return t == VALUE_STR;
-        case OID_INT2:
-        case OID_INT4:
-        case OID_INT8: return t == VALUE_INT;
-        case OID_FLOAT4:
-        case OID_FLOAT8:
-        case OID_NUMERIC: return t == VALUE_NUM;
-        case OID_DATE:
-        case OID_TIMESTAMP:
-        case OID_TIMESTAMPTZ: return t == VALUE_TIME;
-        default: return false;
-        }
-}
-
-static const char *oid_name(Oid oid, char *buf, size_t n)
-{
-        static const struct {
-                Oid oid;
-                const char *name;
-        } names[] = {
-            {16, "boolean"},
-            {17, "bytea"},
-            {OID_NAME, "name"},
-            {OID_INT8, "bigint"},
-            {OID_INT2, "smallint"},
-            {OID_INT4, "integer"},
-            {OID_TEXT, "text"},
-            {114, "json"},
-            {OID_FLOAT4, "real"},
-            {OID_FLOAT8, "double precision"},
-            {OID_BPCHAR, "character"},
-            {OID_VARCHAR, "character varying"},
-            {OID_DATE, "date"},
-            {1083, "time"},
-            {OID_TIMESTAMP, "timestamp"},
-            {OID_TIMESTAMPTZ, "timestamptz"},
-            {1186, "interval"},
-            {OID_NUMERIC, "numeric"},
-            {2950, "uuid"},
-            {3802, "jsonb"},
-        };
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (names[i].oid == oid)
-                        return names[i].name;
-        snprintf(buf, n, "type oid %u", (unsigned)oid);
-        return buf;
-}
-
 static const char *cast_hint(ValueType t)
 {
         switch (t) {
@@ -304,12 +250,12 @@ static int check_columns(PgCopy *c, const char *query)
                                  "PostgreSQL (%s): declared column \"%s\" (%s) appears %d times "
                                  "in the query's output",
                                  c->target, col->name, tname, count);
-                else if (!oid_gives(PQftype(res, found), col->type))
+                else if (!pg_type_gives(PQftype(res, found), col->type))
                         r = fail(c, -EMEDIUMTYPE,
                                  "PostgreSQL (%s): declared column \"%s\" is %s but the query "
                                  "gives %s (cast it, e.g. %s%s, or declare another type)",
                                  c->target, col->name, tname,
-                                 oid_name(PQftype(res, found), buf, sizeof(buf)), col->name,
+                                 pg_type_name(PQftype(res, found), buf, sizeof(buf)), col->name,
                                  cast_hint(col->type));
                 else
                         c->dec.oids[i] = PQftype(res, found);

@@ -1,4 +1,5 @@
-/* COPY's rows into Values: the binary and text forms (pg_decode.h). */
+/* The PostgreSQL column types tally reads, and COPY's rows of them into Values: the binary
+ * and text forms (pg_decode.h). */
 #include "pg_decode.h"
 
 #include <math.h>
@@ -6,8 +7,79 @@
 #include "numparse.h"
 #include "timeparse.h"
 
+/* pg_type OIDs (stable since forever: src/include/catalog/pg_type.dat) */
+enum {
+        OID_NAME = 19,
+        OID_INT8 = 20,
+        OID_INT2 = 21,
+        OID_INT4 = 23,
+        OID_TEXT = 25,
+        OID_FLOAT4 = 700,
+        OID_FLOAT8 = 701,
+        OID_BPCHAR = 1042,
+        OID_VARCHAR = 1043,
+        OID_DATE = 1082,
+        OID_TIMESTAMP = 1114,
+        OID_TIMESTAMPTZ = 1184,
+        OID_NUMERIC = 1700,
+};
+
 #define PG_EPOCH_USEC INT64_C(946684800000000) /* 2000-01-01 in Unix µs */
 #define PG_EPOCH_DAYS 10957
+
+bool pg_type_gives(Oid oid, ValueType t)
+{
+        switch (oid) {
+        case OID_TEXT:
+        case OID_VARCHAR:
+        case OID_BPCHAR:
+        case OID_NAME: return t == VALUE_STR;
+        case OID_INT2:
+        case OID_INT4:
+        case OID_INT8: return t == VALUE_INT;
+        case OID_FLOAT4:
+        case OID_FLOAT8:
+        case OID_NUMERIC: return t == VALUE_NUM;
+        case OID_DATE:
+        case OID_TIMESTAMP:
+        case OID_TIMESTAMPTZ: return t == VALUE_TIME;
+        default: return false;
+        }
+}
+
+const char *pg_type_name(Oid oid, char *buf, size_t n)
+{
+        static const struct {
+                Oid oid;
+                const char *name;
+        } names[] = {
+            {16, "boolean"},
+            {17, "bytea"},
+            {OID_NAME, "name"},
+            {OID_INT8, "bigint"},
+            {OID_INT2, "smallint"},
+            {OID_INT4, "integer"},
+            {OID_TEXT, "text"},
+            {114, "json"},
+            {OID_FLOAT4, "real"},
+            {OID_FLOAT8, "double precision"},
+            {OID_BPCHAR, "character"},
+            {OID_VARCHAR, "character varying"},
+            {OID_DATE, "date"},
+            {1083, "time"},
+            {OID_TIMESTAMP, "timestamp"},
+            {OID_TIMESTAMPTZ, "timestamptz"},
+            {1186, "interval"},
+            {OID_NUMERIC, "numeric"},
+            {2950, "uuid"},
+            {3802, "jsonb"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (names[i].oid == oid)
+                        return names[i].name;
+        snprintf(buf, n, "type oid %u", (unsigned)oid);
+        return buf;
+}
 
 static inline uint16_t be16(const uint8_t *p)
 {

@@ -1,4 +1,5 @@
-/* COPY's rows into Values, in both of its forms (pg_copy.h says when each is used).
+/* The PostgreSQL column types tally reads, and COPY's rows of them into Values, in both of
+ * COPY's forms (pg_copy.h says when each is used).
  *
  * Apart from pg_copy.c because decoding bytes is one concern and talking to the server
  * another: this side needs no connection and no libpq call, only the column types the
@@ -12,22 +13,10 @@
 #include "util.h"
 #include "value.h"
 
-/* pg_type OIDs (stable since forever: src/include/catalog/pg_type.dat) */
-enum {
-        OID_NAME = 19,
-        OID_INT8 = 20,
-        OID_INT2 = 21,
-        OID_INT4 = 23,
-        OID_TEXT = 25,
-        OID_FLOAT4 = 700,
-        OID_FLOAT8 = 701,
-        OID_BPCHAR = 1042,
-        OID_VARCHAR = 1043,
-        OID_DATE = 1082,
-        OID_TIMESTAMP = 1114,
-        OID_TIMESTAMPTZ = 1184,
-        OID_NUMERIC = 1700,
-};
+/* Whether a column of this type decodes to t (pg_copy.h lists the pairs). */
+bool pg_type_gives(Oid oid, ValueType t);
+/* The type's SQL name for a message, or "type oid N" written into buf. */
+const char *pg_type_name(Oid oid, char *buf, size_t n);
 
 /* Held by its PgCopy, which allocates oids and row and frees them and scratch. */
 typedef struct PgDecoder {
