@@ -126,3 +126,18 @@ void config_free_string_keys(const ConfigSection *k, void *object);
 bool config_key_seen(const ConfigObject *o, const char *key);
 /* A relative *path becomes relative to the config file's directory. */
 int config_resolve_relative(const ConfigParser *p, char **path);
+
+/* [view.NAME] across two files: config_view.c reads the keys, config_view_outputs.c having
+ * and top once all keys are read. */
+static inline const SourceConfig *config_view_source(const ConfigParser *p, const ViewConfig *v)
+{
+        return &p->config->sources[v->source];
+}
+/* Splits s on commas outside quotes and parentheses into trimmed items, each exactly as
+ * written: "region, bucket(ts, 5m)" is two items. Returns the count, -EINVAL on unbalanced
+ * quotes or parentheses, -ENOMEM. */
+int config_split_items(const char *s, char ***ret);
+/* s without its leading blanks, its trailing ones cut off in place. */
+char *config_trim_inplace(char *s);
+/* Reads having and top (the last of each); 0 or -ENOMEM, mistakes reported. */
+int config_view_finish_outputs(ConfigParser *p, ConfigObject *o);

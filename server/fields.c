@@ -45,6 +45,15 @@ static size_t json_member_end(const char *p, size_t i, size_t end)
         return end;
 }
 
+/* One kept item of a row, comma-separated from the ones before. */
+static void put_item(Buf *out, bool *first, const char *p, size_t len)
+{
+        if (!*first)
+                buf_putc(out, ',');
+        buf_put(out, p, len);
+        *first = false;
+}
+
 static void json_cut(Buf *out, Piece row, const bool *keep, size_t n_columns)
 {
         buf_putc(out, '{');
@@ -52,12 +61,8 @@ static void json_cut(Buf *out, Piece row, const bool *keep, size_t n_columns)
         bool first = true;
         for (size_t c = 0; c < n_columns && i <= end; c++) {
                 size_t e = json_member_end(row.p, i, end);
-                if (keep[c]) {
-                        if (!first)
-                                buf_putc(out, ',');
-                        buf_put(out, row.p + i, e - i);
-                        first = false;
-                }
+                if (keep[c])
+                        put_item(out, &first, row.p + i, e - i);
                 i = e + 1;
         }
         buf_putc(out, '}');
@@ -137,12 +142,8 @@ static void csv_cut(Buf *out, Piece row, const bool *keep, size_t n_columns)
                                 q = !q;
                         e++;
                 }
-                if (keep[c]) {
-                        if (!first)
-                                buf_putc(out, ',');
-                        buf_put(out, row.p + i, e - i);
-                        first = false;
-                }
+                if (keep[c])
+                        put_item(out, &first, row.p + i, e - i);
                 i = e + 1;
         }
         buf_put(out, "\r\n", 2);

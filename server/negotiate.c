@@ -49,11 +49,14 @@ static bool token_eq(const char *p, size_t len, const char *lit)
         return strlen(lit) == len && strncasecmp(p, lit, len) == 0;
 }
 
-bool accept_wants_msgpack(const char *accept)
+/* The best q an Accept header gives msgpack, CSV and JSON (-1: not named). */
+typedef struct AcceptQ {
+        int mp, csv, json;
+} AcceptQ;
+
+static AcceptQ accept_q(const char *accept)
 {
-        if (!accept)
-                return false;
-        int q_mp = -1, q_json = -1;
+        AcceptQ a = {-1, -1, -1};
         const char *cur = accept, *p;
         size_t len;
         int q;
@@ -61,36 +64,32 @@ bool accept_wants_msgpack(const char *accept)
                 if (token_eq(p, len, "application/msgpack") ||
                     token_eq(p, len, "application/x-msgpack") ||
                     token_eq(p, len, "application/vnd.msgpack"))
-                        q_mp = MAX(q_mp, q);
+                        a.mp = MAX(a.mp, q);
+                else if (token_eq(p, len, "text/csv") || token_eq(p, len, "text/*"))
+                        a.csv = MAX(a.csv, q);
                 else if (token_eq(p, len, "application/json") || token_eq(p, len, "*/*") ||
                          token_eq(p, len, "application/*"))
-                        q_json = MAX(q_json, q);
+                        a.json = MAX(a.json, q);
         }
-        return q_mp > 0 && q_mp >= q_json;
+        return a;
+}
+
+bool accept_wants_msgpack(const char *accept)
+{
+        if (!accept)
+                return false;
+        AcceptQ a = accept_q(accept);
+        return a.mp > 0 && a.mp >= a.json;
 }
 
 Representation accept_representation(const char *accept)
 {
         if (!accept)
                 return REP_JSON;
-        int q_mp = -1, q_csv = -1, q_json = -1;
-        const char *cur = accept, *p;
-        size_t len;
-        int q;
-        while (list_next(&cur, &p, &len, &q)) {
-                if (token_eq(p, len, "application/msgpack") ||
-                    token_eq(p, len, "application/x-msgpack") ||
-                    token_eq(p, len, "application/vnd.msgpack"))
-                        q_mp = MAX(q_mp, q);
-                else if (token_eq(p, len, "text/csv") || token_eq(p, len, "text/*"))
-                        q_csv = MAX(q_csv, q);
-                else if (token_eq(p, len, "application/json") || token_eq(p, len, "*/*") ||
-                         token_eq(p, len, "application/*"))
-                        q_json = MAX(q_json, q);
-        }
-        if (q_mp > 0 && q_mp >= q_json && q_mp >= q_csv)
+        AcceptQ a = accept_q(accept);
+        if (a.mp > 0 && a.mp >= a.json && a.mp >= a.csv)
                 return REP_MSGPACK;
-        if (q_csv > 0 && q_csv >= q_json)
+        if (a.csv > 0 && a.csv >= a.json)
                 return REP_CSV;
         return REP_JSON;
 }

@@ -72,14 +72,16 @@ static bool add_owned(Response *resp)
         return true;
 }
 
-static void fail_with(Response *resp, int status, const char *fmt, ...) _printf_(3, 4);
-static void fail_with(Response *resp, int status, const char *fmt, ...)
+/* An error document: "error" (prefixed "PARAM: " and named as "parameter" when param is
+ * set) and "status". */
+static void fail_doc(Response *resp, int status, const char *param, const char *fmt, va_list ap)
+    _printf_(4, 0);
+static void fail_doc(Response *resp, int status, const char *param, const char *fmt, va_list ap)
 {
-        va_list ap;
-        va_start(ap, fmt);
         _cleanup_(buf_donep) Buf msg = BUF_NULL;
+        if (param)
+                buf_printf(&msg, "%s: ", param);
         buf_vprintf(&msg, fmt, ap);
-        va_end(ap);
         buf_putc(&msg, 0);
         drop_body(resp);
         resp->status = status;
@@ -91,13 +93,26 @@ static void fail_with(Response *resp, int status, const char *fmt, ...)
         /* the message may quote client bytes: escape through the JSON writer */
         Doc d;
         doc_init(&d, &resp->owned, DOC_JSON);
-        doc_map(&d, 2);
+        doc_map(&d, param ? 3 : 2);
         doc_key(&d, "error");
         doc_cstr(&d, msg.data);
         doc_key(&d, "status");
         doc_uint(&d, (uint64_t)status);
+        if (param) {
+                doc_key(&d, "parameter");
+                doc_cstr(&d, param);
+        }
         doc_end(&d);
         add_owned(resp);
+}
+
+static void fail_with(Response *resp, int status, const char *fmt, ...) _printf_(3, 4);
+static void fail_with(Response *resp, int status, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        fail_doc(resp, status, NULL, fmt, ap);
+        va_end(ap);
 }
 
 /* 400 for a request parameter (or path key), named in the message and as "parameter". */
@@ -106,29 +121,8 @@ static void fail_param(Response *resp, const char *param, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_(buf_donep) Buf msg = BUF_NULL;
-        buf_printf(&msg, "%s: ", param);
-        buf_vprintf(&msg, fmt, ap);
+        fail_doc(resp, 400, param, fmt, ap);
         va_end(ap);
-        buf_putc(&msg, 0);
-        drop_body(resp);
-        resp->status = 400;
-        resp->content_type = CT_JSON;
-        if (!buf_ok(&msg)) {
-                out_of_memory(resp);
-                return;
-        }
-        Doc d;
-        doc_init(&d, &resp->owned, DOC_JSON);
-        doc_map(&d, 3);
-        doc_key(&d, "error");
-        doc_cstr(&d, msg.data);
-        doc_key(&d, "status");
-        doc_uint(&d, 400);
-        doc_key(&d, "parameter");
-        doc_cstr(&d, param);
-        doc_end(&d);
-        add_owned(resp);
 }
 
 static uint64_t age_usec(const RespondContext *ctx)

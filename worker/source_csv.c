@@ -6,8 +6,6 @@
  * they go, so resident memory follows the groups, not the input size. Gzip files are
  * streamed through zlib (csv_stream.h), one task per file. */
 #include <inttypes.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 
 #include "csv_stream.h"
 #include "input.h"
@@ -15,12 +13,11 @@
 #include "parallel.h"
 #include "scan.h"
 #include "source.h"
+#include "source_files.h"
 #include "split.h"
 
-#define SLICE_BYTES         (8u << 20)  /* work between deadline checks and page drops */
-#define MIN_TASK_BYTES      (16u << 20) /* smaller files are not split */
-#define SINGLE_THREAD_BYTES (4u << 20)  /* below this, threads cost more than they save */
-#define POPULATE_AHEAD      65536       /* faulted in past a slice: the record straddling it */
+#define SLICE_BYTES    (8u << 20) /* work between deadline checks and page drops */
+#define POPULATE_AHEAD 65536      /* faulted in past a slice: the record straddling it */
 
 typedef struct CsvFile {
         InputFile in;
@@ -34,44 +31,10 @@ typedef struct CsvSource {
         Source base;
         CsvFile *files;
         size_t n_files;
-        ScanTask *tasks;
-        size_t n_tasks;
-        /* while reading */
-        const SourceContext *ctx;
-        ShardSet *set;
-        _Atomic size_t next_task;
-        _Atomic int error; /* first failure, negative errno or SOURCE_BAD_CONFIG */
+        FileScan scan;
 } CsvSource;
 
-/* Tests shrink the split thresholds to exercise task seams on small files. */
-static size_t min_task_bytes(void)
-{
-        const char *e = getenv("TALLY_WORKER_TASK_BYTES");
-        uint64_t v;
-        if (e && parse_uint(e, 1, UINT32_MAX, &v) == 0)
-                return (size_t)v;
-        return MIN_TASK_BYTES;
-}
-
-/* Records the first failure of any thread, with its message; returns r. */
-static int set_error(CsvSource *cs, int r)
-{
-        int expected = 0;
-        atomic_compare_exchange_strong(&cs->error, &expected, r);
-        return r;
-}
-
-_printf_(3, 4) static int csv_fail(CsvSource *cs, int r, const char *fmt, ...)
-{
-        int expected = 0;
-        if (!atomic_compare_exchange_strong(&cs->error, &expected, r))
-                return r; /* another thread failed first: its message stands */
-        va_list ap;
-        va_start(ap, fmt);
-        source_failv(&cs->base, r, fmt, ap);
-        va_end(ap);
-        return r;
-}
+#define csv_fail(cs, ...) file_scan_fail(&(cs)->scan, __VA_ARGS__)
 
 static int check_header(CsvSource *cs, CsvFile *f, const CsvField *fields, size_t n)
 {
@@ -127,15 +90,9 @@ static int file_open(CsvSource *cs, CsvFile *f, const char *path)
 static int csv_open(Source *s, const SourceContext *ctx)
 {
         CsvSource *cs = (CsvSource *)s;
-        const SourceConfig *src = s->plan->cfg;
         char **paths = NULL;
         size_t n = 0;
-        int r = input_list(src->path, &paths, &n);
-        if (r == -ENOENT)
-                return csv_fail(cs, r, "source %s: no input file matches '%s'", src->name,
-                                src->path);
-        if (r == -EIO)
-                return csv_fail(cs, r, "source %s: cannot list '%s'", src->name, src->path);
+        int r = file_scan_list(&cs->scan, &paths, &n);
         if (r < 0)
                 return r;
         cs->files = calloc(n, sizeof(CsvFile));
@@ -156,26 +113,21 @@ static int plan_tasks(CsvSource *cs, size_t threads, bool split)
         size_t cap = 0;
         for (size_t i = 0; i < cs->n_files; i++)
                 cap += split && !cs->files[i].in.gz ? threads * 4 + 1 : 1;
-        free(cs->tasks);
-        cs->tasks = calloc(cap + 1, sizeof(ScanTask));
-        if (!cs->tasks)
-                return -ENOMEM;
-        cs->n_tasks = 0;
-        size_t bounds[PARALLEL_MAX * 4 + 1];
+        int r = file_scan_tasks_reset(&cs->scan, cap);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < cs->n_files; i++) {
                 const CsvFile *f = &cs->files[i];
                 if (f->empty)
                         continue;
                 if (f->in.gz) {
-                        cs->tasks[cs->n_tasks++] = (ScanTask){.file = i};
+                        file_scan_add_task(&cs->scan, i);
                         continue;
                 }
-                size_t pieces =
-                    split ? split_pieces(f->in.size - f->data_start, threads, min_task_bytes()) : 1;
-                size_t n = split_at_lines(f->in.map, f->data_start, f->in.size, pieces, bounds);
-                for (size_t k = 0; k < n; k++)
-                        cs->tasks[cs->n_tasks++] =
-                            (ScanTask){.file = i, .start = bounds[k], .end = bounds[k + 1]};
+                size_t pieces = split ? split_pieces(f->in.size - f->data_start, threads,
+                                                     file_scan_min_task_bytes())
+                                      : 1;
+                file_scan_add_split(&cs->scan, i, f->in.map, f->data_start, f->in.size, pieces);
         }
         return 0;
 }
@@ -184,8 +136,8 @@ static int plan_tasks(CsvSource *cs, size_t threads, bool split)
  * ended exactly there; a quoted line break across a boundary breaks it. */
 static bool seams_hold(const CsvSource *cs)
 {
-        for (size_t i = 1; i < cs->n_tasks; i++) {
-                const ScanTask *a = &cs->tasks[i - 1], *b = &cs->tasks[i];
+        for (size_t i = 1; i < cs->scan.n_tasks; i++) {
+                const ScanTask *a = &cs->scan.tasks[i - 1], *b = &cs->scan.tasks[i];
                 if (a->file == b->file && !cs->files[a->file].in.gz && a->stop != b->start)
                         return false;
         }
@@ -203,7 +155,7 @@ static int run_mapped_task(CsvSource *cs, Shard *s, ScanTask *t)
         size_t dropped = t->start & ~(size_t)4095;
         int r = 0;
         while (r == 0 && c.pos < t->end) {
-                if (source_expired(cs->ctx)) {
+                if (source_expired(cs->scan.ctx)) {
                         r = -ETIME;
                         break;
                 }
@@ -253,94 +205,46 @@ static int run_gz_task(CsvSource *cs, Shard *s, ScanTask *t)
         if (r < 0)
                 return r;
         GzTask g = {cs, f, z};
-        CsvStream st = {.fill = gz_fill, .header = gz_header, .userdata = &g, .ctx = cs->ctx};
+        CsvStream st = {.fill = gz_fill, .header = gz_header, .userdata = &g, .ctx = cs->scan.ctx};
         return csv_stream_read(&st, s, t, &f->header_lines, &f->empty);
 }
 
-static int scan_part(size_t k, size_t n, void *userdata)
+static int run_task(void *userdata, Shard *s, ScanTask *t)
 {
         CsvSource *cs = userdata;
-        Shard *s = &cs->set->shards[k];
-        for (;;) {
-                if (atomic_load(&cs->error) != 0)
-                        break;
-                size_t i = atomic_fetch_add(&cs->next_task, 1);
-                if (i >= cs->n_tasks)
-                        break;
-                ScanTask *t = &cs->tasks[i];
-                int r =
-                    cs->files[t->file].in.gz ? run_gz_task(cs, s, t) : run_mapped_task(cs, s, t);
-                if (r != 0)
-                        set_error(cs, r);
-        }
-        return 0;
+        return cs->files[t->file].in.gz ? run_gz_task(cs, s, t) : run_mapped_task(cs, s, t);
 }
 
-static int scan_all(CsvSource *cs, size_t threads)
+static const char *file_lines(const void *userdata, size_t file, uint64_t *ret_header_lines)
 {
-        int r = shard_set_reset(cs->set, threads);
-        if (r < 0)
-                return r;
-        atomic_store(&cs->next_task, 0);
-        atomic_store(&cs->error, 0);
-        (void)parallel_run(threads, scan_part, cs);
-        return atomic_load(&cs->error);
-}
-
-static size_t thread_count(const CsvSource *cs, const SourceContext *ctx)
-{
-        uint64_t bytes = 0;
-        for (size_t i = 0; i < cs->n_files; i++)
-                bytes += cs->files[i].in.size;
-        if (bytes < MIN(SINGLE_THREAD_BYTES, min_task_bytes()))
-                return 1;
-        long n = ctx->threads ? (long)ctx->threads : sysconf(_SC_NPROCESSORS_ONLN);
-        return (size_t)MAX(1L, MIN(n, (long)PARALLEL_MAX));
-}
-
-/* Each task counted lines from its own start: a sample's line in its file is the header's
- * lines plus those of the file's tasks before it. */
-static void collect_samples(CsvSource *cs)
-{
-        BadSamples *bad = &cs->base.bad;
-        bad->n = 0;
-        for (size_t ti = 0; ti < cs->n_tasks && bad->n < SOURCE_BAD_SAMPLES; ti++) {
-                const ScanTask *t = &cs->tasks[ti];
-                const CsvFile *f = &cs->files[t->file];
-                uint64_t base = f->header_lines;
-                for (size_t k = 0; k < ti; k++)
-                        if (cs->tasks[k].file == t->file)
-                                base += cs->tasks[k].lines;
-                for (size_t i = 0; i < t->n_samples; i++)
-                        bad_samples_add(bad, (BadSample){.reason = t->samples[i].reason,
-                                                         .column = t->samples[i].column,
-                                                         .position = POSITION_FILE_LINE,
-                                                         .input = f->in.path,
-                                                         .n = base + t->samples[i].line});
-        }
+        const CsvFile *f = &((const CsvSource *)userdata)->files[file];
+        *ret_header_lines = f->header_lines;
+        return f->in.path;
 }
 
 static int csv_read(Source *s, ShardSet *set, const SourceContext *ctx)
 {
         CsvSource *cs = (CsvSource *)s;
-        cs->ctx = ctx;
-        cs->set = set;
-        size_t threads = thread_count(cs, ctx);
+        cs->scan.ctx = ctx;
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < cs->n_files; i++)
+                bytes += cs->files[i].in.size;
+        size_t threads = file_scan_threads(bytes, ctx);
         int r = plan_tasks(cs, threads, true);
         if (r < 0)
                 return r;
-        r = scan_all(cs, threads);
+        r = file_scan_run(&cs->scan, set, threads, run_task, cs);
         if (r == 0 && !seams_hold(cs)) {
                 log_debug("source %s: a quoted line break crosses a split point, rescanning "
                           "sequentially",
                           s->plan->cfg->name);
                 if ((r = plan_tasks(cs, 1, false)) < 0)
                         return r;
-                r = scan_all(cs, 1);
+                r = file_scan_run(&cs->scan, set, 1, run_task, cs);
         }
         if (r != 0)
                 return r;
-        collect_samples(cs);
+        file_scan_samples(&cs->scan, file_lines, cs);
         for (size_t i = 0; i < cs->n_files; i++)
                 if (cs->files[i].empty)
                         log_notice("%s: empty file (no header), no rows", cs->files[i].in.path);
@@ -358,7 +262,7 @@ static void csv_close(Source *s)
         for (size_t i = 0; i < cs->n_files; i++)
                 input_done(&cs->files[i].in);
         free(cs->files);
-        free(cs->tasks);
+        file_scan_done(&cs->scan);
         free(cs);
 }
 
@@ -376,6 +280,7 @@ int source_csv_new(const SourcePlan *plan, Source **ret)
         if (!cs)
                 return -ENOMEM;
         cs->base = (Source){.ops = &csv_ops, .plan = plan};
+        cs->scan = FILE_SCAN_NULL(&cs->base);
         *ret = &cs->base;
         return 0;
 }
