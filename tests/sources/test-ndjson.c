@@ -79,6 +79,16 @@ static void test_escapes_and_utf8(void)
         CHECK_EQ_INT(ndjson_parse_line(q, line, strlen(line), r2, &why), NDJSON_ROW);
         CHECK(str_is(&r2[0], "x\ty", 3));
         CHECK(str_is(&r2[1], "AB", 2));
+        /* U+0000 in a name is valid JSON (RFC 8259 section 7) and names another key:
+         * "a\u0000" is not "a", so "a" is not given twice */
+        line = "{\"a\\u0000\":\"x\",\"a\":\"y\",\"\\u0000b\":\"z\"}";
+        CHECK_EQ_INT(ndjson_parse_line(q, line, strlen(line), r2, &why), NDJSON_ROW);
+        CHECK(str_is(&r2[0], "y", 1));
+        CHECK_EQ_INT(r2[1].type, VALUE_NIL);
+        /* and in a value it is kept */
+        line = "{\"a\":\"x\\u0000y\"}";
+        CHECK_EQ_INT(ndjson_parse_line(q, line, strlen(line), r2, &why), NDJSON_ROW);
+        CHECK(str_is(&r2[0], "x\0y", 3));
         ndjson_parser_free(q);
         /* raw UTF-8 is checked */
         CHECK_EQ_INT(parse(p, "{\"region\":\"\xc3\x28\"}"), NDJSON_BAD);

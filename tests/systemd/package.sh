@@ -63,9 +63,11 @@ suite=bookworm
 mirror=${TALLY_DEBIAN_MIRROR:-}
 [[ -n $mirror ]] || mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\/\?\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)
 mirror=${mirror:-http://deb.debian.org/debian}
-# what apt must find installed to install the .deb offline: its Depends (first
-# alternatives), and what the test runs inside
-deps=$(dpkg-deb -f "$DEB1" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/ //g' | grep -v '^$')
+# what apt must find installed to install the .deb offline: its Depends and Recommends
+# (first alternatives; apt installs recommends, as on a real host: libpq5), and what the
+# test runs inside
+deps=$(dpkg-deb -f "$DEB1" Depends Recommends | sed 's/^[A-Za-z-]*://' | tr ',' '\n' |
+        sed 's/|.*//; s/(.*)//; s/ //g' | grep -v '^$')
 pkgs=$(printf '%s\n' $deps systemd man-db curl wrk | sort -u | paste -sd, -)
 cache=${TALLY_ROOTFS_CACHE:-$TALLY_SOURCE_ROOT/.cache/rootfs}
 key=$(printf '%s|%s|%s' "$suite" "$mirror" "$pkgs" | sha1sum | cut -c1-12)
