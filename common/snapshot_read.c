@@ -3,16 +3,20 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <xxhash.h>
 
 #include "mp_cursor.h"
+#include "snapshot_bodies.h"
 
 typedef struct Decoder {
         MpCursor c;
         Arena *arena;
         char *reason;
         size_t reason_size;
+        unsigned version;
+        unsigned flags;
 } Decoder;
 
 static int fail(Decoder *d, int err, const char *fmt, ...) _printf_(3, 4);
@@ -202,15 +206,28 @@ static int decode_rows(Decoder *d, SnapshotView *v)
         /* Each row is at least 1 + n_columns bytes: bound the allocation by that. */
         if ((uint64_t)n * (1 + v->n_columns) > mp_left(&d->c))
                 return fail(d, -EBADMSG, "view %s: %u rows cannot fit in the file", v->name, n);
-        v->cells = arena_alloc(d->arena, (size_t)n * v->n_columns * sizeof(Value), _Alignof(Value));
-        if (!v->cells)
-                return fail(d, -ENOMEM, "out of memory");
         v->n_rows = n;
+        /* the bodies are what is served: the rows' shape is checked, their cells skipped */
+        bool skip =
+            d->version == SNAPSHOT_FORMAT_VERSION_BODIES && (d->flags & SNAPSHOT_READ_BODIES_ONLY);
+        if (!skip) {
+                v->cells = arena_alloc(d->arena, (size_t)n * v->n_columns * sizeof(Value),
+                                       _Alignof(Value));
+                if (!v->cells)
+                        return fail(d, -ENOMEM, "out of memory");
+        }
         for (uint32_t i = 0; i < n; i++) {
                 uint32_t m;
                 if (mp_read_array(&d->c, &m) < 0 || m != v->n_columns)
                         return fail(d, -EBADMSG, "view %s: row %u: expected %zu cells", v->name, i,
                                     v->n_columns);
+                if (skip) {
+                        for (size_t j = 0; j < v->n_columns; j++)
+                                if (mp_skip(&d->c, 1) < 0)
+                                        return fail(d, -EBADMSG, "view %s: row %u: bad cell",
+                                                    v->name, i);
+                        continue;
+                }
                 Value *row = v->cells + (size_t)i * v->n_columns;
                 for (size_t j = 0; j < v->n_columns; j++) {
                         int r = decode_cell(d, v, j, &row[j]);
@@ -288,6 +305,9 @@ static int decode_payload(Decoder *d, Snapshot *s)
 {
         uint32_t n;
         bool have_gen = false, have_views = false;
+        MpCursor serve = {NULL, NULL};
+        const void *bodies = NULL;
+        uint32_t bodies_len = 0;
         if (mp_read_map(&d->c, &n) < 0)
                 return fail(d, -EBADMSG, "payload: expected a map");
         for (uint32_t i = 0; i < n; i++) {
@@ -309,6 +329,16 @@ static int decode_payload(Decoder *d, Snapshot *s)
                 else if (mp_str_eq("views", k, kl) && !have_views) {
                         r = decode_views(d, s);
                         have_views = true;
+                } else if (d->version == SNAPSHOT_FORMAT_VERSION_BODIES &&
+                           mp_str_eq("serve", k, kl) && !serve.p) {
+                        /* decoded once the views are known (its counts depend on them) */
+                        serve = d->c;
+                        r = skip_unknown(d);
+                        serve.end = d->c.p;
+                } else if (d->version == SNAPSHOT_FORMAT_VERSION_BODIES &&
+                           mp_str_eq("bodies", k, kl) && !bodies) {
+                        if (mp_read_bin(&d->c, &bodies, &bodies_len) < 0)
+                                r = fail(d, -EBADMSG, "bodies: expected a bin");
                 } else
                         r = skip_unknown(d);
                 if (r < 0)
@@ -322,6 +352,19 @@ static int decode_payload(Decoder *d, Snapshot *s)
                 return fail(d, -EBADMSG, "trailing bytes after the payload");
         if (!s->stats.host)
                 s->stats.host = "";
+        s->version = d->version;
+        if (d->version == SNAPSHOT_FORMAT_VERSION_BODIES) {
+                if (!serve.p || !bodies)
+                        return fail(d, -EBADMSG, "version 2 without serve and bodies");
+                SnapshotBodies *b;
+                int r = snapshot_bodies_parse(&serve, s, bodies, bodies_len, &b, d->reason,
+                                              d->reason_size);
+                if (r < 0)
+                        return r;
+                if (mp_left(&serve) != 0)
+                        return fail(d, -EBADMSG, "bodies: trailing bytes in serve");
+                s->bodies = b;
+        }
         return 0;
 }
 
@@ -341,9 +384,10 @@ static int open_envelope(Decoder *d, const void *file, size_t len)
                 return fail(d, -EBADMSG, "not a tally snapshot");
         if (mp_read_u64(&c, &version) < 0)
                 return fail(d, -EBADMSG, "bad format version");
-        if (version != SNAPSHOT_FORMAT_VERSION)
-                return fail(d, -EPROTONOSUPPORT, "format version %" PRIu64 " (supported: %d)",
-                            version, SNAPSHOT_FORMAT_VERSION);
+        if (version != SNAPSHOT_FORMAT_VERSION && version != SNAPSHOT_FORMAT_VERSION_BODIES)
+                return fail(d, -EPROTONOSUPPORT, "format version %" PRIu64 " (supported: %d, %d)",
+                            version, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION_BODIES);
+        d->version = (unsigned)version;
         if (mp_read_bin(&c, &payload, &payload_len) < 0)
                 return fail(d, -EBADMSG, "truncated payload");
         if (mp_left(&c) != 9 || *c.p != 0xcf || mp_read_u64(&c, &sum) < 0)
@@ -354,15 +398,15 @@ static int open_envelope(Decoder *d, const void *file, size_t len)
         return 0;
 }
 
-static int read_into_arena(Arena *a, const void *buf, size_t len, Snapshot **ret, char *reason,
-                           size_t reason_size)
+static int read_into_arena(Arena *a, const void *buf, size_t len, unsigned flags, Snapshot **ret,
+                           char *reason, size_t reason_size)
 {
         Snapshot *s = arena_new0(a, Snapshot, 1);
         if (!s)
                 return -ENOMEM;
         s->arena = a;
         s->file_bytes = len;
-        Decoder d = {.arena = a, .reason = reason, .reason_size = reason_size};
+        Decoder d = {.arena = a, .reason = reason, .reason_size = reason_size, .flags = flags};
         int r = open_envelope(&d, buf, len);
         if (r < 0)
                 return r;
@@ -384,10 +428,51 @@ int snapshot_read_buffer(const void *buf, size_t len, Snapshot **ret, char *reas
         if (!copy)
                 return -ENOMEM;
         memcpy(copy, buf, len);
-        r = read_into_arena(a, copy, len, ret, reason, reason_size);
+        r = read_into_arena(a, copy, len, 0, ret, reason, reason_size);
         if (r < 0)
                 return r;
         TAKE_PTR(a);
+        return 0;
+}
+
+/* Opens dir/name as a snapshot may be: a regular file of at most max_bytes. */
+static int open_file(Decoder *d, int dirfd, const char *name, uint64_t max_bytes, int *ret_fd,
+                     size_t *ret_len)
+{
+        /* O_NONBLOCK: a FIFO with a snapshot's name must not block the loader;
+         * O_NOFOLLOW: a symlink (say to /dev/zero) is refused outright. */
+        _cleanup_close_ int fd =
+            openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return fail(d, -errno, "cannot open: %s", strerror(errno));
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return fail(d, -errno, "cannot stat: %s", strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return fail(d, -EBADMSG, "not a regular file");
+        if ((uint64_t)st.st_size > max_bytes)
+                return fail(d, -EFBIG, "file is %lld bytes, limit %" PRIu64, (long long)st.st_size,
+                            max_bytes);
+        *ret_len = (size_t)st.st_size;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Reads exactly the size stat saw: a file still growing is judged on that prefix and
+ * fails its checksum, it cannot keep us reading. */
+static int read_exact(Decoder *d, int fd, char *buf, size_t len)
+{
+        size_t got = 0;
+        while (got < len) {
+                ssize_t k = pread(fd, buf + got, len - got, (off_t)got);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return fail(d, -errno, "read error: %s", strerror(errno));
+                if (k == 0)
+                        return fail(d, -EBADMSG, "file shrank while reading");
+                got += (size_t)k;
+        }
         return 0;
 }
 
@@ -395,46 +480,55 @@ int snapshot_read_file(int dirfd, const char *name, uint64_t max_bytes, Snapshot
                        char *reason, size_t reason_size)
 {
         Decoder d = {.reason = reason, .reason_size = reason_size};
-        /* O_NONBLOCK: a FIFO with a snapshot's name must not block the loader;
-         * O_NOFOLLOW: a symlink (say to /dev/zero) is refused outright. */
-        _cleanup_close_ int fd =
-            openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return fail(&d, -errno, "cannot open: %s", strerror(errno));
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return fail(&d, -errno, "cannot stat: %s", strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return fail(&d, -EBADMSG, "not a regular file");
-        if ((uint64_t)st.st_size > max_bytes)
-                return fail(&d, -EFBIG, "file is %lld bytes, limit %" PRIu64, (long long)st.st_size,
-                            max_bytes);
-
-        _cleanup_(arena_freep) Arena *a = NULL;
-        int r = arena_new(&a);
+        _cleanup_close_ int fd = -1;
+        size_t len;
+        int r = open_file(&d, dirfd, name, max_bytes, &fd, &len);
         if (r < 0)
                 return r;
-        size_t len = (size_t)st.st_size;
+        _cleanup_(arena_freep) Arena *a = NULL;
+        r = arena_new(&a);
+        if (r < 0)
+                return r;
         char *buf = arena_alloc(a, len, 16);
         if (!buf)
                 return fail(&d, -ENOMEM, "out of memory");
-        /* Read exactly the size stat saw: a file still growing is judged on that prefix
-         * and fails its checksum, it cannot keep us reading. */
-        size_t got = 0;
-        while (got < len) {
-                ssize_t k = pread(fd, buf + got, len - got, (off_t)got);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return fail(&d, -errno, "read error: %s", strerror(errno));
-                if (k == 0)
-                        return fail(&d, -EBADMSG, "file shrank while reading");
-                got += (size_t)k;
-        }
-        r = read_into_arena(a, buf, len, ret, reason, reason_size);
+        r = read_exact(&d, fd, buf, len);
+        if (r < 0)
+                return r;
+        r = read_into_arena(a, buf, len, 0, ret, reason, reason_size);
         if (r < 0)
                 return r;
         TAKE_PTR(a);
+        return 0;
+}
+
+int snapshot_read_file_image(int dirfd, const char *name, uint64_t max_bytes, unsigned flags,
+                             Snapshot **ret, void **ret_image, size_t *ret_size, char *reason,
+                             size_t reason_size)
+{
+        Decoder d = {.reason = reason, .reason_size = reason_size};
+        _cleanup_close_ int fd = -1;
+        size_t len;
+        int r = open_file(&d, dirfd, name, max_bytes, &fd, &len);
+        if (r < 0)
+                return r;
+        size_t size = MAX(len, (size_t)1);
+        void *image = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (image == MAP_FAILED)
+                return fail(&d, -ENOMEM, "out of memory");
+        _cleanup_(arena_freep) Arena *a = NULL;
+        r = arena_new(&a);
+        if (r >= 0)
+                r = read_exact(&d, fd, image, len);
+        if (r >= 0)
+                r = read_into_arena(a, image, len, flags, ret, reason, reason_size);
+        if (r < 0) {
+                munmap(image, size);
+                return r;
+        }
+        TAKE_PTR(a);
+        *ret_image = image;
+        *ret_size = size;
         return 0;
 }
 
