@@ -12,3 +12,8 @@
 /* Fills sv's bodies, validators and dates from s, in sv's memory (served_copy,
  * served_keep_mapping). sv->views must have s->n_views entries. */
 int render_snapshot(Served *sv, const Snapshot *s);
+/* The pieces a version 2 snapshot leaves to tallyd (prerender.h): the validators and dates,
+ * and /v1/snapshot, whose file_bytes is the file's own size and which carries tallyd's
+ * state; both need only s's header, never its rows. */
+void render_validators(Served *sv, const Snapshot *s);
+int render_info(Served *sv, const Snapshot *s);

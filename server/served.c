@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include "prerender.h"
 #include "render.h"
 
 static atomic_uint live;
@@ -59,9 +60,9 @@ static inline void served_releasep(Served **sv)
                 served_release(*sv);
 }
 
-int served_new(const Snapshot *s, Served **ret)
+/* sv for s: the header, the views' names and counts; no bodies yet. */
+static int served_alloc(const Snapshot *s, size_t max_maps, Served **ret)
 {
-        uint64_t t0 = now_monotonic_usec();
         Arena *a = NULL;
         int r = arena_new(&a);
         if (r < 0)
@@ -72,8 +73,7 @@ int served_new(const Snapshot *s, Served **ret)
                 return -ENOMEM;
         }
         sv->arena = a;
-        /* per view: JSON, its gzip, msgpack; the views list's gzip */
-        sv->max_maps = 3 * s->n_views + 1;
+        sv->max_maps = max_maps;
         sv->maps = arena_new0(a, ServedMapping, sv->max_maps);
         if (!sv->maps)
                 return -ENOMEM;
@@ -94,16 +94,50 @@ int served_new(const Snapshot *s, Served **ret)
                 out->n_rows = v->n_rows;
                 out->n_keys = v->n_keys;
                 sv->total_rows += v->n_rows;
-                r = row_index_build(a, v, &out->index);
+        }
+        *ret = TAKE_PTR(sv);
+        return 0;
+}
+
+static void served_finish(Served *sv, uint64_t t0)
+{
+        atomic_init(&sv->refs, 1);
+        sv->prepare_usec = now_monotonic_usec() - t0;
+        live++;
+}
+
+int served_new(const Snapshot *s, Served **ret)
+{
+        uint64_t t0 = now_monotonic_usec();
+        _cleanup_(served_releasep) Served *sv = NULL;
+        /* per view: JSON, its gzip, msgpack; the views list's gzip */
+        int r = served_alloc(s, 3 * s->n_views + 1, &sv);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s->n_views; i++) {
+                r = row_index_build(sv->arena, &s->views[i], &sv->views[i].index);
                 if (r < 0)
                         return r;
         }
         r = render_snapshot(sv, s);
         if (r < 0)
                 return r;
-        atomic_init(&sv->refs, 1);
-        sv->prepare_usec = now_monotonic_usec() - t0;
-        live++;
+        served_finish(sv, t0);
+        *ret = TAKE_PTR(sv);
+        return 0;
+}
+
+int served_new_prerendered(const Snapshot *s, void *image, size_t image_size, Served **ret)
+{
+        uint64_t t0 = now_monotonic_usec();
+        _cleanup_(served_releasep) Served *sv = NULL;
+        int r = served_alloc(s, 1, &sv); /* the file image */
+        if (r < 0)
+                return r;
+        r = prerender_adopt(sv, s, image, image_size);
+        if (r < 0)
+                return r;
+        served_finish(sv, t0);
         *ret = TAKE_PTR(sv);
         return 0;
 }

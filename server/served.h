@@ -74,6 +74,9 @@ typedef struct Served {
 
 /* Renders s into a new Served with one reference. s is not consumed. */
 int served_new(const Snapshot *s, Served **ret);
+/* A version 2 snapshot, no rendering: the Served points into the file image read by
+ * snapshot_read_file_image(), which it takes over on success (prerender.h). */
+int served_new_prerendered(const Snapshot *s, void *image, size_t image_size, Served **ret);
 Served *served_ref(Served *sv);
 /* Drops a reference; frees everything at zero. NULL is fine. */
 void served_unref(Served *sv);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "parallel.h"
 #include "plan.h"
+#include "prerender.h"
 #include "snapshot_write.h"
 #include "source.h"
 #include "view_out.h"
@@ -178,6 +179,8 @@ int engine_run(const Config *cfg, uint64_t deadline_usec, EngineResult *ret)
         _cleanup_(snapshot_writer_freep) SnapshotWriter *w = NULL;
         if ((r = snapshot_writer_new(&w)) < 0)
                 return r;
+        /* version 2: the worker renders what tallyd serves, so loading stays cheap */
+        snapshot_writer_set_transform(w, prerender_transform);
         for (size_t si = 0; si < plan->n_sources && r == 0; si++)
                 r = run_source(cfg, &plan->sources[si], deadline_usec, w, ret);
         if (r != 0)

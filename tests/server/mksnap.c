@@ -1,15 +1,18 @@
 /* Test and benchmark helper: publishes snapshots into a directory through the real
  * writer (common/snapshot_write.h), so tallyd can be tested without tally-worker.
  *
- *   mksnap DIR [--rows N] [--q1] [--seed S] [--keep K] [--views N] [--count N]
+ *   mksnap DIR [--rows N] [--q1] [--seed S] [--keep K] [--views N] [--count N] [--v1]
  *   mksnap DIR --corrupt     publish garbage under the next generation's name
  *
  * View "sales" is keyed by region, product; --q1 adds the worker issue's Q1 aggregates
- * (avg/min/max/p95/distinct). Values depend on --seed so tests can see a change. */
+ * (avg/min/max/p95/distinct). Values depend on --seed so tests can see a change.
+ * Snapshots are version 2 (bodies rendered, as the worker writes them); --v1 writes the
+ * old version, which tallyd still loads. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 
+#include "prerender.h"
 #include "snapshot_dir.h"
 #include "snapshot_write.h"
 
@@ -71,12 +74,13 @@ int main(int argc, char **argv)
             {"keep", required_argument, NULL, 'k'},
             {"views", required_argument, NULL, 'v'},
             {"corrupt", no_argument, NULL, 'x'},
+            {"v1", no_argument, NULL, '1'},
             {},
         };
         size_t rows = 16, views = 1;
         uint64_t seed = 1;
         unsigned keep = 3;
-        bool q1 = false, bad = false;
+        bool q1 = false, bad = false, v1 = false;
         int c;
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
                 switch (c) {
@@ -86,12 +90,13 @@ int main(int argc, char **argv)
                 case 'k': keep = (unsigned)strtoul(optarg, NULL, 10); break;
                 case 'v': views = strtoull(optarg, NULL, 10); break;
                 case 'x': bad = true; break;
+                case '1': v1 = true; break;
                 default: return 2;
                 }
         }
         if (optind + 1 != argc) {
                 fprintf(stderr, "usage: mksnap DIR [--rows N] [--q1] [--seed S] [--keep K] "
-                                "[--views N] [--corrupt]\n");
+                                "[--views N] [--v1] [--corrupt]\n");
                 return 2;
         }
         const char *dir = argv[optind];
@@ -115,6 +120,8 @@ int main(int argc, char **argv)
         _cleanup_(snapshot_writer_freep) SnapshotWriter *w = NULL;
         if (snapshot_writer_new(&w) < 0)
                 return 1;
+        if (!v1)
+                snapshot_writer_set_transform(w, prerender_transform);
         SnapshotStats st = {
             .rows_read = rows * 10, .rows_rejected = 1, .duration_ms = 5, .host = "mksnap"};
         snapshot_writer_set_stats(w, &st);
