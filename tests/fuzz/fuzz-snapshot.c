@@ -3,12 +3,16 @@
  *
  * The first byte picks how the rest is used. A checksum guards the payload, so random
  * mutations of a whole file almost never get past it; mode 1 therefore wraps the input
- * in a valid envelope (name, version, checksum) to reach the payload decoder. */
+ * in a valid envelope (name, version, checksum) to reach the payload decoder, mode 2 in a
+ * version 2 envelope, to reach the bodies' directory checks. A v2 snapshot that passes
+ * has every piece and row slice read the way tallyd serves them, and every index probe
+ * must end at an empty slot. */
 #include <string.h>
 #include <xxhash.h>
 
 #include "fuzz.h"
 #include "log.h"
+#include "snapshot_bodies.h"
 #include "snapshot_read.h"
 #include "snapshot_write.h"
 
@@ -20,7 +24,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* The envelope as the writer lays it out: fixarray(4), fixstr name, version, bin32
  * payload, uint64 checksum. */
-static uint8_t *wrap_payload(const uint8_t *payload, size_t len, size_t *ret_len)
+static uint8_t *wrap_payload(const uint8_t *payload, size_t len, uint8_t version, size_t *ret_len)
 {
         const size_t name_len = strlen(SNAPSHOT_FORMAT_NAME);
         size_t n = 1 + 1 + name_len + 1 + 5 + len + 9;
@@ -31,7 +35,7 @@ static uint8_t *wrap_payload(const uint8_t *payload, size_t len, size_t *ret_len
         *p++ = (uint8_t)(0xa0 | name_len);
         memcpy(p, SNAPSHOT_FORMAT_NAME, name_len);
         p += name_len;
-        *p++ = SNAPSHOT_FORMAT_VERSION;
+        *p++ = version;
         *p++ = 0xc6;
         for (int i = 3; i >= 0; i--)
                 *p++ = (uint8_t)(len >> (8 * i));
@@ -73,6 +77,62 @@ static uint64_t touch(const Snapshot *s)
                 }
         }
         return h;
+}
+
+static uint64_t touch_range(const SnapshotBodies *b, SnapshotRange r)
+{
+        uint64_t h = 0;
+        FUZZ_ASSERT(r.off <= b->len && r.len <= b->len - r.off);
+        for (uint64_t i = 0; i < r.len; i++)
+                h = h * 31 + b->base[r.off + i];
+        return h;
+}
+
+/* What tallyd does with a v2 file's bodies: whole documents, heads, every row's slice,
+ * and index lookups, which probe from any slot to an empty one. */
+static uint64_t touch_bodies(const Snapshot *s)
+{
+        const SnapshotBodies *b = s->bodies;
+        uint64_t h = 0;
+        FUZZ_ASSERT(b->n_views == s->n_views);
+        for (size_t i = 0; i < b->n_views; i++) {
+                const SnapshotBodyView *v = &b->views[i];
+                size_t n = s->views[i].n_rows;
+                const SnapshotBodyDoc *docs[2] = {&v->json, &v->mp};
+                for (int j = 0; j < 2; j++) {
+                        const SnapshotBodyDoc *d = docs[j];
+                        uint64_t sep = j == 0;
+                        h += touch_range(b, d->full) + touch_range(b, d->gzip) +
+                             touch_range(b, d->row_prefix);
+                        FUZZ_ASSERT(d->head_len <= d->rows && d->rows <= d->full.len);
+                        const uint8_t *o = b->base + d->row_offsets;
+                        for (size_t r = 0; r < n; r++) {
+                                uint32_t a = snapshot_le32(o + 4 * r),
+                                         e = snapshot_le32(o + 4 * r + 4);
+                                FUZZ_ASSERT(e >= a + sep + 1);
+                                h += touch_range(
+                                    b, (SnapshotRange){d->full.off + d->rows + a, e - a - sep});
+                        }
+                }
+                const uint8_t *slots = b->base + v->index.slots;
+                const uint8_t *ko = b->base + v->index.key_offsets;
+                uint64_t mask = v->index.n_slots - 1;
+                for (uint64_t start = 0; start < v->index.n_slots; start++) {
+                        uint64_t k = start, steps = 0;
+                        for (uint32_t x; (x = snapshot_le32(slots + 4 * k)) != 0;
+                             k = (k + 1) & mask) {
+                                FUZZ_ASSERT(x <= n);
+                                uint32_t a = snapshot_le32(ko + 4 * (x - 1)),
+                                         e = snapshot_le32(ko + 4 * x);
+                                FUZZ_ASSERT(a <= e && e <= v->index.keys.len);
+                                FUZZ_ASSERT(++steps <= v->index.n_slots);
+                        }
+                        if (start > 64)
+                                break; /* enough probes; the whole table is checked above */
+                }
+        }
+        return h + touch_range(b, b->views_json) + touch_range(b, b->views_json_gzip) +
+               touch_range(b, b->views_mp);
 }
 
 static void encode(const Snapshot *s, void **ret, size_t *ret_len)
@@ -139,8 +199,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t mode = data[0];
         data++, size--;
         uint8_t *wrapped = NULL;
-        if (mode & 1) {
-                wrapped = wrap_payload(data, size, &size);
+        if (mode & 3) {
+                wrapped = wrap_payload(
+                    data, size, mode & 2 ? SNAPSHOT_FORMAT_VERSION_BODIES : SNAPSHOT_FORMAT_VERSION,
+                    &size);
                 if (!wrapped)
                         return 0;
                 data = wrapped;
@@ -151,6 +213,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r >= 0) {
                 FUZZ_ASSERT(s && s->generation > 0);
                 (void)touch(s);
+                FUZZ_ASSERT((s->version == SNAPSHOT_FORMAT_VERSION_BODIES) == (s->bodies != NULL));
+                if (s->bodies)
+                        (void)touch_bodies(s);
                 check_round_trip(s);
                 if (fuzz_verbose())
                         fprintf(stderr, "accepted: generation %llu, %zu views\n",
