@@ -127,26 +127,31 @@ static void reject(Loader *l, uint64_t gen, const char *name, const struct stat 
 #endif
 
 /* Priorities. Reading and validating a snapshot, and adopting a v2 file's bodies, costs
- * milliseconds of CPU: the loader runs that at LOADER_NICE, a small share of a core the
- * event loops saturate, so a new snapshot is served within a second under any load while
- * a request waits at most one short slice behind it. Rendering a v1 file costs hundreds of
- * milliseconds: that runs in a helper thread at SCHED_IDLE (nice 19 where the policy is
- * refused), which any waking loop preempts at once, so it waits for idle CPU instead of
- * delaying requests. (An unprivileged thread cannot raise its priority again, hence a
+ * milliseconds of CPU: the loader runs that LOADER_NICE levels below the process, a small
+ * share of a core the event loops saturate, so a new snapshot is served within a second
+ * under any load while a request waits at most one short slice behind it. Rendering a v1
+ * file costs hundreds of milliseconds: that runs in a helper thread at SCHED_IDLE (nice 19
+ * where the policy is refused), which any waking loop preempts at once, so it waits for
+ * idle CPU instead of delaying requests. (An unprivileged thread cannot raise its priority again, hence a
  * thread of its own rather than a switch.) */
 #define LOADER_NICE      10
 #define LOADER_IDLE_NICE 19
 
-static void set_nice(int nice)
+/* Nice relative to the process's (a Nice= of the unit moves both). */
+static void lower_nice_by(int n)
 {
-        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), nice);
+        errno = 0;
+        int cur = getpriority(PRIO_PROCESS, (id_t)gettid());
+        if (cur == -1 && errno != 0)
+                cur = 0;
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), MIN(cur + n, LOADER_IDLE_NICE));
 }
 
 static void lower_to_idle(void)
 {
         struct sched_param param = {.sched_priority = 0};
         if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) != 0)
-                set_nice(LOADER_IDLE_NICE);
+                lower_nice_by(LOADER_IDLE_NICE);
 }
 
 typedef struct RenderJob {
@@ -282,7 +287,7 @@ int loader_scan_now(Loader *l, Served **ret)
 static void *loader_thread(void *arg)
 {
         Loader *l = arg;
-        set_nice(LOADER_NICE);
+        lower_nice_by(LOADER_NICE);
         pthread_mutex_lock(&l->lock);
         for (;;) {
                 while (!l->scan_requested && !l->retired && !l->stop)
