@@ -382,63 +382,62 @@ int snapshot_bodies_parse(MpCursor *c, const Snapshot *s, const void *base, size
 
 /* ---- writer ---- */
 
-static void pack_key(msgpack_packer *pk, const char *k)
+/* Every pack result is kept: msgpack-c reports a failed allocation only there. */
+static int pack_key(msgpack_packer *pk, const char *k)
 {
-        msgpack_pack_str_with_body(pk, k, strlen(k));
+        return msgpack_pack_str_with_body(pk, k, strlen(k));
 }
 
-static void pack_range(msgpack_packer *pk, const char *k, SnapshotRange r, bool optional)
+static int pack_range(msgpack_packer *pk, const char *k, SnapshotRange r, bool optional)
 {
-        pack_key(pk, k);
-        if (optional && r.len == 0) {
-                msgpack_pack_nil(pk);
-                return;
-        }
-        msgpack_pack_array(pk, 2);
-        msgpack_pack_uint64(pk, r.off);
-        msgpack_pack_uint64(pk, r.len);
+        int e = pack_key(pk, k);
+        if (optional && r.len == 0)
+                return e | msgpack_pack_nil(pk);
+        e |= msgpack_pack_array(pk, 2);
+        e |= msgpack_pack_uint64(pk, r.off);
+        return e | msgpack_pack_uint64(pk, r.len);
 }
 
-static void pack_doc(msgpack_packer *pk, const char *k, const SnapshotBodyDoc *d)
+static int pack_doc(msgpack_packer *pk, const char *k, const SnapshotBodyDoc *d)
 {
-        pack_key(pk, k);
-        msgpack_pack_map(pk, 6);
-        pack_range(pk, "full", d->full, false);
-        pack_key(pk, "head");
-        msgpack_pack_uint64(pk, d->head_len);
-        pack_key(pk, "rows");
-        msgpack_pack_uint64(pk, d->rows);
-        pack_range(pk, "gzip", d->gzip, true);
-        pack_range(pk, "row_prefix", d->row_prefix, false);
-        pack_key(pk, "row_offsets");
-        msgpack_pack_uint64(pk, d->row_offsets);
+        int e = pack_key(pk, k);
+        e |= msgpack_pack_map(pk, 6);
+        e |= pack_range(pk, "full", d->full, false);
+        e |= pack_key(pk, "head");
+        e |= msgpack_pack_uint64(pk, d->head_len);
+        e |= pack_key(pk, "rows");
+        e |= msgpack_pack_uint64(pk, d->rows);
+        e |= pack_range(pk, "gzip", d->gzip, true);
+        e |= pack_range(pk, "row_prefix", d->row_prefix, false);
+        e |= pack_key(pk, "row_offsets");
+        return e | msgpack_pack_uint64(pk, d->row_offsets);
 }
 
-static void pack_directory(msgpack_packer *pk, const SnapshotBodies *dir)
+static int pack_directory(msgpack_packer *pk, const SnapshotBodies *dir)
 {
-        msgpack_pack_map(pk, 2);
-        pack_key(pk, "views");
-        msgpack_pack_array(pk, dir->n_views);
+        int e = msgpack_pack_map(pk, 2);
+        e |= pack_key(pk, "views");
+        e |= msgpack_pack_array(pk, dir->n_views);
         for (size_t i = 0; i < dir->n_views; i++) {
                 const SnapshotBodyView *v = &dir->views[i];
-                msgpack_pack_map(pk, 3);
-                pack_doc(pk, "json", &v->json);
-                pack_doc(pk, "msgpack", &v->mp);
-                pack_key(pk, "index");
-                msgpack_pack_map(pk, 3);
-                pack_key(pk, "slots");
-                msgpack_pack_array(pk, 2);
-                msgpack_pack_uint64(pk, v->index.slots);
-                msgpack_pack_uint64(pk, v->index.n_slots);
-                pack_range(pk, "keys", v->index.keys, false);
-                pack_key(pk, "key_offsets");
-                msgpack_pack_uint64(pk, v->index.key_offsets);
+                e |= msgpack_pack_map(pk, 3);
+                e |= pack_doc(pk, "json", &v->json);
+                e |= pack_doc(pk, "msgpack", &v->mp);
+                e |= pack_key(pk, "index");
+                e |= msgpack_pack_map(pk, 3);
+                e |= pack_key(pk, "slots");
+                e |= msgpack_pack_array(pk, 2);
+                e |= msgpack_pack_uint64(pk, v->index.slots);
+                e |= msgpack_pack_uint64(pk, v->index.n_slots);
+                e |= pack_range(pk, "keys", v->index.keys, false);
+                e |= pack_key(pk, "key_offsets");
+                e |= msgpack_pack_uint64(pk, v->index.key_offsets);
         }
-        pack_key(pk, "views_list");
-        msgpack_pack_map(pk, 3);
-        pack_range(pk, "json", dir->views_json, false);
-        pack_range(pk, "json_gzip", dir->views_json_gzip, true);
-        pack_range(pk, "msgpack", dir->views_mp, false);
+        e |= pack_key(pk, "views_list");
+        e |= msgpack_pack_map(pk, 3);
+        e |= pack_range(pk, "json", dir->views_json, false);
+        e |= pack_range(pk, "json_gzip", dir->views_json_gzip, true);
+        return e | pack_range(pk, "msgpack", dir->views_mp, false);
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -476,12 +475,12 @@ int snapshot_bodies_encode(const void *v1, size_t v1_len, const SnapshotBodies *
         msgpack_sbuffer_init(&head);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &head, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, members + 3);
-        msgpack_sbuffer_write(&head, (const char *)pc.p, members_len);
-        pack_key(&pk, "serve");
-        pack_directory(&pk, dir);
-        pack_key(&pk, "pad");
-        if (!head.data) {
+        int e = msgpack_pack_map(&pk, members + 3);
+        e |= msgpack_sbuffer_write(&head, (const char *)pc.p, members_len);
+        e |= pack_key(&pk, "serve");
+        e |= pack_directory(&pk, dir);
+        e |= pack_key(&pk, "pad");
+        if (e != 0 || !head.data) {
                 msgpack_sbuffer_destroy(&head);
                 return -ENOMEM;
         }
