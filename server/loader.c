@@ -132,8 +132,8 @@ static void reject(Loader *l, uint64_t gen, const char *name, const struct stat 
  * under any load while a request waits at most one short slice behind it. Rendering a v1
  * file costs hundreds of milliseconds: that runs in a helper thread at SCHED_IDLE (nice 19
  * where the policy is refused), which any waking loop preempts at once, so it waits for
- * idle CPU instead of delaying requests. (An unprivileged thread cannot raise its priority again, hence a
- * thread of its own rather than a switch.) */
+ * idle CPU instead of delaying requests. (An unprivileged thread cannot raise its priority
+ * again, hence a thread of its own rather than a switch.) */
 #define LOADER_NICE      10
 #define LOADER_IDLE_NICE 19
 
