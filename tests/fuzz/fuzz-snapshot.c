@@ -21,13 +21,21 @@
 /* tallyd's read (snapshot_read_file_image, cells of a v2 file skipped) goes through a
  * file in this directory and must agree with the whole decode on every input. */
 static int scratch_dirfd = -1;
+static char scratch_dir[] = "/tmp/tally-fuzz-snapshot-XXXXXX";
+
+static void remove_scratch(void)
+{
+        unlinkat(scratch_dirfd, "in", 0);
+        rmdir(scratch_dir);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
         log_set_max_level(LOG_EMERG);
-        char dir[] = "/tmp/tally-fuzz-snapshot-XXXXXX";
-        if (mkdtemp(dir))
-                scratch_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (mkdtemp(scratch_dir)) {
+                scratch_dirfd = open(scratch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                atexit(remove_scratch);
+        }
         return 0;
 }
 
