@@ -5,23 +5,23 @@
  *   [server]           listen, max_age, poll_interval, workers, max_connections,
  *                      max_header_bytes, timeout, spawn_interval
  *   [source.NAME]      type, path, columns, max_bad_ratio, time_reference
- *   [view.NAME]        source, group_by, aggregates, where, window
+ *   [view.NAME]        source, group_by, aggregates, where, window, having, top
  *
  * Relative paths (snapshot_dir, source paths) are taken relative to the config file's
- * directory. Every mistake is reported as "FILE:LINE: [section] key: reason" through the logger and
- * config_load returns -EINVAL; programs exit with EX_CONFIG (78) on it. */
+ * directory. Parsing does not log: every mistake becomes one ConfigError (file, line,
+ * section, key, reason), all of them are returned together, and the program prints them
+ * once as "FILE:LINE: [section] key: reason" and exits with EX_CONFIG (78).
+ *
+ * The parser itself is config.c (the file and the section table), with one file per kind
+ * of section beside it; config_parser.h says how a section or a key is added. */
 #pragma once
 
 #include "value.h"
+#include "where.h"
 
 #define EXIT_CONFIG        78 /* EX_CONFIG from sysexits.h */
 #define CONFIG_MAX_COLUMNS 128
 #define CONFIG_MAX_NAME    64
-
-typedef struct ColumnDef {
-        char *name;
-        ValueType type;
-} ColumnDef;
 
 typedef enum SourceType {
         SOURCE_CSV,
@@ -59,23 +59,9 @@ typedef struct AggregateDef {
         char *label; /* output column name as written, e.g. "sum(amount)" */
 } AggregateDef;
 
-typedef enum CmpOp {
-        CMP_EQ,
-        CMP_NE,
-        CMP_LT,
-        CMP_LE,
-        CMP_GT,
-        CMP_GE,
-        CMP_IN,
-} CmpOp;
-
-/* A predicate keeps its literals typed by the column they compare against. */
-typedef struct Predicate {
-        int column;
-        CmpOp op;
-        Value *literals; /* strings are owned (NUL-terminated) copies */
-        size_t n_literals;
-} Predicate;
+/* bucket_usec of a group_by item that is month(c): calendar months, UTC */
+#define BUCKET_MONTH UINT64_MAX
+#define TOP_MAX      1000000
 
 typedef struct ViewConfig {
         char *name;
@@ -83,12 +69,25 @@ typedef struct ViewConfig {
         size_t source; /* index into Config.sources */
         int *group_by; /* source column indices */
         size_t n_group_by;
+        /* per group_by item: 0 for the column's value, else the width in µs of the time
+         * bucket its time is floored to (BUCKET_MONTH: the calendar month); NULL when no
+         * item is a bucket */
+        uint64_t *bucket_usec;
+        char **group_labels; /* per group_by item: the output column's name as written */
         AggregateDef *aggregates;
         size_t n_aggregates;
         Predicate *where; /* ANDed */
         size_t n_where;
         int window_column; /* -1: no window */
         uint64_t window_usec;
+        Predicate *having; /* ANDed; column: index into aggregates */
+        size_t n_having;
+        /* top = N by AGG [asc|desc] [per ITEM, ...]: per partition (the first top_per
+         * group_by items), the top_n groups ranked by aggregates[top_by], ties by key */
+        uint32_t top_n; /* 0: no top */
+        size_t top_by;
+        bool top_asc;
+        size_t top_per;
 } ViewConfig;
 
 typedef struct ServerConfig {
@@ -121,11 +120,36 @@ typedef struct Config {
         size_t n_views;
 } Config;
 
-/* Reads and validates path. Errors are logged (file, line, key); returns -EINVAL on any,
- * -errno if the file cannot be read. */
-int config_load(const char *path, Config **ret);
-/* Same, from text; path is only used in messages. */
-int config_parse(const char *path, const char *text, Config **ret);
+/* One mistake in a configuration file. */
+typedef struct ConfigError {
+        const char *file; /* the path given to config_load (owned by the list) */
+        unsigned line;    /* 0: about the file as a whole (unreadable, too large) */
+        char *section;    /* NULL: not inside a section (a syntax error) */
+        char *key;        /* NULL: about the section as a whole */
+        char *reason;
+} ConfigError;
+
+/* Every mistake of one file, in line order. */
+typedef struct ConfigErrors {
+        char *file;
+        ConfigError *items;
+        size_t n;
+} ConfigErrors;
+
+ConfigErrors *config_errors_free(ConfigErrors *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ConfigErrors *, config_errors_free);
+/* "FILE:LINE: [section] key: reason", leaving out the parts an error does not have;
+ * returns buf. */
+const char *config_error_format(const ConfigError *e, char *buf, size_t n);
+
+/* Outcome of config_load and config_parse when the file has mistakes. */
+#define CONFIG_INVALID 1
+
+/* Reads and validates path. 0 with *ret; CONFIG_INVALID with *ret_errors (at least one
+ * entry) when the file cannot be opened or read, or holds any mistake; -ENOMEM. */
+int config_load(const char *path, Config **ret, ConfigErrors **ret_errors);
+/* Same, from text; path is only used in the errors and to resolve relative paths. */
+int config_parse(const char *path, const char *text, Config **ret, ConfigErrors **ret_errors);
 Config *config_free(Config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
 
@@ -133,3 +157,5 @@ const SourceConfig *config_find_source(const Config *c, const char *name);
 const ViewConfig *config_find_view(const Config *c, const char *name);
 int source_column_index(const SourceConfig *s, const char *name);
 const char *agg_kind_to_string(AggKind k);
+/* The type of an aggregate's value over a column of type column (count: any). */
+ValueType agg_output_type(AggKind k, ValueType column);

@@ -15,9 +15,16 @@ LogField log_field(const char *fmt, ...)
         LogField f;
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(f.kv, sizeof(f.kv), fmt, ap);
+        if (vasprintf(&f.kv, fmt, ap) < 0)
+                f.kv = NULL;
         va_end(ap);
         return f;
+}
+
+static void fields_free(size_t n_fields, const LogField *fields)
+{
+        for (size_t i = 0; i < n_fields; i++)
+                free(fields[i].kv);
 }
 
 /* systemd sets JOURNAL_STREAM=dev:ino for the stream it connected to stderr; matching it
@@ -56,14 +63,58 @@ void log_set_max_level(int level)
         log_max_level = level;
 }
 
-int log_get_max_level(void)
-{
-        return log_max_level;
-}
-
 bool log_to_journal(void)
 {
         return log_journal.fd >= 0;
+}
+
+/* The entry as journald fields: MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, MESSAGE_ID, ERRNO,
+ * then the caller's. */
+static int send_journal(int level, int err, const char *message_id, size_t n_fields,
+                        const LogField *fields, const char *msg)
+{
+        char priority[16], ident[64], msgid[64], errnostr[32];
+        struct iovec iov[8 + 32];
+        size_t n = 0;
+        _cleanup_free_ char *message = NULL;
+        if (asprintf(&message, "MESSAGE=%s", msg) < 0)
+                return -ENOMEM;
+        snprintf(priority, sizeof(priority), "PRIORITY=%d", level);
+        snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", log_ident);
+        iov[n++] = (struct iovec){message, strlen(message)};
+        iov[n++] = (struct iovec){priority, strlen(priority)};
+        iov[n++] = (struct iovec){ident, strlen(ident)};
+        if (message_id) {
+                snprintf(msgid, sizeof(msgid), "MESSAGE_ID=%s", message_id);
+                iov[n++] = (struct iovec){msgid, strlen(msgid)};
+        }
+        if (err != 0) {
+                snprintf(errnostr, sizeof(errnostr), "ERRNO=%d", abs(err));
+                iov[n++] = (struct iovec){errnostr, strlen(errnostr)};
+        }
+        for (size_t i = 0; i < n_fields && n < ELEMENTSOF(iov); i++)
+                if (fields[i].kv)
+                        iov[n++] = (struct iovec){fields[i].kv, strlen(fields[i].kv)};
+        return journal_send(&log_journal, iov, n);
+}
+
+/* One line on stderr: "ident: message KEY=value ...", written in one writev so lines of
+ * concurrent threads do not interleave. */
+static void write_stderr(size_t n_fields, const LogField *fields, const char *msg)
+{
+        static char space = ' ', colon[] = ": ", newline = '\n';
+        struct iovec iov[4 + 2 * 32];
+        size_t n = 0;
+        iov[n++] = (struct iovec){(void *)log_ident, strlen(log_ident)};
+        iov[n++] = (struct iovec){colon, 2};
+        iov[n++] = (struct iovec){(void *)msg, strlen(msg)};
+        for (size_t i = 0; i < n_fields && n + 3 <= ELEMENTSOF(iov); i++)
+                if (fields[i].kv) {
+                        iov[n++] = (struct iovec){&space, 1};
+                        iov[n++] = (struct iovec){fields[i].kv, strlen(fields[i].kv)};
+                }
+        iov[n++] = (struct iovec){&newline, 1};
+        (void)!writev(STDERR_FILENO, iov, (int)n);
 }
 
 int log_struct(int level, int err, const char *message_id, size_t n_fields, const LogField *fields,
@@ -71,52 +122,33 @@ int log_struct(int level, int err, const char *message_id, size_t n_fields, cons
 {
         int saved_errno = errno;
         int ret = err == 0 ? 0 : -abs(err);
-        if (level > log_max_level)
+        if (level > log_max_level) {
+                fields_free(n_fields, fields);
                 return ret;
+        }
 
-        char msg[1024];
+        char buf[1024];
+        _cleanup_free_ char *heap = NULL;
+        const char *msg = buf;
         va_list ap;
         va_start(ap, fmt);
         /* %m in our messages means the err argument, as in systemd. */
         errno = abs(err);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        int len = vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
-
-        if (log_journal.fd >= 0) {
-                char message[1100], priority[16], ident[64], msgid[64], errnostr[32];
-                struct iovec iov[8 + 32];
-                size_t n = 0;
-                snprintf(message, sizeof(message), "MESSAGE=%s", msg);
-                snprintf(priority, sizeof(priority), "PRIORITY=%d", level);
-                snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", log_ident);
-                iov[n++] = (struct iovec){message, strlen(message)};
-                iov[n++] = (struct iovec){priority, strlen(priority)};
-                iov[n++] = (struct iovec){ident, strlen(ident)};
-                if (message_id) {
-                        snprintf(msgid, sizeof(msgid), "MESSAGE_ID=%s", message_id);
-                        iov[n++] = (struct iovec){msgid, strlen(msgid)};
-                }
-                if (err != 0) {
-                        snprintf(errnostr, sizeof(errnostr), "ERRNO=%d", abs(err));
-                        iov[n++] = (struct iovec){errnostr, strlen(errnostr)};
-                }
-                for (size_t i = 0; i < n_fields && n < ELEMENTSOF(iov); i++)
-                        iov[n++] = (struct iovec){(void *)fields[i].kv, strlen(fields[i].kv)};
-                if (journal_send(&log_journal, iov, n) >= 0) {
-                        errno = saved_errno;
-                        return ret;
-                }
+        if (len >= (int)sizeof(buf)) {
+                va_start(ap, fmt);
+                errno = abs(err);
+                if (vasprintf(&heap, fmt, ap) >= 0)
+                        msg = heap;
+                else
+                        heap = NULL; /* keep the cut one rather than nothing */
+                va_end(ap);
         }
-        char line[2048];
-        int len = snprintf(line, sizeof(line), "%s: %s", log_ident, msg);
-        for (size_t i = 0; i < n_fields && len > 0 && (size_t)len < sizeof(line); i++)
-                len += snprintf(line + len, sizeof(line) - (size_t)len, " %s", fields[i].kv);
-        if (len < 0)
-                len = 0;
-        if ((size_t)len >= sizeof(line) - 1)
-                len = (int)sizeof(line) - 2;
-        line[len++] = '\n';
-        (void)!write(STDERR_FILENO, line, (size_t)len);
+
+        if (log_journal.fd < 0 || send_journal(level, err, message_id, n_fields, fields, msg) < 0)
+                write_stderr(n_fields, fields, msg);
+        fields_free(n_fields, fields);
         errno = saved_errno;
         return ret;
 }

@@ -18,9 +18,10 @@
 #define MSGID_BAD_ROWS          "6f0d4b3c2a1e4d5f8a9b0c1d2e3f4a55"
 #define MSGID_SERVER_STARTED    "6f0d4b3c2a1e4d5f8a9b0c1d2e3f4a56"
 
-/* One structured field, preformatted as "KEY=value". */
+/* One structured field, preformatted as "KEY=value", as long as it is (a path is not cut
+ * short). The log_struct call it is passed to frees it; NULL (out of memory) is skipped. */
 typedef struct LogField {
-        char kv[128];
+        char *kv;
 } LogField;
 
 LogField log_field(const char *fmt, ...) _printf_(1, 2);
@@ -32,10 +33,11 @@ LogField log_field(const char *fmt, ...) _printf_(1, 2);
 
 void log_setup(const char *ident);
 void log_set_max_level(int level);
-int log_get_max_level(void);
 /* True when entries go to journald rather than stderr. */
 bool log_to_journal(void);
 
+/* Logs one entry and frees the fields. The message is kept whole too: one that does not fit
+ * the stack buffer is formatted again on the heap. */
 int log_struct(int level, int err, const char *message_id, size_t n_fields, const LogField *fields,
                const char *fmt, ...) _printf_(6, 7);
 

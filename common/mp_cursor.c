@@ -98,34 +98,39 @@ static int read_int(MpCursor *c, bool *neg, uint64_t *mag)
         return -EBADMSG;
 }
 
-int mp_read_u64(MpCursor *c, uint64_t *ret)
+/* An integer in -max_neg..max_pos; out of range, -ERANGE with the cursor left on it. */
+static int read_int_within(MpCursor *c, uint64_t max_pos, uint64_t max_neg, bool *neg,
+                           uint64_t *mag)
 {
         const uint8_t *save = c->p;
-        bool neg;
-        uint64_t mag;
-        int r = read_int(c, &neg, &mag);
+        int r = read_int(c, neg, mag);
         if (r < 0)
                 return r;
-        if (neg) {
+        if (*mag > (*neg ? max_neg : max_pos)) {
                 c->p = save;
                 return -ERANGE;
         }
+        return 0;
+}
+
+int mp_read_u64(MpCursor *c, uint64_t *ret)
+{
+        bool neg;
+        uint64_t mag;
+        int r = read_int_within(c, UINT64_MAX, 0, &neg, &mag);
+        if (r < 0)
+                return r;
         *ret = mag;
         return 0;
 }
 
 int mp_read_i64(MpCursor *c, int64_t *ret)
 {
-        const uint8_t *save = c->p;
         bool neg;
         uint64_t mag;
-        int r = read_int(c, &neg, &mag);
+        int r = read_int_within(c, INT64_MAX, (uint64_t)INT64_MAX + 1, &neg, &mag);
         if (r < 0)
                 return r;
-        if ((!neg && mag > INT64_MAX) || (neg && mag > (uint64_t)INT64_MAX + 1)) {
-                c->p = save;
-                return -ERANGE;
-        }
         *ret = neg ? (int64_t)(0 - mag) : (int64_t)mag;
         return 0;
 }

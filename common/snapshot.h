@@ -46,6 +46,11 @@ typedef struct SnapshotView {
         SnapshotColumn *columns;
         size_t n_rows;
         Value *cells; /* n_rows * n_columns, row-major */
+        /* SNAPSHOT_READ_BODIES_ONLY (v2, cells NULL): the key columns only, n_rows *
+         * n_key_cells row-major, what tallyd's slice index is built from; n_key_cells is
+         * n_keys when the file names its keys before its rows (the writer always does). */
+        size_t n_key_cells;
+        Value *key_cells;
 } SnapshotView;
 
 typedef struct SnapshotSource {
@@ -85,6 +90,13 @@ static inline const Value *snapshot_view_row(const SnapshotView *v, size_t row)
 }
 
 const SnapshotView *snapshot_find_view(const Snapshot *s, const char *name);
+
+/* How old a snapshot created at created_usec (CLOCK_REALTIME) is at now_usec; 0 when its
+ * clock ran ahead of ours. Stale means older than max_age: age > max_age. */
+static inline uint64_t snapshot_age_usec(int64_t created_usec, uint64_t now_usec)
+{
+        return now_usec > (uint64_t)created_usec ? now_usec - (uint64_t)created_usec : 0;
+}
 
 /* Builds "snapshot-<gen>.msgpack" into buf (at least SNAPSHOT_NAME_MAX bytes). */
 void snapshot_name(char *buf, size_t n, uint64_t generation);

@@ -76,11 +76,12 @@ typedef enum Field {
         F_GZIP = 1 << 3,
         F_PREFIX = 1 << 4,
         F_OFFSETS = 1 << 5,
+        F_HEAD_COLS = 1 << 6,
 } Field;
 
-static int parse_doc(Check *k, const SnapshotView *v, bool json, SnapshotBodyDoc *d)
+static int parse_doc(Check *k, const SnapshotView *v, const char *fmt, uint64_t sep,
+                     SnapshotBodyDoc *d)
 {
-        const char *fmt = json ? "json" : "msgpack";
         uint32_t n;
         unsigned seen = 0;
         if (mp_read_map(k->c, &n) < 0)
@@ -96,6 +97,8 @@ static int parse_doc(Check *k, const SnapshotView *v, bool json, SnapshotBodyDoc
                         r = read_range(k, "full", false, &d->full);
                 else if ((f = F_HEAD, mp_str_eq("head", key, kl)))
                         r = read_uint(k, "head", &d->head_len);
+                else if ((f = F_HEAD_COLS, mp_str_eq("head_cols", key, kl)))
+                        r = read_uint(k, "head_cols", &d->head_cols_len);
                 else if ((f = F_ROWS, mp_str_eq("rows", key, kl)))
                         r = read_uint(k, "rows", &d->rows);
                 else if ((f = F_GZIP, mp_str_eq("gzip", key, kl)))
@@ -114,11 +117,14 @@ static int parse_doc(Check *k, const SnapshotView *v, bool json, SnapshotBodyDoc
                         return bad(k, "view %s %s: %.*s twice", v->name, fmt, (int)kl, key);
                 seen |= f;
         }
-        if (seen != (F_FULL | F_HEAD | F_ROWS | F_GZIP | F_PREFIX | F_OFFSETS))
+        if (seen != (F_FULL | F_HEAD | F_HEAD_COLS | F_ROWS | F_GZIP | F_PREFIX | F_OFFSETS))
                 return bad(k,
-                           "view %s %s: full, head, rows, gzip, row_prefix and row_offsets "
-                           "are required",
+                           "view %s %s: full, head, head_cols, rows, gzip, row_prefix and "
+                           "row_offsets are required",
                            v->name, fmt);
+        if (d->head_cols_len > d->head_len)
+                return bad(k, "view %s %s: head_cols %" PRIu64 " past head %" PRIu64, v->name, fmt,
+                           d->head_cols_len, d->head_len);
         if (d->head_len > d->full.len || d->rows < d->head_len || d->rows > d->full.len)
                 return bad(k,
                            "view %s %s: head %" PRIu64 " / rows at %" PRIu64
@@ -129,7 +135,7 @@ static int parse_doc(Check *k, const SnapshotView *v, bool json, SnapshotBodyDoc
                 return r;
         /* every row is at least one byte plus the separator, inside the document */
         const uint8_t *o = k->base + d->row_offsets;
-        uint64_t sep = json ? 1 : 0, room = d->full.len - d->rows;
+        uint64_t room = d->full.len - d->rows;
         if (v->n_rows > 0 && snapshot_le32(o) != 0)
                 return bad(k, "view %s %s: row offsets do not start at 0", v->name, fmt);
         for (size_t row = 0; row < v->n_rows; row++) {
@@ -233,11 +239,13 @@ static int parse_view(Check *k, const SnapshotView *v, SnapshotBodyView *out)
                 if (mp_read_str(k->c, &key, &kl) < 0)
                         return bad(k, "view %s: map key is not a string", v->name);
                 if ((f = 1, mp_str_eq("json", key, kl)))
-                        r = parse_doc(k, v, true, &out->json);
+                        r = parse_doc(k, v, "json", 1, &out->json);
                 else if ((f = 2, mp_str_eq("msgpack", key, kl)))
-                        r = parse_doc(k, v, false, &out->mp);
+                        r = parse_doc(k, v, "msgpack", 0, &out->mp);
                 else if ((f = 4, mp_str_eq("index", key, kl)))
                         r = parse_index(k, v, &out->index);
+                else if ((f = 8, mp_str_eq("csv", key, kl)))
+                        r = parse_doc(k, v, "csv", 0, &out->csv);
                 else {
                         f = 0;
                         r = mp_skip(k->c, SNAPSHOT_MAX_DEPTH) < 0 ? bad(k, "malformed value") : 0;
@@ -248,8 +256,8 @@ static int parse_view(Check *k, const SnapshotView *v, SnapshotBodyView *out)
                         return bad(k, "view %s: %.*s twice", v->name, (int)kl, key);
                 seen |= f;
         }
-        if (seen != 7)
-                return bad(k, "view %s: json, msgpack and index are required", v->name);
+        if (seen != 15)
+                return bad(k, "view %s: json, msgpack, csv and index are required", v->name);
         return 0;
 }
 
@@ -298,7 +306,7 @@ static int cmp_range(const void *a, const void *b)
 static int check_disjoint(Check *k, const Snapshot *s, const SnapshotBodies *b)
 {
         size_t n = 0;
-        _cleanup_free_ SnapshotRange *r = calloc(b->n_views * 11 + 3, sizeof(*r));
+        _cleanup_free_ SnapshotRange *r = calloc(b->n_views * 15 + 3, sizeof(*r));
         if (!r)
                 return -ENOMEM;
 #define ADD(o, l)                                           \
@@ -309,8 +317,8 @@ static int check_disjoint(Check *k, const Snapshot *s, const SnapshotBodies *b)
         for (size_t i = 0; i < b->n_views; i++) {
                 const SnapshotBodyView *v = &b->views[i];
                 uint64_t offsets = ((uint64_t)s->views[i].n_rows + 1) * 4;
-                const SnapshotBodyDoc *d[2] = {&v->json, &v->mp};
-                for (int j = 0; j < 2; j++) {
+                const SnapshotBodyDoc *d[3] = {&v->json, &v->mp, &v->csv};
+                for (int j = 0; j < 3; j++) {
                         ADD(d[j]->full.off, d[j]->full.len);
                         ADD(d[j]->gzip.off, d[j]->gzip.len);
                         ADD(d[j]->row_prefix.off, d[j]->row_prefix.len);
@@ -401,10 +409,12 @@ static int pack_range(msgpack_packer *pk, const char *k, SnapshotRange r, bool o
 static int pack_doc(msgpack_packer *pk, const char *k, const SnapshotBodyDoc *d)
 {
         int e = pack_key(pk, k);
-        e |= msgpack_pack_map(pk, 6);
+        e |= msgpack_pack_map(pk, 7);
         e |= pack_range(pk, "full", d->full, false);
         e |= pack_key(pk, "head");
         e |= msgpack_pack_uint64(pk, d->head_len);
+        e |= pack_key(pk, "head_cols");
+        e |= msgpack_pack_uint64(pk, d->head_cols_len);
         e |= pack_key(pk, "rows");
         e |= msgpack_pack_uint64(pk, d->rows);
         e |= pack_range(pk, "gzip", d->gzip, true);
@@ -420,9 +430,10 @@ static int pack_directory(msgpack_packer *pk, const SnapshotBodies *dir)
         e |= msgpack_pack_array(pk, dir->n_views);
         for (size_t i = 0; i < dir->n_views; i++) {
                 const SnapshotBodyView *v = &dir->views[i];
-                e |= msgpack_pack_map(pk, 3);
+                e |= msgpack_pack_map(pk, 4);
                 e |= pack_doc(pk, "json", &v->json);
                 e |= pack_doc(pk, "msgpack", &v->mp);
+                e |= pack_doc(pk, "csv", &v->csv);
                 e |= pack_key(pk, "index");
                 e |= msgpack_pack_map(pk, 3);
                 e |= pack_key(pk, "slots");

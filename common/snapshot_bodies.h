@@ -8,15 +8,18 @@
  *   bodies: bin, the concatenated documents, row offsets and row index
  * Everything v1 has (views with their rows) stays, so every v1 reader's data is there.
  *
- * serve = {views: [{json: DOC, msgpack: DOC, index: INDEX}...]  (one per view, in order)
+ * serve = {views: [{json: DOC, msgpack: DOC, csv: DOC, index: INDEX}...]  (one per view)
  *          views_list: {json: R, json_gzip: R|nil, msgpack: R}}
  *   R     = [offset, length] into bodies
- *   DOC   = {full: R, head: length, rows: offset in full, gzip: R|nil, row_prefix: R,
- *            row_offsets: offset}
+ *   DOC   = {full: R, head: length, head_cols: length, rows: offset in full, gzip: R|nil,
+ *            row_prefix: R, row_offsets: offset}
  *           full is the whole-view document, its first `head` bytes the members through
- *           total_rows (JSON: and the ','); row_offsets is n_rows + 1 little-endian uint32
+ *           total_rows (JSON: and the ','), its first `head_cols` <= head bytes those
+ *           through the "total_rows" key (a slice says its own count; CSV: head_cols =
+ *           head = the header row); row_offsets is n_rows + 1 little-endian uint32
  *           at a 4-aligned offset: row r spans full[rows + o[r] .. rows + o[r+1] - sep),
- *           sep 1 in JSON (the ','), 0 in msgpack; o[0] = 0 when there are rows,
+ *           sep 1 in JSON (the ','), 0 in msgpack and CSV (a record spans its CRLF);
+ *           o[0] = 0 when there are rows,
  *           o[r+1] >= o[r] + sep + 1, rows + o[n_rows] within full.
  *   INDEX = {slots: [offset, count], keys: R, key_offsets: offset}
  *           count is a power of two with at least one empty slot; each slot is a
@@ -43,8 +46,9 @@ typedef struct SnapshotRange {
 typedef struct SnapshotBodyDoc {
         SnapshotRange full;
         uint64_t head_len;
-        uint64_t rows;      /* offset of the first row inside full */
-        SnapshotRange gzip; /* len 0: none */
+        uint64_t head_cols_len; /* a prefix of head: through the "total_rows" key */
+        uint64_t rows;          /* offset of the first row inside full */
+        SnapshotRange gzip;     /* len 0: none */
         SnapshotRange row_prefix;
         uint64_t row_offsets;
 } SnapshotBodyDoc;
@@ -59,6 +63,7 @@ typedef struct SnapshotBodyIndex {
 typedef struct SnapshotBodyView {
         SnapshotBodyDoc json;
         SnapshotBodyDoc mp;
+        SnapshotBodyDoc csv;
         SnapshotBodyIndex index;
 } SnapshotBodyView;
 

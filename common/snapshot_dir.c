@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 
+#include "pin.h"
 #include "snapshot.h"
 
 static int cmp_desc(const void *a, const void *b)
@@ -81,7 +82,11 @@ int snapshot_dir_prune(int dirfd, unsigned keep)
         int r = snapshot_dir_list(dirfd, &gens, &n), removed = 0;
         if (r < 0)
                 return r;
+        uint64_t pinned = 0; /* pin.h: the pinned generation stays beyond keep */
+        (void)pin_read(dirfd, &pinned);
         for (size_t i = keep; i < n; i++) {
+                if (gens[i] == pinned)
+                        continue;
                 char name[SNAPSHOT_NAME_MAX];
                 snapshot_name(name, sizeof(name), gens[i]);
                 if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)

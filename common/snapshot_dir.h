@@ -7,7 +7,8 @@
 int snapshot_dir_list(int dirfd, uint64_t **ret_gens, size_t *ret_n);
 /* Newest generation present, 0 if none. */
 int snapshot_dir_newest(int dirfd, uint64_t *ret);
-/* Removes all but the newest keep snapshots; returns how many were removed. */
+/* Removes all but the newest keep snapshots and the pinned one (pin.h); returns how many
+ * were removed. */
 int snapshot_dir_prune(int dirfd, unsigned keep);
 /* Removes temp files a killed writer left behind. Call with the directory lock held. */
 int snapshot_dir_remove_stale_tmp(int dirfd);

@@ -228,7 +228,7 @@ static inline bool skip_scalar(MpCursor *c)
         return true;
 }
 
-static int decode_rows(Decoder *d, SnapshotView *v)
+static int decode_rows(Decoder *d, SnapshotView *v, uint64_t keys)
 {
         uint32_t n;
         if (mp_read_array(&d->c, &n) < 0)
@@ -245,6 +245,13 @@ static int decode_rows(Decoder *d, SnapshotView *v)
                                        _Alignof(Value));
                 if (!v->cells)
                         return fail(d, -ENOMEM, "out of memory");
+        } else if (keys > 0 && keys <= v->n_columns) {
+                /* the key cells alone: the slice index is built from them (slice.h) */
+                v->key_cells =
+                    arena_alloc(d->arena, (size_t)n * keys * sizeof(Value) + 1, _Alignof(Value));
+                if (!v->key_cells)
+                        return fail(d, -ENOMEM, "out of memory");
+                v->n_key_cells = (size_t)keys;
         }
         for (uint32_t i = 0; i < n; i++) {
                 uint32_t m;
@@ -252,7 +259,13 @@ static int decode_rows(Decoder *d, SnapshotView *v)
                         return fail(d, -EBADMSG, "view %s: row %u: expected %zu cells", v->name, i,
                                     v->n_columns);
                 if (skip) {
-                        for (size_t j = 0; j < v->n_columns; j++)
+                        for (size_t j = 0; j < v->n_key_cells; j++) {
+                                int r = decode_cell(d, v, j,
+                                                    &v->key_cells[(size_t)i * v->n_key_cells + j]);
+                                if (r < 0)
+                                        return r;
+                        }
+                        for (size_t j = v->n_key_cells; j < v->n_columns; j++)
                                 if (!skip_scalar(&d->c) && mp_skip(&d->c, 1) < 0)
                                         return fail(d, -EBADMSG, "view %s: row %u: bad cell",
                                                     v->name, i);
@@ -294,7 +307,7 @@ static int decode_view(Decoder *d, SnapshotView *v, uint32_t index)
                 } else if (mp_str_eq("rows", k, kl)) {
                         if (!v->columns || have_rows)
                                 return fail(d, -EBADMSG, "views[%u]: rows before columns", index);
-                        r = decode_rows(d, v);
+                        r = decode_rows(d, v, keys);
                         have_rows = true;
                 } else
                         r = skip_unknown(d);

@@ -27,6 +27,7 @@ struct SnapshotWriter {
         uint64_t cell_index;
         bool failed; /* an allocation inside msgpack failed; publishing is refused */
         SnapshotTransform transform;
+        SnapshotBufferWrite write;
 };
 
 int snapshot_writer_new(SnapshotWriter **ret)
@@ -34,12 +35,20 @@ int snapshot_writer_new(SnapshotWriter **ret)
         SnapshotWriter *w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        msgpack_sbuffer_init(&w->sources_buf);
-        msgpack_packer_init(&w->sources_pk, &w->sources_buf, msgpack_sbuffer_write);
-        msgpack_sbuffer_init(&w->views_buf);
-        msgpack_packer_init(&w->views_pk, &w->views_buf, msgpack_sbuffer_write);
+        snapshot_writer_set_buffer_write(w, NULL);
         *ret = w;
         return 0;
+}
+
+void snapshot_writer_set_buffer_write(SnapshotWriter *w, SnapshotBufferWrite write)
+{
+        w->write = write ? write : msgpack_sbuffer_write;
+        msgpack_sbuffer_destroy(&w->sources_buf);
+        msgpack_sbuffer_destroy(&w->views_buf);
+        msgpack_sbuffer_init(&w->sources_buf);
+        msgpack_packer_init(&w->sources_pk, &w->sources_buf, w->write);
+        msgpack_sbuffer_init(&w->views_buf);
+        msgpack_packer_init(&w->views_pk, &w->views_buf, w->write);
 }
 
 SnapshotWriter *snapshot_writer_free(SnapshotWriter *w)
@@ -53,10 +62,22 @@ SnapshotWriter *snapshot_writer_free(SnapshotWriter *w)
         return NULL;
 }
 
-static void pack_cstr(msgpack_packer *pk, const char *s)
+/* msgpack_pack_* return 0 or -1 (the buffer could not grow); these return the same, so a
+ * sequence of them is checked with one `r |= ...` each. */
+static int pack_cstr(msgpack_packer *pk, const char *s)
 {
         size_t len = s ? strlen(s) : 0;
-        msgpack_pack_str_with_body(pk, s ? s : "", len);
+        return msgpack_pack_str_with_body(pk, s ? s : "", len);
+}
+
+static int pack_key_u64(msgpack_packer *pk, const char *key, uint64_t v)
+{
+        return pack_cstr(pk, key) | msgpack_pack_uint64(pk, v);
+}
+
+static int pack_key_str(msgpack_packer *pk, const char *key, const char *v)
+{
+        return pack_cstr(pk, key) | pack_cstr(pk, v);
 }
 
 static int checked(SnapshotWriter *w, int r)
@@ -71,6 +92,8 @@ void snapshot_writer_set_stats(SnapshotWriter *w, const SnapshotStats *stats)
         w->stats = *stats;
         free(w->host);
         w->host = stats->host ? strdup(stats->host) : NULL;
+        if (stats->host && !w->host)
+                w->failed = true; /* publishing says -ENOMEM rather than drop the host */
         w->stats.host = w->host;
 }
 
@@ -80,16 +103,11 @@ int snapshot_writer_add_source(SnapshotWriter *w, const SnapshotSource *src)
                 return -E2BIG;
         msgpack_packer *pk = &w->sources_pk;
         int r = msgpack_pack_map(pk, 5);
-        pack_cstr(pk, "name");
-        pack_cstr(pk, src->name);
-        pack_cstr(pk, "type");
-        pack_cstr(pk, src->type);
-        pack_cstr(pk, "files");
-        msgpack_pack_uint64(pk, src->files);
-        pack_cstr(pk, "rows_read");
-        msgpack_pack_uint64(pk, src->rows_read);
-        pack_cstr(pk, "rows_rejected");
-        r |= msgpack_pack_uint64(pk, src->rows_rejected);
+        r |= pack_key_str(pk, "name", src->name);
+        r |= pack_key_str(pk, "type", src->type);
+        r |= pack_key_u64(pk, "files", src->files);
+        r |= pack_key_u64(pk, "rows_read", src->rows_read);
+        r |= pack_key_u64(pk, "rows_rejected", src->rows_rejected);
         w->n_sources++;
         return checked(w, r);
 }
@@ -108,19 +126,17 @@ int snapshot_writer_begin_view(SnapshotWriter *w, const char *name, size_t n_key
 
         msgpack_packer *pk = &w->views_pk;
         int r = msgpack_pack_map(pk, 4);
-        pack_cstr(pk, "name");
-        pack_cstr(pk, name);
-        pack_cstr(pk, "keys");
-        msgpack_pack_uint64(pk, n_keys);
-        pack_cstr(pk, "columns");
-        msgpack_pack_array(pk, n_columns);
+        r |= pack_key_str(pk, "name", name);
+        r |= pack_key_u64(pk, "keys", n_keys);
+        r |= pack_cstr(pk, "columns");
+        r |= msgpack_pack_array(pk, n_columns);
         for (size_t i = 0; i < n_columns; i++) {
-                msgpack_pack_array(pk, 2);
-                pack_cstr(pk, columns[i].name);
-                pack_cstr(pk, value_type_to_string(columns[i].type));
+                r |= msgpack_pack_array(pk, 2);
+                r |= pack_cstr(pk, columns[i].name);
+                r |= pack_cstr(pk, value_type_to_string(columns[i].type));
                 w->types[i] = columns[i].type;
         }
-        pack_cstr(pk, "rows");
+        r |= pack_cstr(pk, "rows");
         r |= msgpack_pack_array(pk, n_rows);
         w->in_view = true;
         w->n_columns = n_columns;
@@ -194,60 +210,58 @@ int snapshot_writer_end_view(SnapshotWriter *w)
         return 0;
 }
 
-static void pack_payload(SnapshotWriter *w, msgpack_packer *pk, uint64_t generation,
-                         int64_t created_usec)
+static int pack_payload(SnapshotWriter *w, msgpack_packer *pk, uint64_t generation,
+                        int64_t created_usec)
 {
-        msgpack_pack_map(pk, 5);
-        pack_cstr(pk, "generation");
-        msgpack_pack_uint64(pk, generation);
-        pack_cstr(pk, "created_usec");
-        msgpack_pack_int64(pk, created_usec);
-        pack_cstr(pk, "worker");
-        msgpack_pack_map(pk, 4);
-        pack_cstr(pk, "rows_read");
-        msgpack_pack_uint64(pk, w->stats.rows_read);
-        pack_cstr(pk, "rows_rejected");
-        msgpack_pack_uint64(pk, w->stats.rows_rejected);
-        pack_cstr(pk, "duration_ms");
-        msgpack_pack_uint64(pk, w->stats.duration_ms);
-        pack_cstr(pk, "host");
-        pack_cstr(pk, w->stats.host);
-        pack_cstr(pk, "sources");
-        msgpack_pack_array(pk, w->n_sources);
-        msgpack_sbuffer_write(pk->data, w->sources_buf.data, w->sources_buf.size);
-        pack_cstr(pk, "views");
-        msgpack_pack_array(pk, w->n_views);
-        msgpack_sbuffer_write(pk->data, w->views_buf.data, w->views_buf.size);
+        int r = msgpack_pack_map(pk, 5);
+        r |= pack_key_u64(pk, "generation", generation);
+        r |= pack_cstr(pk, "created_usec") | msgpack_pack_int64(pk, created_usec);
+        r |= pack_cstr(pk, "worker") | msgpack_pack_map(pk, 4);
+        r |= pack_key_u64(pk, "rows_read", w->stats.rows_read);
+        r |= pack_key_u64(pk, "rows_rejected", w->stats.rows_rejected);
+        r |= pack_key_u64(pk, "duration_ms", w->stats.duration_ms);
+        r |= pack_key_str(pk, "host", w->stats.host);
+        r |= pack_cstr(pk, "sources") | msgpack_pack_array(pk, w->n_sources);
+        r |= w->write(pk->data, w->sources_buf.data, w->sources_buf.size);
+        r |= pack_cstr(pk, "views") | msgpack_pack_array(pk, w->n_views);
+        r |= w->write(pk->data, w->views_buf.data, w->views_buf.size);
+        return r;
+}
+
+/* The file: [format name, version, payload as bin, checksum of the payload]. */
+static int pack_file(SnapshotWriter *w, msgpack_packer *pk, const msgpack_sbuffer *payload)
+{
+        int r = msgpack_pack_array(pk, 4);
+        r |= pack_cstr(pk, SNAPSHOT_FORMAT_NAME);
+        r |= msgpack_pack_uint64(pk, SNAPSHOT_FORMAT_VERSION);
+        r |= msgpack_pack_bin_with_body(pk, payload->data, payload->size);
+        /* A fixed-width uint64 keeps the file size independent of the checksum value. */
+        unsigned char tail[9] = {0xcf};
+        uint64_t sum = XXH3_64bits(payload->data ? payload->data : "", payload->size);
+        for (int i = 0; i < 8; i++)
+                tail[1 + i] = (unsigned char)(sum >> (56 - 8 * i));
+        r |= w->write(pk->data, (const char *)tail, sizeof(tail));
+        return r;
 }
 
 int snapshot_writer_encode(SnapshotWriter *w, uint64_t generation, int64_t created_usec,
                            void **ret_buf, size_t *ret_len)
 {
-        if (w->in_view || w->failed)
+        if (w->failed) /* first: a failed cell also leaves its view unfinished */
+                return -ENOMEM;
+        if (w->in_view)
                 return -EINVAL;
-        msgpack_sbuffer payload;
+        msgpack_sbuffer payload, file;
         msgpack_sbuffer_init(&payload);
-        msgpack_packer ppk;
-        msgpack_packer_init(&ppk, &payload, msgpack_sbuffer_write);
-        pack_payload(w, &ppk, generation, created_usec);
-
-        msgpack_sbuffer file;
         msgpack_sbuffer_init(&file);
-        msgpack_packer fpk;
-        msgpack_packer_init(&fpk, &file, msgpack_sbuffer_write);
-        msgpack_pack_array(&fpk, 4);
-        pack_cstr(&fpk, SNAPSHOT_FORMAT_NAME);
-        msgpack_pack_uint64(&fpk, SNAPSHOT_FORMAT_VERSION);
-        msgpack_pack_bin_with_body(&fpk, payload.data, payload.size);
-        /* A fixed-width uint64 keeps the file size independent of the checksum value. */
-        unsigned char tail[9] = {0xcf};
-        uint64_t sum = XXH3_64bits(payload.data ? payload.data : "", payload.size);
-        for (int i = 0; i < 8; i++)
-                tail[1 + i] = (unsigned char)(sum >> (56 - 8 * i));
-        msgpack_sbuffer_write(&file, (const char *)tail, sizeof(tail));
+        msgpack_packer ppk, fpk;
+        msgpack_packer_init(&ppk, &payload, w->write);
+        msgpack_packer_init(&fpk, &file, w->write);
+        int r = pack_payload(w, &ppk, generation, created_usec);
+        if (r == 0)
+                r = pack_file(w, &fpk, &payload);
         msgpack_sbuffer_destroy(&payload);
-
-        if (!file.data) {
+        if (r != 0 || !file.data) {
                 msgpack_sbuffer_destroy(&file);
                 return -ENOMEM;
         }

@@ -11,6 +11,13 @@
 typedef struct SnapshotWriter SnapshotWriter;
 
 int snapshot_writer_new(SnapshotWriter **ret);
+
+/* How bytes are appended to the writer's buffers: msgpack_sbuffer_write unless set
+ * otherwise; non-zero is an allocation failure. Set before anything is added (it resets
+ * the buffers). Tests set one that fails at the Nth call to prove that a failure anywhere
+ * publishes nothing. */
+typedef int (*SnapshotBufferWrite)(void *sbuffer, const char *buf, size_t len);
+void snapshot_writer_set_buffer_write(SnapshotWriter *w, SnapshotBufferWrite write);
 SnapshotWriter *snapshot_writer_free(SnapshotWriter *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SnapshotWriter *, snapshot_writer_free);
 
@@ -42,6 +49,7 @@ typedef int (*SnapshotTransform)(const void *file, size_t len, void **ret, size_
 void snapshot_writer_set_transform(SnapshotWriter *w, SnapshotTransform transform);
 
 /* Encodes the whole file for generation into a malloc'd buffer, without touching disk
- * (tests and fuzz seeds use it). */
+ * (tests and fuzz seeds use it). -ENOMEM when any buffer write failed, now or while
+ * cells were added; -EINVAL inside a view. */
 int snapshot_writer_encode(SnapshotWriter *w, uint64_t generation, int64_t created_usec,
                            void **ret_buf, size_t *ret_len);

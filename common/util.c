@@ -4,7 +4,7 @@
 #include <math.h>
 #include <time.h>
 
-uint64_t now_usec(int clock_id)
+static uint64_t now_usec(int clock_id)
 {
         struct timespec ts;
         clock_gettime(clock_id, &ts);
@@ -53,15 +53,27 @@ int write_all(int fd, const void *buf, size_t len)
         return 0;
 }
 
-int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+/* The digits at the start of s; *ret_end is after them. A sign or a blank first is refused
+ * (strtoull would take "-1" as a huge number and skip leading blanks). */
+static int parse_leading_u64(const char *s, uint64_t *ret, char **ret_end)
 {
         if (!s || *s < '0' || *s > '9')
                 return -EINVAL;
         errno = 0;
-        char *end;
-        unsigned long long v = strtoull(s, &end, 10);
+        unsigned long long v = strtoull(s, ret_end, 10);
         if (errno == ERANGE)
                 return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+        uint64_t v;
+        char *end;
+        int r = parse_leading_u64(s, &v, &end);
+        if (r < 0)
+                return r;
         if (*end != 0)
                 return -EINVAL;
         if (v < min || v > max)
@@ -93,13 +105,11 @@ int parse_duration_usec(const char *s, uint64_t *ret)
             {"m", 60 * USEC_PER_SEC},   {"h", 3600 * USEC_PER_SEC}, {"d", 86400 * USEC_PER_SEC},
             {"min", 60 * USEC_PER_SEC}, {"sec", USEC_PER_SEC},
         };
-        if (!s || *s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
+        uint64_t v;
         char *end;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno == ERANGE)
-                return -ERANGE;
+        int r = parse_leading_u64(s, &v, &end);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < ELEMENTSOF(units); i++) {
                 if (strcmp(end, units[i].suffix) != 0)
                         continue;
@@ -109,19 +119,6 @@ int parse_duration_usec(const char *s, uint64_t *ret)
                 return 0;
         }
         return -EINVAL;
-}
-
-const char *format_duration(char *buf, size_t n, uint64_t usec)
-{
-        if (usec % (3600 * USEC_PER_SEC) == 0 && usec)
-                snprintf(buf, n, "%" PRIu64 "h", usec / (3600 * USEC_PER_SEC));
-        else if (usec % (60 * USEC_PER_SEC) == 0 && usec)
-                snprintf(buf, n, "%" PRIu64 "m", usec / (60 * USEC_PER_SEC));
-        else if (usec % USEC_PER_SEC == 0)
-                snprintf(buf, n, "%" PRIu64 "s", usec / USEC_PER_SEC);
-        else
-                snprintf(buf, n, "%" PRIu64 "ms", usec / USEC_PER_MSEC);
-        return buf;
 }
 
 char *strdup_trim(const char *s, size_t len)

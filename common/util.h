@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define _cleanup_(f)   __attribute__((cleanup(f)))
@@ -69,7 +70,13 @@ static inline void fclosep(FILE **f)
                 _taken;            \
         })
 
-uint64_t now_usec(int clock_id);
+/* libevent takes its timeouts as struct timeval. */
+static inline struct timeval timeval_from_usec(uint64_t usec)
+{
+        return (struct timeval){.tv_sec = (time_t)(usec / USEC_PER_SEC),
+                                .tv_usec = (suseconds_t)(usec % USEC_PER_SEC)};
+}
+
 uint64_t now_realtime_usec(void);
 uint64_t now_monotonic_usec(void);
 
@@ -84,9 +91,6 @@ int parse_duration_usec(const char *s, uint64_t *ret);
 /* Parses a non-negative integer in [min, max]. */
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 int parse_double(const char *s, double *ret);
-
-/* Formats a duration for humans ("2m", "90s", "1500ms") into buf. */
-const char *format_duration(char *buf, size_t n, uint64_t usec);
 
 /* strdup that aborts on ENOMEM is avoided on purpose: callers handle NULL. */
 char *strdup_trim(const char *s, size_t len);

@@ -22,6 +22,12 @@ typedef struct Value {
         };
 } Value;
 
+/* A declared column of a source: what a config names and a where clause compares. */
+typedef struct ColumnDef {
+        char *name;
+        ValueType type;
+} ColumnDef;
+
 const char *value_type_to_string(ValueType t);
 /* Parses "str", "int", "num", "time"; -EINVAL otherwise. */
 int value_type_from_string(const char *s, ValueType *ret);

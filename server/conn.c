@@ -3,7 +3,6 @@
 #include <event2/bufferevent.h>
 #include <pthread.h>
 
-#include "evtime.h"
 #include "log.h"
 
 /* libevent's 16 KiB default per write halves large-body throughput. */
@@ -52,7 +51,7 @@ static void limit_release(ConnTracker *t)
 
 static void arm_deadline(Conn *c)
 {
-        struct timeval tv = timeval_of_usec(c->tracker->o.timeout_usec);
+        struct timeval tv = timeval_from_usec(c->tracker->o.timeout_usec);
         evtimer_add(c->deadline, &tv);
 }
 

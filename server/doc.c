@@ -354,3 +354,8 @@ size_t format_value_text(char *buf, size_t n, const Value *v)
         default: memcpy(buf, "null", 4); return 4;
         }
 }
+
+size_t doc_utf8_sequence_length(const unsigned char *s, size_t n)
+{
+        return utf8_valid_prefix(s, n);
+}

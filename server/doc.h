@@ -55,3 +55,6 @@ void doc_value(Doc *d, const Value *v);
 size_t format_double_shortest(char *buf, double v);
 /* The text of a cell as a URL path segment would spell it (the row index key). */
 size_t format_value_text(char *buf, size_t n, const Value *v);
+/* Length of the valid UTF-8 sequence at s[0..n), 0 if invalid: how JSON strings decide
+ * which bytes become U+FFFD, for other text renderings (csv.c) to agree. */
+size_t doc_utf8_sequence_length(const unsigned char *s, size_t n);

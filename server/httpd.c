@@ -9,8 +9,8 @@
 #include <pthread.h>
 
 #include "conn.h"
-#include "evtime.h"
 #include "log.h"
+#include "ratelimit.h"
 
 /* Bodies at least this long that live in the snapshot go out by reference (zero copy, one
  * snapshot reference per piece); shorter ones are cheaper to copy than to track. */
@@ -30,13 +30,6 @@ struct Httpd {
         struct event *resume_ev;        /* below max_connections again */
         bool listener_bound;            /* evhttp frees a bound listener itself */
 };
-
-/* True at most once per WARN_EVERY_USEC for each *last: warnings a flood could repeat. */
-static bool warn_now(_Atomic uint64_t *last)
-{
-        uint64_t now = now_monotonic_usec(), before = *last;
-        return now - before > WARN_EVERY_USEC && atomic_compare_exchange_strong(last, &before, now);
-}
 
 /* evhttp refuses a value with CR/LF and fails when out of memory, alike: -EIO for both. */
 static int add_header(struct evkeyvalq *h, const char *name, const char *value)
@@ -110,7 +103,7 @@ static int send_response(struct evhttp_request *req, const Response *resp)
                 return resp->status;
         }
         static _Atomic uint64_t last_warning;
-        if (warn_now(&last_warning))
+        if (ratelimit_pass(&last_warning, WARN_EVERY_USEC))
                 log_warning("evhttp refused a header or the body of a %d response; answering 500",
                             resp->status);
         evhttp_clear_headers(evhttp_request_get_output_headers(req));
@@ -166,7 +159,7 @@ static struct bufferevent *make_bufferevent(struct event_base *base, void *arg)
         if (at_limit) {
                 evconnlistener_disable(h->listener);
                 static _Atomic uint64_t last_warning;
-                if (warn_now(&last_warning))
+                if (ratelimit_pass(&last_warning, WARN_EVERY_USEC))
                         log_warning("max_connections (%u) reached; new connections wait in the "
                                     "listen backlog",
                                     h->o.limit->max);
@@ -213,10 +206,10 @@ static void on_accept_error(struct evconnlistener *listener, void *arg)
         /* Out of fds (the connection limit, see server.c): stop accepting for a moment
          * instead of spinning on a listening socket that stays readable. */
         evconnlistener_disable(listener);
-        struct timeval tv = timeval_of_usec(ACCEPT_PAUSE_USEC);
+        struct timeval tv = timeval_from_usec(ACCEPT_PAUSE_USEC);
         evtimer_add(h->resume_accept_ev, &tv);
         static _Atomic uint64_t last_warning;
-        if (warn_now(&last_warning))
+        if (ratelimit_pass(&last_warning, WARN_EVERY_USEC))
                 log_warning_errno(err, "accept() failed, pausing new connections: %m");
 }
 
@@ -262,7 +255,7 @@ int httpd_new(struct event_base *base, const HttpdOptions *o, Httpd **ret)
                                                 EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
         evhttp_set_max_headers_size(h->http, o->max_header_bytes);
         evhttp_set_max_body_size(h->http, MAX_BODY);
-        struct timeval tv = timeval_of_usec(o->timeout_usec);
+        struct timeval tv = timeval_from_usec(o->timeout_usec);
         evhttp_set_timeout_tv(h->http, &tv);
         evhttp_set_default_content_type(h->http, "application/json; charset=utf-8");
         evhttp_set_gencb(h->http, on_request, h);

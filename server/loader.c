@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "pinning.h"
 #include "snapshot_dir.h"
 #include "snapshot_read.h"
 
@@ -29,6 +30,7 @@ struct Loader {
         Rejected rejected[REJECTED_MEMORY];
         size_t n_rejected, next_rejected;
         LoaderStats stats;
+        Pinning pinning;
 
         pthread_t thread;
         bool running;
@@ -245,6 +247,12 @@ static int try_load(Loader *l, int dirfd, uint64_t gen, Served **ret)
                 return 0;
         }
         sv->prepare_usec = now_monotonic_usec() - t0;
+        for (size_t i = 0; i < sv->n_views; i++)
+                if (!sv->views[i].slices.sorted)
+                        log_warning(
+                            "Snapshot %s/%s, view %s: rows are not in key order; its prefix "
+                            "and range lookups answer 500",
+                            l->dir, name, sv->views[i].name);
         atomic_fetch_add(&l->stats.loaded, 1);
         atomic_store(&l->stats.last_duration_usec, sv->prepare_usec);
         atomic_fetch_add(&l->stats.duration_usec_sum, sv->prepare_usec);
@@ -263,6 +271,7 @@ static int scan(Loader *l, uint64_t serving, Served **ret)
         int r = snapshot_dir_list(dirfd, &gens, &n);
         if (r < 0)
                 return log_warning_errno(r, "Cannot list %s: %m", l->dir);
+        n = pinning_filter(&l->pinning, dirfd, l->dir, serving, gens, n);
         for (size_t i = 0; i < n; i++) {
                 if (gens[i] == serving)
                         return 0; /* the one serving is the newest good one */

@@ -2,7 +2,7 @@
 
 #include <time.h>
 
-#include "evtime.h"
+#include "pinning.h"
 
 #define HEARTBEAT_USEC (1 * USEC_PER_SEC)
 
@@ -35,6 +35,7 @@ static void handle(void *userdata, const Request *req, Response *resp)
             .served = l->served,
             .now_usec = (uint64_t)now.tv_sec * USEC_PER_SEC + (uint64_t)now.tv_usec,
             .max_age_usec = l->o.max_age_usec,
+            .pin = pinning_current(),
             .render_metrics = l->o.render_metrics,
             .userdata = l->o.userdata,
         };
@@ -119,7 +120,7 @@ int loop_new(const LoopOptions *o, Loop **ret)
         r = httpd_new(l->base, &ho, &l->httpd);
         if (r < 0)
                 return r;
-        struct timeval hb = timeval_of_usec(HEARTBEAT_USEC);
+        struct timeval hb = timeval_from_usec(HEARTBEAT_USEC);
         if (evtimer_add(l->heartbeat_ev, &hb) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(l);

@@ -1,7 +1,7 @@
 /* tallyd: serves the newest tally snapshot over HTTP from memory. */
 #include <getopt.h>
 
-#include "config.h"
+#include "cli.h"
 #include "log.h"
 #include "server.h"
 #include "tally-config.h"
@@ -17,20 +17,25 @@ static void help(void)
                "                              (default [server] spawn_interval)\n"
                "      --worker-path PATH      tally-worker to spawn (default %s)\n"
                "  -h, --help                  show this help\n"
-               "      --version               show the version\n",
+               "  -V, --version               show the version\n\n"
+               "Exit status:\n"
+               "   0  stopped by SIGTERM (--check-config: the configuration is valid)\n"
+               "   1  cannot listen, or another failure while running\n"
+               "  64  bad option or argument\n"
+               "  78  bad configuration\n",
                TALLY_DEFAULT_CONFIG, TALLY_WORKER_PATH);
 }
 
 int main(int argc, char **argv)
 {
-        enum { OPT_CHECK = 0x100, OPT_SPAWN, OPT_WORKER_PATH, OPT_VERSION };
+        enum { OPT_CHECK = 0x100, OPT_SPAWN, OPT_WORKER_PATH };
         static const struct option options[] = {
             {"config", required_argument, NULL, 'c'},
             {"check-config", no_argument, NULL, OPT_CHECK},
             {"spawn-worker", optional_argument, NULL, OPT_SPAWN},
             {"worker-path", required_argument, NULL, OPT_WORKER_PATH},
             {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, OPT_VERSION},
+            {"version", no_argument, NULL, 'V'},
             {},
         };
         const char *config_path = TALLY_DEFAULT_CONFIG;
@@ -40,7 +45,7 @@ int main(int argc, char **argv)
         int c;
 
         log_setup("tallyd");
-        while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, CLI_SHORT_OPTIONS, options, NULL)) >= 0) {
                 switch (c) {
                 case 'c': config_path = optarg; break;
                 case OPT_CHECK: check = true; break;
@@ -50,32 +55,27 @@ int main(int argc, char **argv)
                         break;
                 case OPT_WORKER_PATH: worker_path = optarg; break;
                 case 'h': help(); return 0;
-                case OPT_VERSION: printf("tallyd %s\n", TALLY_VERSION); return 0;
-                default: return 2;
+                case 'V': printf("tallyd %s\n", TALLY_VERSION); return 0;
+                default: return EXIT_USAGE;
                 }
         }
         if (optind < argc) {
-                log_error("Unexpected argument: %s", argv[optind]);
-                return 2;
+                log_error("unexpected argument '%s'", argv[optind]);
+                return EXIT_USAGE;
         }
 
         _cleanup_(config_freep) Config *config = NULL;
-        int r = config_load(config_path, &config);
-        if (r < 0) {
-                if (r != -EINVAL)
-                        log_error_errno(r, "Cannot read %s: %m", config_path);
-                return EXIT_CONFIG;
-        }
+        int r = cli_load_config(config_path, &config);
+        if (r != 0)
+                return r;
         uint64_t interval = config->server.spawn_interval_usec;
         if (spawn_interval &&
             (parse_duration_usec(spawn_interval, &interval) < 0 || interval < USEC_PER_SEC)) {
                 log_error("--spawn-worker=%s: expected a duration of at least 1s", spawn_interval);
-                return EXIT_CONFIG;
+                return EXIT_USAGE;
         }
-        if (check) {
-                printf("%s: OK\n", config_path);
-                return 0;
-        }
+        if (check)
+                return cli_config_ok(config_path, config);
         ServerOptions o = {
             .config = config,
             .config_path = config_path,

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 
+#include "pinning.h"
+
 static const double bucket_bounds[METRICS_N_BUCKETS] = {
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1,
 };
@@ -89,10 +91,9 @@ void metrics_render(Buf *b, const MetricsInput *in)
                "Generation of the snapshot being served (0: none).");
         buf_printf(b, "tally_snapshot_generation %llu\n",
                    (unsigned long long)(sv ? sv->generation : 0));
+        pinning_metrics(b, in->pin);
         if (sv) {
-                double age = in->now_usec > (uint64_t)sv->created_usec
-                                 ? (double)(in->now_usec - (uint64_t)sv->created_usec) / 1e6
-                                 : 0;
+                double age = (double)snapshot_age_usec(sv->created_usec, in->now_usec) / 1e6;
                 header(b, "tally_snapshot_age_seconds", "gauge",
                        "Seconds since the served snapshot was created.");
                 buf_printf(b, "tally_snapshot_age_seconds %.3f\n", age);

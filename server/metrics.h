@@ -40,6 +40,7 @@ typedef struct MetricsInput {
         const Served *served; /* may be NULL */
         uint64_t now_usec;
         const LoaderStats *loader;
+        uint64_t pin; /* pinning_current() */
         const LoopMetrics *const *loops;
         size_t n_loops;
         uint64_t worker_runs_ok, worker_runs_failed;

@@ -69,6 +69,32 @@ bool accept_wants_msgpack(const char *accept)
         return q_mp > 0 && q_mp >= q_json;
 }
 
+Representation accept_representation(const char *accept)
+{
+        if (!accept)
+                return REP_JSON;
+        int q_mp = -1, q_csv = -1, q_json = -1;
+        const char *cur = accept, *p;
+        size_t len;
+        int q;
+        while (list_next(&cur, &p, &len, &q)) {
+                if (token_eq(p, len, "application/msgpack") ||
+                    token_eq(p, len, "application/x-msgpack") ||
+                    token_eq(p, len, "application/vnd.msgpack"))
+                        q_mp = MAX(q_mp, q);
+                else if (token_eq(p, len, "text/csv") || token_eq(p, len, "text/*"))
+                        q_csv = MAX(q_csv, q);
+                else if (token_eq(p, len, "application/json") || token_eq(p, len, "*/*") ||
+                         token_eq(p, len, "application/*"))
+                        q_json = MAX(q_json, q);
+        }
+        if (q_mp > 0 && q_mp >= q_json && q_mp >= q_csv)
+                return REP_MSGPACK;
+        if (q_csv > 0 && q_csv >= q_json)
+                return REP_CSV;
+        return REP_JSON;
+}
+
 bool accept_encoding_gzip(const char *accept_encoding)
 {
         if (!accept_encoding)

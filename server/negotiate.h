@@ -8,6 +8,16 @@
 
 #include "util.h"
 
+typedef enum Representation {
+        REP_JSON,
+        REP_MSGPACK,
+        REP_CSV,
+} Representation;
+
+/* The representation Accept prefers, by q-value: msgpack (application/msgpack,
+ * application/x-msgpack), CSV (text/csv, any text type) or JSON (application/json, any
+ * type, and whatever else); on equal q msgpack, then CSV, win over a wildcard. */
+Representation accept_representation(const char *accept);
 /* True if Accept asks for msgpack (application/msgpack or application/x-msgpack) over JSON. */
 bool accept_wants_msgpack(const char *accept);
 /* True if Accept-Encoding accepts gzip (explicitly or by "*") with q > 0. */

@@ -43,6 +43,7 @@ static void put_doc(Buf *b, const ViewBodies *vb, size_t n_rows, SnapshotBodyDoc
 {
         d->full = put_piece(b, vb->full);
         d->head_len = vb->head.len;
+        d->head_cols_len = vb->head_cols.len;
         d->rows = (uint64_t)(vb->rows - vb->full.p);
         d->gzip = put_piece(b, vb->full_gz);
         d->row_prefix = put_piece(b, vb->row_prefix);
@@ -69,6 +70,7 @@ int prerender_transform(const void *v1, size_t len, void **ret, size_t *ret_len)
                 const ServedView *v = &sv->views[i];
                 put_doc(&b, &v->json, v->n_rows, &views[i].json);
                 put_doc(&b, &v->mp, v->n_rows, &views[i].mp);
+                put_doc(&b, &v->csv, v->n_rows, &views[i].csv);
                 SnapshotBodyIndex *ix = &views[i].index;
                 ix->n_slots = (uint64_t)v->index.mask + 1;
                 ix->slots = put_u32s(&b, v->index.slots, ix->n_slots);
@@ -90,18 +92,20 @@ static Piece at(const SnapshotBodies *b, SnapshotRange r)
         return r.len ? (Piece){(const char *)b->base + r.off, r.len} : (Piece){NULL, 0};
 }
 
-static void adopt_doc(const SnapshotBodies *b, const SnapshotBodyDoc *d, bool json, ViewBodies *out)
+static void adopt_doc(const SnapshotBodies *b, const SnapshotBodyDoc *d, unsigned sep,
+                      ViewBodies *out)
 {
         out->full = at(b, d->full);
         if (!out->full.p)
                 out->full.p = (const char *)b->base + d->full.off;
         out->head = (Piece){out->full.p, d->head_len};
+        out->head_cols = (Piece){out->full.p, d->head_cols_len};
         out->full_gz = at(b, d->gzip);
         out->row_prefix = at(b, d->row_prefix);
         out->rows = out->full.p + d->rows;
         /* validated: inside the bodies and 4-aligned (little-endian hosts only, see below) */
         out->off = (uint32_t *)(uintptr_t)(b->base + d->row_offsets);
-        out->sep = json ? 1 : 0;
+        out->sep = sep;
 }
 
 int prerender_adopt(Served *sv, const Snapshot *s, void *image, size_t image_size)
@@ -115,8 +119,9 @@ int prerender_adopt(Served *sv, const Snapshot *s, void *image, size_t image_siz
         for (size_t i = 0; i < sv->n_views; i++) {
                 const SnapshotBodyView *bv = &b->views[i];
                 ServedView *v = &sv->views[i];
-                adopt_doc(b, &bv->json, true, &v->json);
-                adopt_doc(b, &bv->mp, false, &v->mp);
+                adopt_doc(b, &bv->json, 1, &v->json);
+                adopt_doc(b, &bv->mp, 0, &v->mp);
+                adopt_doc(b, &bv->csv, 0, &v->csv);
                 v->index = (RowIndex){
                     .n_rows = v->n_rows,
                     .n_keys = v->n_keys,

@@ -80,6 +80,7 @@ static int render_view(Served *sv, const Snapshot *s, const SnapshotView *v, Doc
         }
         doc_end(&d);
         doc_key(&d, "total_rows");
+        size_t head_cols_len = b.len;
         doc_uint(&d, v->n_rows);
         /* JSON's head carries the ',' that the next member writes */
         size_t head_len = b.len + (fmt == DOC_JSON);
@@ -128,6 +129,7 @@ static int render_view(Served *sv, const Snapshot *s, const SnapshotView *v, Doc
         if (r < 0)
                 return r;
         out->head = (Piece){out->full.p, head_len};
+        out->head_cols = (Piece){out->full.p, head_cols_len};
         out->rows = out->full.p + rows_start;
         if (fmt == DOC_JSON) {
                 r = gzip_piece(sv, out->full, &out->full_gz);
@@ -184,7 +186,7 @@ static int render_snapshot_info(Served *sv, const Snapshot *s, DocFormat fmt, Pi
         char created[48];
         format_time_rfc3339(created, sizeof(created), s->created_usec);
         doc_init(&d, &b, fmt);
-        doc_map(&d, 7);
+        doc_map(&d, 7 + 2); /* + pinned, pinned_generation (pinning_doc) */
         doc_key(&d, "generation");
         doc_uint(&d, s->generation);
         doc_key(&d, "created");
@@ -284,4 +286,9 @@ int render_snapshot(Served *sv, const Snapshot *s)
         if (r < 0)
                 return r;
         return render_info(sv, s);
+}
+
+int render_gzip(Served *sv, Piece in, Piece *ret)
+{
+        return gzip_piece(sv, in, ret);
 }

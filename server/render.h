@@ -17,3 +17,7 @@ int render_snapshot(Served *sv, const Snapshot *s);
  * state; both need only s's header, never its rows. */
 void render_validators(Served *sv, const Snapshot *s);
 int render_info(Served *sv, const Snapshot *s);
+
+/* in's gzip (libdeflate, the level whole bodies use) into sv's memory; *ret stays
+ * {NULL, 0} for bodies under SERVED_GZIP_MIN. For renderings kept beside these (csv.c). */
+int render_gzip(Served *sv, Piece in, Piece *ret);

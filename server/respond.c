@@ -4,10 +4,13 @@
 #include <stdarg.h>
 
 #include "doc.h"
+#include "fields.h"
 #include "negotiate.h"
+#include "pinning.h"
 
 #define CT_JSON    "application/json; charset=utf-8"
 #define CT_MSGPACK "application/msgpack"
+#define CT_CSV     "text/csv; charset=utf-8; header=present"
 #define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
 
 static void add_piece(Response *resp, const char *p, size_t len)
@@ -96,10 +99,40 @@ static void fail_with(Response *resp, int status, const char *fmt, ...)
         add_owned(resp);
 }
 
+/* 400 for a request parameter (or path key), named in the message and as "parameter". */
+static void fail_param(Response *resp, const char *param, const char *fmt, ...) _printf_(3, 4);
+static void fail_param(Response *resp, const char *param, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_(buf_donep) Buf msg = BUF_NULL;
+        buf_printf(&msg, "%s: ", param);
+        buf_vprintf(&msg, fmt, ap);
+        va_end(ap);
+        buf_putc(&msg, 0);
+        drop_body(resp);
+        resp->status = 400;
+        resp->content_type = CT_JSON;
+        if (!buf_ok(&msg)) {
+                out_of_memory(resp);
+                return;
+        }
+        Doc d;
+        doc_init(&d, &resp->owned, DOC_JSON);
+        doc_map(&d, 3);
+        doc_key(&d, "error");
+        doc_cstr(&d, msg.data);
+        doc_key(&d, "status");
+        doc_uint(&d, 400);
+        doc_key(&d, "parameter");
+        doc_cstr(&d, param);
+        doc_end(&d);
+        add_owned(resp);
+}
+
 static uint64_t age_usec(const RespondContext *ctx)
 {
-        uint64_t created = (uint64_t)ctx->served->created_usec;
-        return ctx->now_usec > created ? ctx->now_usec - created : 0;
+        return snapshot_age_usec(ctx->served->created_usec, ctx->now_usec);
 }
 
 static void data_headers(const RespondContext *ctx, Response *resp, const char *etag, bool msgpack)
@@ -124,22 +157,55 @@ static void whole(const Request *req, Response *resp, const Served *sv, Piece pl
                 add_shared(resp, sv, plain);
 }
 
-static void view_page(const RespondContext *ctx, const Request *req, Response *resp,
-                      const ServedView *v, const Route *r, bool msgpack)
+static const ViewBodies *bodies_of(const ServedView *v, Representation rep)
 {
-        const Served *sv = ctx->served;
-        const ViewBodies *b = msgpack ? &v->mp : &v->json;
-        bool whole_view = r->offset == 0 && (!r->has_limit || r->limit == v->n_rows);
-        if (whole_view) {
-                whole(req, resp, sv, b->full, msgpack ? (Piece){NULL, 0} : b->full_gz);
+        return rep == REP_MSGPACK ? &v->mp : rep == REP_CSV ? &v->csv : &v->json;
+}
+
+/* What a view document holds: rows [first, first+n) of the view match the path's prefix
+ * and the range (all rows for a plain view), and offset/limit page through them. */
+typedef struct Selection {
+        size_t first, n;
+        bool all;         /* the whole view, not a prefix or a range */
+        const bool *keep; /* ?fields=, or NULL */
+} Selection;
+
+/* The view document for a selection: for the whole view, the pre-rendered body (gzip'd
+ * when taken); otherwise the fixed head, the counts (here), one contiguous slice of the
+ * pre-rendered rows, and the close, sent as they are (no gzip: pre-compressed bodies do
+ * not slice). With ?fields= the document is cut per request (fields.c). */
+static void rows_page(const Request *req, Response *resp, const Served *sv, const ServedView *v,
+                      const Route *r, Representation rep, const Selection *sel)
+{
+        const ViewBodies *b = bodies_of(v, rep);
+        uint64_t skip = MIN(r->offset, (uint64_t)sel->n);
+        uint64_t limit = r->has_limit ? r->limit : sel->n;
+        size_t first = sel->first + (size_t)skip;
+        size_t n = (size_t)MIN(limit, (uint64_t)sel->n - skip);
+        if (sel->keep) {
+                if (n > 4096)
+                        buf_init_mapped(&resp->owned); /* megabytes: its own mapping */
+                fields_page(&resp->owned, sv, v, rep, sel->keep, sel->n, r->offset, limit, first,
+                            n);
+                add_owned(resp);
                 return;
         }
-        uint64_t limit = r->has_limit ? r->limit : v->n_rows;
-        size_t first = (size_t)MIN(r->offset, (uint64_t)v->n_rows);
-        size_t n = (size_t)MIN(limit, (uint64_t)(v->n_rows - first));
-        /* head (fixed) + offset/limit/rows header (here) + a slice of the rows + close */
+        if (sel->all && r->offset == 0 && (!r->has_limit || r->limit == v->n_rows)) {
+                whole(req, resp, sv, b->full, rep == REP_MSGPACK ? (Piece){NULL, 0} : b->full_gz);
+                return;
+        }
+        if (rep == REP_CSV) {
+                add_shared(resp, sv, b->head);
+                add_shared(resp, sv, served_rows(b, first, n));
+                return;
+        }
+        bool msgpack = rep == REP_MSGPACK;
+        /* head through "total_rows": (fixed) + the counts and the rows' opening (here) */
         Doc d;
         doc_resume_map(&d, &resp->owned, msgpack ? DOC_MSGPACK : DOC_JSON);
+        d.after_key = true; /* the head ends with the "total_rows" key */
+        d.first[1] = false;
+        doc_uint(&d, sel->n);
         doc_key(&d, "offset");
         doc_uint(&d, r->offset);
         doc_key(&d, "limit");
@@ -149,12 +215,66 @@ static void view_page(const RespondContext *ctx, const Request *req, Response *r
                 doc_array(&d, (uint32_t)n);
         else
                 buf_putc(&resp->owned, '['); /* the rows follow as their own piece */
-        add_shared(resp, sv, b->head);
+        add_shared(resp, sv, b->head_cols);
         if (!add_owned(resp))
                 return;
         add_shared(resp, sv, served_rows(b, first, n));
         if (!msgpack)
                 add_piece(resp, "]}", 2);
+}
+
+/* The rows of v a prefix and range request names, or a 4xx/5xx already filled in. */
+static bool select_rows(Response *resp, const ServedView *v, const Route *r, Selection *sel)
+{
+        bool range = r->has_from || r->has_to;
+        const char *range_param = r->has_from ? "from" : "to";
+        size_t m = r->kind == ROUTE_ROW ? r->n_keys : 0;
+        if (m == 0 && !range) {
+                *sel = (Selection){.first = 0, .n = v->n_rows, .all = true, .keep = sel->keep};
+                return true;
+        }
+        Value prefix[ROUTE_MAX_KEYS];
+        for (size_t i = 0; i < m; i++)
+                if (slice_parse_key(v->columns[i].type, r->keys[i].p, r->keys[i].len, &prefix[i]) <
+                    0) {
+                        char what[64];
+                        snprintf(what, sizeof(what), "key %zu", i + 1);
+                        fail_param(resp, what, "\"%.*s\" is not a value of column %s (%s)",
+                                   (int)MIN(r->keys[i].len, RESPOND_MAX_QUOTED), r->keys[i].p,
+                                   v->columns[i].name, value_type_to_string(v->columns[i].type));
+                        return false;
+                }
+        if (range && (m >= v->n_keys || v->columns[m].type != VALUE_TIME)) {
+                if (m >= v->n_keys)
+                        fail_param(resp, range_param,
+                                   "view %s has no key column after the %zu keys in the path",
+                                   v->name, m);
+                else
+                        fail_param(resp, range_param,
+                                   "ranges apply to the key column right after the path's keys, "
+                                   "here %s, which is not a time",
+                                   v->columns[m].name);
+                return false;
+        }
+        SliceQuery q = {.prefix = prefix,
+                        .n_prefix = m,
+                        .has_from = r->has_from,
+                        .has_to = r->has_to,
+                        .from = r->from,
+                        .to = r->to};
+        int k = slice_find(&v->slices, &q, &sel->first, &sel->n);
+        if (k == -EMEDIUMTYPE) {
+                fail_with(resp, 500,
+                          "rows of view %s are not in key order: no prefix or range lookups",
+                          v->name);
+                return false;
+        }
+        if (k < 0) { /* the checks above rule this out */
+                fail_with(resp, 500, "cannot slice view %s: %s", v->name, strerror(-k));
+                return false;
+        }
+        sel->all = false;
+        return true;
 }
 
 static void snapshot_info(const RespondContext *ctx, Response *resp, bool msgpack)
@@ -163,6 +283,7 @@ static void snapshot_info(const RespondContext *ctx, Response *resp, bool msgpac
         Doc d;
         doc_init(&d, &resp->owned, msgpack ? DOC_MSGPACK : DOC_JSON);
         doc_uint(&d, age_usec(ctx) / USEC_PER_SEC);
+        pinning_doc(&d, ctx->pin);
         add_shared(resp, sv, msgpack ? sv->snap_mp_head : sv->snap_json_head);
         if (!add_owned(resp))
                 return;
@@ -221,6 +342,10 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
                 fail_with(resp, 414, "request target longer than %d bytes", ROUTE_MAX_TARGET);
                 return;
         }
+        if (k == ROUTE_BAD_PARAM) {
+                fail_param(resp, r.bad_param, "%s", r.bad_reason);
+                return;
+        }
         if (k != ROUTE_PARSED) {
                 fail_with(resp, 400, "malformed request target or query");
                 return;
@@ -229,7 +354,14 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
         resp->no_body = req->method == METHOD_HEAD;
         resp->no_store = r.kind == ROUTE_METRICS || r.kind == ROUTE_HEALTHZ ||
                          r.kind == ROUTE_READYZ || r.kind == ROUTE_SNAPSHOT;
-        bool msgpack = accept_wants_msgpack(req->accept);
+        Representation rep = r.format == ROUTE_FORMAT_JSON      ? REP_JSON
+                             : r.format == ROUTE_FORMAT_MSGPACK ? REP_MSGPACK
+                             : r.format == ROUTE_FORMAT_CSV     ? REP_CSV
+                                                            : accept_representation(req->accept);
+        /* CSV is for view documents and rows; every other document answers JSON */
+        if (rep == REP_CSV && r.kind != ROUTE_VIEW && r.kind != ROUTE_ROW)
+                rep = REP_JSON;
+        bool msgpack = rep == REP_MSGPACK;
         Served *sv = ctx->served;
 
         switch (r.kind) {
@@ -253,6 +385,8 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
         }
         const ServedView *v = NULL;
         ssize_t row = -1;
+        bool keep[SNAPSHOT_MAX_COLUMNS];
+        Selection sel = {.keep = NULL};
         if (r.kind == ROUTE_VIEW || r.kind == ROUTE_ROW) {
                 v = served_find_view(sv, r.view.p, r.view.len);
                 if (!v) {
@@ -260,11 +394,26 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
                                   (int)MIN(r.view.len, RESPOND_MAX_QUOTED), r.view.p);
                         return;
                 }
-        }
-        if (r.kind == ROUTE_ROW) {
-                if (r.n_keys != v->n_keys) {
+                if (r.kind == ROUTE_ROW && r.n_keys > v->n_keys) {
                         fail_with(resp, 400, "view %s is keyed by %zu values, got %zu", v->name,
                                   v->n_keys, r.n_keys);
+                        return;
+                }
+                if (r.has_fields) {
+                        Segment bad;
+                        if (fields_select(v, r.fields.p, r.fields.len, keep, &bad) < 0) {
+                                fail_param(resp, "fields", "no column \"%.*s\" in view %s",
+                                           (int)MIN(bad.len, RESPOND_MAX_QUOTED), bad.p, v->name);
+                                return;
+                        }
+                        sel.keep = keep;
+                }
+        }
+        if (r.kind == ROUTE_ROW && r.n_keys == v->n_keys) {
+                if (r.has_from || r.has_to) {
+                        fail_param(resp, r.has_from ? "from" : "to",
+                                   "view %s has no key column after the %zu keys in the path",
+                                   v->name, r.n_keys);
                         return;
                 }
                 const char *keys[ROUTE_MAX_KEYS];
@@ -278,12 +427,17 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
                         fail_with(resp, 404, "no row with that key in view %s", v->name);
                         return;
                 }
+        } else if (r.kind == ROUTE_VIEW || r.kind == ROUTE_ROW) {
+                if (!select_rows(resp, v, &r, &sel))
+                        return;
         }
 
         const char *etag = r.kind == ROUTE_VIEW || r.kind == ROUTE_ROW ? v->etag
                            : r.kind == ROUTE_VIEWS                     ? sv->etag_views
                                                                        : NULL;
         data_headers(ctx, resp, etag, msgpack);
+        if (rep == REP_CSV)
+                resp->content_type = CT_CSV;
         if (etag && conditional_not_modified(req->if_none_match, req->if_modified_since, resp->etag,
                                              resp->last_modified)) {
                 resp->status = 304;
@@ -297,12 +451,21 @@ void respond(const RespondContext *ctx, const Request *req, Response *resp)
                 else
                         whole(req, resp, sv, sv->views_json, sv->views_json_gz);
                 break;
-        case ROUTE_VIEW: view_page(ctx, req, resp, v, &r, msgpack); break;
+        case ROUTE_VIEW: rows_page(req, resp, sv, v, &r, rep, &sel); break;
         case ROUTE_ROW: {
-                const ViewBodies *b = msgpack ? &v->mp : &v->json;
+                if (row < 0) { /* a prefix */
+                        rows_page(req, resp, sv, v, &r, rep, &sel);
+                        break;
+                }
+                if (sel.keep) {
+                        fields_row(&resp->owned, v, rep, sel.keep, (size_t)row);
+                        add_owned(resp);
+                        break;
+                }
+                const ViewBodies *b = bodies_of(v, rep);
                 add_shared(resp, sv, b->row_prefix);
                 add_shared(resp, sv, served_row(b, (size_t)row));
-                if (!msgpack)
+                if (rep == REP_JSON)
                         add_piece(resp, "}", 1);
                 break;
         }

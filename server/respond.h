@@ -42,6 +42,7 @@ typedef struct RespondContext {
         Served *served;    /* NULL before the first snapshot */
         uint64_t now_usec; /* realtime */
         uint64_t max_age_usec;
+        uint64_t pin; /* pinning_current() */
         /* Appends the Prometheus text for /metrics. */
         void (*render_metrics)(void *userdata, Buf *out);
         void *userdata;

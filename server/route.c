@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include "timeparse.h"
+
 static int hexval(char c)
 {
         if (c >= '0' && c <= '9')
@@ -55,9 +57,67 @@ static int parse_u64(const char *p, size_t len, uint64_t *ret)
         return 0;
 }
 
+/* One parameter's value: 0, or -EINVAL with r->bad_param/bad_reason set. */
+static int bad(Route *r, const char *param, const char *reason)
+{
+        r->bad_param = param;
+        r->bad_reason = reason;
+        return -EINVAL;
+}
+
+static int parse_param(const char *key, size_t klen, char *val, size_t vlen, Route *r,
+                       bool *ret_keep)
+{
+        *ret_keep = false;
+        bool is_limit = seg_is(key, klen, "limit");
+        if (is_limit || seg_is(key, klen, "offset")) {
+                uint64_t v;
+                if (parse_u64(val, vlen, &v) < 0)
+                        return bad(r, is_limit ? "limit" : "offset",
+                                   "not a whole number from 0 to 10^12");
+                if (is_limit) {
+                        r->limit = v;
+                        r->has_limit = true;
+                } else
+                        r->offset = v;
+        } else if (seg_is(key, klen, "from") || seg_is(key, klen, "to")) {
+                bool from = key[0] == 'f';
+                int64_t t;
+                if (parse_time_usec(val, vlen, &t) < 0)
+                        return bad(r, from ? "from" : "to",
+                                   "not an RFC 3339 time or epoch seconds");
+                if (from) {
+                        r->from = t;
+                        r->has_from = true;
+                } else {
+                        r->to = t;
+                        r->has_to = true;
+                }
+        } else if (seg_is(key, klen, "fields")) {
+                if (vlen == 0)
+                        return bad(r, "fields", "empty: name at least one column");
+                r->fields = (Segment){val, vlen};
+                r->has_fields = true;
+                *ret_keep = true;
+        } else if (seg_is(key, klen, "format")) {
+                if (seg_is(val, vlen, "json"))
+                        r->format = ROUTE_FORMAT_JSON;
+                else if (seg_is(val, vlen, "msgpack"))
+                        r->format = ROUTE_FORMAT_MSGPACK;
+                else if (seg_is(val, vlen, "csv"))
+                        r->format = ROUTE_FORMAT_CSV;
+                else
+                        return bad(r, "format", "not json, msgpack or csv");
+        }
+        /* other parameters are ignored, as caches and proxies add their own */
+        return 0;
+}
+
+/* Decodes each parameter into scratch (which holds at least len bytes); values that must
+ * outlive the parse (fields) stay there, the others are overwritten by the next. */
 static int parse_query(const char *q, size_t len, char *scratch, Route *r)
 {
-        size_t i = 0;
+        size_t i = 0, used = 0;
         while (i < len) {
                 size_t end = i;
                 while (end < len && q[end] != '&')
@@ -66,25 +126,30 @@ static int parse_query(const char *q, size_t len, char *scratch, Route *r)
                 size_t klen = eq ? (size_t)(eq - (q + i)) : end - i;
                 const char *val = eq ? eq + 1 : q + end;
                 size_t vlen = eq ? (size_t)(q + end - val) : 0;
-                ssize_t kd = percent_decode(q + i, klen, scratch, true);
+                /* the key decodes after the value's room: decoded text is never longer */
+                char *vbuf = scratch + used, *kbuf = vbuf + vlen;
+                ssize_t kd = percent_decode(q + i, klen, kbuf, true);
                 if (kd < 0)
                         return -EINVAL;
-                bool is_limit = seg_is(scratch, (size_t)kd, "limit");
-                bool is_offset = seg_is(scratch, (size_t)kd, "offset");
-                if (is_limit || is_offset) {
-                        ssize_t vd = percent_decode(val, vlen, scratch, true);
-                        uint64_t v;
-                        if (vd < 0 || parse_u64(scratch, (size_t)vd, &v) < 0)
-                                return -EINVAL;
-                        if (is_limit) {
-                                r->limit = v;
-                                r->has_limit = true;
-                        } else
-                                r->offset = v;
+                ssize_t vd = percent_decode(val, vlen, vbuf, true);
+                bool keep;
+                if (vd < 0) {
+                        static const char *const ours[] = {"limit", "offset", "from",
+                                                           "to",    "fields", "format"};
+                        for (size_t p = 0; p < ELEMENTSOF(ours); p++)
+                                if (seg_is(kbuf, (size_t)kd, ours[p]))
+                                        return bad(r, ours[p], "bad percent escape");
+                        i = end + 1; /* not ours: ignored, as before */
+                        continue;
                 }
-                /* other parameters are ignored, as caches and proxies add their own */
+                if (parse_param(kbuf, (size_t)kd, vbuf, (size_t)vd, r, &keep) < 0)
+                        return -EINVAL;
+                if (keep)
+                        used += (size_t)vd;
                 i = end + 1;
         }
+        if (r->has_from && r->has_to && r->to < r->from)
+                return bad(r, "to", "before from");
         return 0;
 }
 
@@ -169,8 +234,13 @@ int route_parse(const char *target, size_t len, char *scratch, size_t scratch_si
                 size_t qlen = len - plen - 1;
                 const char *qs = q + 1;
                 /* the query decodes into the scratch space after the path */
-                if (parse_query(qs, qlen, scratch + o, &r) < 0)
-                        return ROUTE_MALFORMED;
+                if (parse_query(qs, qlen, scratch + o, &r) < 0) {
+                        if (!r.bad_param)
+                                return ROUTE_MALFORMED;
+                        ret->bad_param = r.bad_param;
+                        ret->bad_reason = r.bad_reason;
+                        return ROUTE_BAD_PARAM;
+                }
         }
         *ret = r;
         return ROUTE_PARSED;

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include "csv.h"
 #include "prerender.h"
 #include "render.h"
 
@@ -60,6 +61,23 @@ static inline void served_releasep(Served **sv)
                 served_release(*sv);
 }
 
+/* Column names and types stay for documents rendered per request. */
+static int served_copy_columns(Served *sv, const SnapshotView *v, ServedView *out)
+{
+        out->n_columns = v->n_columns;
+        out->columns = arena_new0(sv->arena, ServedColumn, v->n_columns + 1);
+        if (!out->columns)
+                return -ENOMEM;
+        for (size_t c = 0; c < v->n_columns; c++) {
+                out->columns[c].type = v->columns[c].type;
+                out->columns[c].name =
+                    arena_strndup(sv->arena, v->columns[c].name, strlen(v->columns[c].name));
+                if (!out->columns[c].name)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 /* sv for s: the header, the views' names and counts; no bodies yet. */
 static int served_alloc(const Snapshot *s, size_t max_maps, Served **ret)
 {
@@ -94,6 +112,9 @@ static int served_alloc(const Snapshot *s, size_t max_maps, Served **ret)
                 out->n_rows = v->n_rows;
                 out->n_keys = v->n_keys;
                 sv->total_rows += v->n_rows;
+                r = served_copy_columns(sv, v, out);
+                if (r < 0)
+                        return r;
         }
         *ret = TAKE_PTR(sv);
         return 0;
@@ -110,18 +131,26 @@ int served_new(const Snapshot *s, Served **ret)
 {
         uint64_t t0 = now_monotonic_usec();
         _cleanup_(served_releasep) Served *sv = NULL;
-        /* per view: JSON, its gzip, msgpack; the views list's gzip */
-        int r = served_alloc(s, 3 * s->n_views + 1, &sv);
+        /* per view: JSON, its gzip, msgpack, CSV and its gzip; the views list's gzip */
+        int r = served_alloc(s, 5 * s->n_views + 1, &sv);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < s->n_views; i++) {
                 r = row_index_build(sv->arena, &s->views[i], &sv->views[i].index);
                 if (r < 0)
                         return r;
+                r = slice_index_build(sv->arena, &s->views[i], &sv->views[i].slices);
+                if (r < 0)
+                        return r;
         }
         r = render_snapshot(sv, s);
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < s->n_views; i++) {
+                r = render_csv_view(sv, &s->views[i], &sv->views[i].csv);
+                if (r < 0)
+                        return r;
+        }
         served_finish(sv, t0);
         *ret = TAKE_PTR(sv);
         return 0;
@@ -134,6 +163,12 @@ int served_new_prerendered(const Snapshot *s, void *image, size_t image_size, Se
         int r = served_alloc(s, 1, &sv); /* the file image */
         if (r < 0)
                 return r;
+        /* from the key cells the read kept, before the rows' pages are dropped */
+        for (size_t i = 0; i < s->n_views; i++) {
+                r = slice_index_build(sv->arena, &s->views[i], &sv->views[i].slices);
+                if (r < 0)
+                        return r;
+        }
         r = prerender_adopt(sv, s, image, image_size);
         if (r < 0)
                 return r;

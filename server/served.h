@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "rowindex.h"
+#include "slice.h"
 #include "snapshot.h"
 
 /* Bodies larger than this are also kept gzip-compressed. */
@@ -33,7 +34,14 @@ typedef struct ViewBodies {
         const char *rows; /* start of the concatenated rows in full */
         uint32_t *off;    /* row i spans rows[off[i]..off[i+1]-sep) */
         unsigned sep;     /* bytes between rows: 1 in JSON (','), 0 in msgpack */
+        Piece head_cols;  /* head through the "total_rows" key: slices say their own count */
 } ViewBodies;
+
+/* A column's name and type, for documents rendered per request (?fields=). */
+typedef struct ServedColumn {
+        const char *name;
+        ValueType type;
+} ServedColumn;
 
 typedef struct ServedView {
         const char *name;
@@ -43,6 +51,10 @@ typedef struct ServedView {
         ViewBodies json;
         ViewBodies mp;
         RowIndex index;
+        SliceIndex slices; /* prefix and range lookups */
+        size_t n_columns;
+        ServedColumn *columns;
+        ViewBodies csv; /* head = row_prefix = the header row; rows end in CRLF, sep 0 */
         char etag[48];
 } ServedView;
 

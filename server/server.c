@@ -9,12 +9,12 @@
 #include <signal.h>
 #include <sys/resource.h>
 
-#include "evtime.h"
 #include "listen.h"
 #include "loader.h"
 #include "log.h"
 #include "loop.h"
 #include "notify.h"
+#include "pinning.h"
 #include "spawner.h"
 #include "watch.h"
 
@@ -76,6 +76,7 @@ static void render_metrics(void *userdata, Buf *out)
             .served = sv,
             .now_usec = now_realtime_usec(),
             .loader = loader_stats(s->loader),
+            .pin = pinning_current(),
             .loops = lm,
             .n_loops = s->n_loops,
             .open_connections = atomic_load(&s->limit.open),
@@ -96,11 +97,11 @@ static void update_status(Server *s)
                 return;
         }
         uint64_t now = now_realtime_usec();
-        uint64_t age = now > (uint64_t)sv->created_usec
-                           ? (now - (uint64_t)sv->created_usec) / USEC_PER_SEC
-                           : 0;
-        notify_status("generation %" PRIu64 ", %" PRIu64 " rows, age %" PRIu64 " s", sv->generation,
-                      sv->total_rows, age);
+        uint64_t age = snapshot_age_usec(sv->created_usec, now) / USEC_PER_SEC;
+        char pin[64];
+        notify_status("generation %" PRIu64 ", %" PRIu64 " rows, age %" PRIu64 " s%s",
+                      sv->generation, sv->total_rows, age,
+                      pinning_status(pin, sizeof(pin), pinning_current()));
 }
 
 static void log_loaded(const Served *sv)
@@ -359,14 +360,14 @@ int server_run(const ServerOptions *o)
                 goto out;
         }
         event_add(s.watch_ev, NULL);
-        struct timeval tv = timeval_of_usec(MAX(c->server.poll_interval_usec, 100 * USEC_PER_MSEC));
+        struct timeval tv = timeval_from_usec(MAX(c->server.poll_interval_usec, 100 * USEC_PER_MSEC));
         event_add(s.poll_ev, &tv);
         evsignal_add(s.sighup_ev, NULL);
         evsignal_add(s.sigterm_ev, NULL);
         evsignal_add(s.sigint_ev, NULL);
         s.notify_status = getenv("NOTIFY_SOCKET") != NULL;
         if (s.notify_status) {
-                tv = timeval_of_usec(STATUS_USEC);
+                tv = timeval_from_usec(STATUS_USEC);
                 event_add(s.status_ev, &tv);
         }
         s.watchdog_usec = notify_watchdog_usec();
@@ -376,7 +377,7 @@ int server_run(const ServerOptions *o)
                         r = -ENOMEM;
                         goto out;
                 }
-                tv = timeval_of_usec(s.watchdog_usec / 2);
+                tv = timeval_from_usec(s.watchdog_usec / 2);
                 event_add(s.watchdog_ev, &tv);
                 notify_watchdog();
         }

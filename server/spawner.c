@@ -4,7 +4,6 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
-#include "evtime.h"
 #include "log.h"
 
 extern char **environ;
@@ -58,7 +57,7 @@ static void start_run(Spawner *s)
         s->started_usec = now_monotonic_usec();
         log_info("Started tally-worker (pid %d)", (int)pid);
         if (s->o.timeout_usec) {
-                struct timeval tv = timeval_of_usec(s->o.timeout_usec);
+                struct timeval tv = timeval_from_usec(s->o.timeout_usec);
                 evtimer_add(s->timeout, &tv);
         }
 }
@@ -78,7 +77,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
                             (int)s->pid);
                 kill(s->pid, SIGTERM);
                 s->term_sent = true;
-                struct timeval tv = timeval_of_usec(KILL_GRACE_USEC);
+                struct timeval tv = timeval_from_usec(KILL_GRACE_USEC);
                 evtimer_add(s->timeout, &tv);
         } else {
                 log_warning("tally-worker (pid %d) ignored SIGTERM; sending SIGKILL", (int)s->pid);
@@ -144,7 +143,7 @@ int spawner_new(struct event_base *base, const SpawnOptions *o, Spawner **ret)
         if (!s->worker_path || !s->config_path || !s->tick || !s->timeout || !s->sigchld ||
             evsignal_add(s->sigchld, NULL) < 0)
                 return -ENOMEM;
-        struct timeval tv = timeval_of_usec(MAX(o->interval_usec, USEC_PER_SEC));
+        struct timeval tv = timeval_from_usec(MAX(o->interval_usec, USEC_PER_SEC));
         evtimer_add(s->tick, &tv);
         start_run(s);
         *ret = TAKE_PTR(s);

@@ -64,11 +64,7 @@ static void summary_merge(Summary *d, const Summary *s, ValueType t)
                 d->max.i = MAX(d->max.i, s->max.i);
                 d->overflow |= s->overflow | __builtin_add_overflow(d->isum, s->isum, &d->isum);
         }
-        double t2 = d->sum + s->sum; /* compensated_add, with s's compensation in one step */
-        d->comp +=
-            (fabs(d->sum) >= fabs(s->sum) ? (d->sum - t2) + s->sum : (s->sum - t2) + d->sum) +
-            s->comp;
-        d->sum = t2;
+        d->comp += neumaier_add(&d->sum, s->sum) + s->comp;
         d->n += s->n;
 }
 

@@ -7,6 +7,8 @@
  * update would have done. */
 #pragma once
 
+#include "neumaier.h"
+
 #include <math.h>
 #include <xxhash.h>
 
@@ -72,14 +74,6 @@ static inline double bitsd(uint64_t u)
         return d;
 }
 
-/* Neumaier's step: sum += d, the lost low-order part into comp */
-static inline void compensated_add(double *sum, double *comp, double d)
-{
-        double t = *sum + d;
-        *comp += fabs(*sum) >= fabs(d) ? (*sum - t) + d : (d - t) + *sum;
-        *sum = t;
-}
-
 /* One input word per accumulator of vp from row (n_columns Values); *ret_missing gets a
  * bit per accumulator whose column is missing. -ENOMEM when interning fails. */
 static inline int accum_prepare_inputs(AccumStore *st, const ViewPlan *vp, const Value *row,
@@ -137,7 +131,7 @@ static inline void summary_add(Summary *m, ValueType t, uint64_t in)
                         if (d > m->max.d)
                                 m->max.d = d;
                 }
-                compensated_add(&m->sum, &m->comp, d);
+                m->comp += neumaier_add(&m->sum, d);
         } else {
                 int64_t v = (int64_t)in;
                 if (m->n == 0)
@@ -149,7 +143,7 @@ static inline void summary_add(Summary *m, ValueType t, uint64_t in)
                                 m->max.i = v;
                 }
                 m->overflow |= __builtin_add_overflow(m->isum, v, &m->isum);
-                compensated_add(&m->sum, &m->comp, (double)v);
+                m->comp += neumaier_add(&m->sum, (double)v);
         }
         m->n++;
 }

@@ -5,7 +5,7 @@
 #include <signal.h>
 #include <sysexits.h>
 
-#include "config.h"
+#include "cli.h"
 #include "engine.h"
 #include "log.h"
 #include "tally-config.h"
@@ -15,16 +15,17 @@ static void help(void)
         printf("Usage: tally-worker [OPTIONS]\n"
                "Reads every source of the configuration once, computes every view and\n"
                "publishes one snapshot into snapshot_dir.\n\n"
-               "  --config PATH        configuration file (default %s)\n"
-               "  --check-config       validate the configuration and exit\n"
-               "  --deadline DURATION  give up cleanly after DURATION (e.g. 90s); the\n"
-               "                       shorter of this and [worker] max_runtime applies\n"
-               "  -h, --help           this help\n"
-               "  --version            print the version\n\n"
+               "  -c, --config PATH        configuration file (default %s)\n"
+               "      --check-config       validate the configuration and exit\n"
+               "      --deadline DURATION  give up cleanly after DURATION (e.g. 90s); the\n"
+               "                           shorter of this and [worker] max_runtime applies\n"
+               "  -h, --help               show this help\n"
+               "  -V, --version            show the version\n\n"
                "Exit status:\n"
-               "   0  snapshot written\n"
+               "   0  snapshot written (--check-config: the configuration is valid)\n"
                "   1  other failure: unreadable or missing input, write error, deadline\n"
                "      passed (no snapshot written, no temp file left)\n"
+               "  64  bad option or argument\n"
                "  65  a source had more malformed rows than its max_bad_ratio\n"
                "      (no snapshot written, the previous one stays)\n"
                "  78  bad configuration, including a declared column missing from a\n"
@@ -39,13 +40,13 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-        enum { OPT_CONFIG = 256, OPT_CHECK, OPT_DEADLINE, OPT_VERSION };
+        enum { OPT_CHECK = 256, OPT_DEADLINE };
         static const struct option longopts[] = {
-            {"config", required_argument, NULL, OPT_CONFIG},
+            {"config", required_argument, NULL, 'c'},
             {"check-config", no_argument, NULL, OPT_CHECK},
             {"deadline", required_argument, NULL, OPT_DEADLINE},
             {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, OPT_VERSION},
+            {"version", no_argument, NULL, 'V'},
             {},
         };
         const uint64_t start = now_monotonic_usec();
@@ -55,39 +56,32 @@ int main(int argc, char **argv)
         int c;
 
         log_setup("tally-worker");
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, CLI_SHORT_OPTIONS, longopts, NULL)) >= 0) {
                 switch (c) {
-                case OPT_CONFIG: config_path = optarg; break;
+                case 'c': config_path = optarg; break;
                 case OPT_CHECK: check_only = true; break;
                 case OPT_DEADLINE:
                         if (parse_duration_usec(optarg, &deadline_arg) < 0 || deadline_arg == 0) {
                                 log_error("--deadline: '%s' is not a duration (e.g. 90s)", optarg);
-                                return EX_USAGE;
+                                return EXIT_USAGE;
                         }
                         break;
                 case 'h': help(); return 0;
-                case OPT_VERSION: printf("tally-worker %s\n", TALLY_VERSION); return 0;
-                default: return EX_USAGE;
+                case 'V': printf("tally-worker %s\n", TALLY_VERSION); return 0;
+                default: return EXIT_USAGE;
                 }
         }
         if (optind < argc) {
                 log_error("unexpected argument '%s'", argv[optind]);
-                return EX_USAGE;
+                return EXIT_USAGE;
         }
 
         _cleanup_(config_freep) Config *cfg = NULL;
-        int r = config_load(config_path, &cfg);
-        if (r == -ENOMEM) {
-                log_error_errno(r, "%s: cannot load the configuration: %m", config_path);
-                return 1;
-        }
-        if (r < 0)
-                return EXIT_CONFIG;
-        if (check_only) {
-                log_info("%s: configuration is valid (%zu sources, %zu views)", config_path,
-                         cfg->n_sources, cfg->n_views);
-                return 0;
-        }
+        int r = cli_load_config(config_path, &cfg);
+        if (r != 0)
+                return r;
+        if (check_only)
+                return cli_config_ok(config_path, cfg);
 
         uint64_t limit = cfg->worker.max_runtime_usec;
         if (deadline_arg && (!limit || deadline_arg < limit))

@@ -27,19 +27,6 @@ static size_t acc_size(AccKind k)
         return 0;
 }
 
-static ValueType out_type(AggKind k, ValueType col)
-{
-        switch (k) {
-        case AGG_COUNT:
-        case AGG_DISTINCT:
-        case AGG_APPROX_DISTINCT: return VALUE_INT;
-        case AGG_SUM: return col == VALUE_INT ? VALUE_INT : VALUE_NUM;
-        case AGG_MIN:
-        case AGG_MAX: return col;
-        default: return VALUE_NUM;
-        }
-}
-
 static int build_view(const Config *cfg, size_t vi, int64_t now_usec, ViewPlan *vp)
 {
         const ViewConfig *v = &cfg->views[vi];
@@ -54,8 +41,8 @@ static int build_view(const Config *cfg, size_t vi, int64_t now_usec, ViewPlan *
                 AggPlan *ap = &vp->aggs[a];
                 ap->def = d;
                 ap->acc = -1;
-                ap->out_type =
-                    out_type(d->kind, d->column >= 0 ? s->columns[d->column].type : VALUE_INT);
+                ap->out_type = agg_output_type(d->kind, d->column >= 0 ? s->columns[d->column].type
+                                                                       : VALUE_INT);
                 if (d->kind == AGG_COUNT)
                         continue;
                 AccKind k = acc_kind_of(d->kind);

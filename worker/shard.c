@@ -1,6 +1,7 @@
 #include "shard.h"
 
 #include "key.h"
+#include "where.h"
 
 const char *bad_reason_to_string(BadReason r)
 {
@@ -94,61 +95,6 @@ static inline int64_t window_start(int64_t t, uint64_t window)
         return r;
 }
 
-/* ---- where ---- */
-
-/* Applies an ordering operator to a three-way comparison (negative, zero, positive). */
-static inline bool op_holds(CmpOp op, int c)
-{
-        switch (op) {
-        case CMP_EQ: return c == 0;
-        case CMP_NE: return c != 0;
-        case CMP_LT: return c < 0;
-        case CMP_LE: return c <= 0;
-        case CMP_GT: return c > 0;
-        case CMP_GE: return c >= 0;
-        case CMP_IN: break;
-        }
-        return false;
-}
-
-static bool predicate_matches(const Predicate *p, const Value *x)
-{
-        if (x->type == VALUE_NIL)
-                return false; /* a missing value compares as unknown: never true */
-        bool hit = false;
-        switch (x->type) {
-        case VALUE_STR:
-                for (size_t i = 0; i < p->n_literals && !hit; i++)
-                        hit = p->literals[i].len == x->len &&
-                              memcmp(p->literals[i].s, x->s, x->len) == 0;
-                return p->op == CMP_NE ? !hit : hit;
-        case VALUE_NUM: {
-                double a = x->d;
-                if (a != a)
-                        return p->op == CMP_NE; /* NaN equals nothing, orders nowhere */
-                if (p->op == CMP_IN) {
-                        for (size_t i = 0; i < p->n_literals; i++)
-                                if (p->literals[i].d == a)
-                                        return true;
-                        return false;
-                }
-                double b = p->literals[0].d;
-                return op_holds(p->op, (a > b) - (a < b));
-        }
-        default: {
-                int64_t a = x->i;
-                if (p->op == CMP_IN) {
-                        for (size_t i = 0; i < p->n_literals; i++)
-                                if (p->literals[i].i == a)
-                                        return true;
-                        return false;
-                }
-                int64_t b = p->literals[0].i;
-                return op_holds(p->op, (a > b) - (a < b));
-        }
-        }
-}
-
 /* ---- rows ---- */
 
 static int defer(Shard *s, ViewShard *vs, Group *group, int64_t ts, const uint64_t *in,
@@ -190,9 +136,8 @@ static int defer(Shard *s, ViewShard *vs, Group *group, int64_t ts, const uint64
 static bool row_selected(const ViewPlan *vp, const Shard *s, const Value *row, int64_t *ret_ts)
 {
         const ViewConfig *v = vp->cfg;
-        for (size_t i = 0; i < v->n_where; i++)
-                if (!predicate_matches(&v->where[i], &row[v->where[i].column]))
-                        return false;
+        if (!where_match(v->where, v->n_where, row))
+                return false;
         if (v->window_column >= 0) {
                 const Value *t = &row[v->window_column];
                 if (t->type == VALUE_NIL)

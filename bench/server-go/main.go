@@ -1,14 +1,18 @@
 // bench/server-go: the design tally replaces, as a peer for bench/server.
 //
 // One long-running Go net/http process holding the aggregates in a map behind an
-// atomically swapped pointer, every row pre-serialized. It serves the same two
-// endpoints bench/server measures, with byte-identical bodies:
+// atomically swapped pointer, every body pre-serialized and the Content-Type header value
+// pre-allocated, so a request costs a map lookup and a write. bench/server runs it with
+// GOMAXPROCS=1 on its one core. It serves the endpoints bench/server measures:
 //
 //	GET /v1/views/sales                        the whole view (pre-rendered)
-//	GET /v1/views/sales/rows/{region}/{product} one row
+//	GET /v1/views/sales/rows/{region}/{product} one row (tallyd's bytes)
+//	GET /v1/views/sales/rows/{region}          every row of a region (issue 13's prefix
+//	                                           lookup; pre-rendered per region)
 //
-// Data: a file of lines "region<TAB>product<TAB>row body" and the whole-view body file,
-// both written by bench/server from tallyd's own responses. SIGHUP reloads them.
+// Data: a file of lines "region<TAB>product<TAB>row body", one of lines
+// "region<TAB>prefix body" and the whole-view body file, all written by bench/server.
+// SIGHUP reloads them.
 package main
 
 import (
@@ -24,33 +28,48 @@ import (
 )
 
 type data struct {
-	view []byte
-	rows map[string][]byte
+	view   []byte
+	rows   map[string][]byte
+	prefix map[string][]byte
 }
+
+var jsonType = []string{"application/json; charset=utf-8"}
 
 var current atomic.Pointer[data]
 
-func load(viewPath, rowsPath string) (*data, error) {
+// readTSV calls fn with the n tab-separated fields of every line of path
+func readTSV(path string, n int, fn func([][]byte)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	for sc.Scan() {
+		if parts := bytes.SplitN(sc.Bytes(), []byte{'\t'}, n); len(parts) == n {
+			fn(parts)
+		}
+	}
+	return sc.Err()
+}
+
+func load(viewPath, rowsPath, prefixPath string) (*data, error) {
 	view, err := os.ReadFile(viewPath)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(rowsPath)
+	d := &data{view: view, rows: make(map[string][]byte, 32768), prefix: make(map[string][]byte)}
+	err = readTSV(rowsPath, 3, func(p [][]byte) {
+		d.rows[string(p[0])+"/"+string(p[1])] = append([]byte(nil), p[2]...)
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	d := &data{view: view, rows: make(map[string][]byte, 32768)}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		parts := bytes.SplitN(sc.Bytes(), []byte{'\t'}, 3)
-		if len(parts) != 3 {
-			continue
-		}
-		d.rows[string(parts[0])+"/"+string(parts[1])] = append([]byte(nil), parts[2]...)
-	}
-	return d, sc.Err()
+	err = readTSV(prefixPath, 2, func(p [][]byte) {
+		d.prefix[string(p[0])] = append([]byte(nil), p[1]...)
+	})
+	return d, err
 }
 
 const rowsPrefix = "/v1/views/sales/rows/"
@@ -58,13 +77,18 @@ const rowsPrefix = "/v1/views/sales/rows/"
 func handle(w http.ResponseWriter, r *http.Request) {
 	d := current.Load()
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
+	h["Content-Type"] = jsonType
 	if r.URL.Path == "/v1/views/sales" {
 		w.Write(d.view)
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, rowsPrefix) {
-		if body, ok := d.rows[r.URL.Path[len(rowsPrefix):]]; ok {
+		key := r.URL.Path[len(rowsPrefix):]
+		if body, ok := d.rows[key]; ok {
+			w.Write(body)
+			return
+		}
+		if body, ok := d.prefix[key]; ok {
 			w.Write(body)
 			return
 		}
@@ -74,10 +98,10 @@ func handle(w http.ResponseWriter, r *http.Request) {
 }
 
 func main() {
-	if len(os.Args) != 4 {
-		log.Fatalf("usage: %s ADDR VIEW.json ROWS.tsv", os.Args[0])
+	if len(os.Args) != 5 {
+		log.Fatalf("usage: %s ADDR VIEW.json ROWS.tsv PREFIX.tsv", os.Args[0])
 	}
-	d, err := load(os.Args[2], os.Args[3])
+	d, err := load(os.Args[2], os.Args[3], os.Args[4])
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -86,7 +110,7 @@ func main() {
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
-			if d, err := load(os.Args[2], os.Args[3]); err == nil {
+			if d, err := load(os.Args[2], os.Args[3], os.Args[4]); err == nil {
 				current.Store(d)
 			}
 		}

@@ -174,10 +174,14 @@ static void logger_sends_structured_entries(void)
         setenv("TALLY_JOURNAL_SOCKET", r.path, 1);
         log_setup("tally-test");
         bool to_journal = log_to_journal();
+        char path[3000]; /* longer than the 128 bytes a field once had: it arrives whole */
+        memset(path, 'p', sizeof(path) - 1);
+        path[sizeof(path) - 1] = 0;
         log_struct(LOG_WARNING, ENOENT, MSGID_BAD_ROWS,
-                   LOG_FIELDS(log_field("TALLY_FILE=%s", "a.csv"), log_field("TALLY_LINE=%d", 7)),
+                   LOG_FIELDS(log_field("TALLY_FILE=%s", "a.csv"), log_field("TALLY_LINE=%d", 7),
+                              log_field("TALLY_PATH=%s", path)),
                    "Bad row in %s: %m", "a.csv");
-        char d[4096];
+        char d[16384], v[sizeof(path) + 1];
         ssize_t n = recv(r.fd, d, sizeof(d), MSG_DONTWAIT);
         receiver_close(&r);
         CHECK(to_journal);
@@ -188,6 +192,8 @@ static void logger_sends_structured_entries(void)
         CHECK_FIELD(d, n, "MESSAGE_ID", MSGID_BAD_ROWS);
         CHECK_FIELD(d, n, "ERRNO", "2");
         CHECK_FIELD(d, n, "TALLY_LINE", "7");
+        CHECK(find_field(d, (size_t)n, "TALLY_PATH", v, sizeof(v)));
+        CHECK_STREQ(v, path);
 }
 
 TEST_MAIN(TEST_CASE(fields_are_framed_per_protocol), TEST_CASE(a_field_without_equals_is_refused),

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <msgpack.h>
 #include <sys/stat.h>
 
 #include "mp_cursor.h"
@@ -14,35 +15,50 @@
 static const SnapshotColumn all_types[] = {
     {"name", VALUE_STR}, {"n", VALUE_INT}, {"x", VALUE_NUM}, {"ts", VALUE_TIME}};
 
-/* A small snapshot with every column type, a nil, non-ASCII text and an empty view. */
+/* A small snapshot with every column type, a nil, non-ASCII text and an empty view. Returns
+ * the first failure of an add (0 when all succeeded). */
+static int fill_sample(SnapshotWriter *w)
+{
+        int first = 0, r;
+#define TRY(call)                        \
+        do {                             \
+                r = (call);              \
+                if (r < 0 && first == 0) \
+                        first = r;       \
+        } while (0)
+        snapshot_writer_set_stats(
+            w,
+            &(SnapshotStats){.rows_read = 10, .rows_rejected = 1, .duration_ms = 5, .host = "h1"});
+        TRY(snapshot_writer_add_source(
+            w,
+            &(SnapshotSource){
+                .name = "events", .type = "csv", .files = 2, .rows_read = 10, .rows_rejected = 1}));
+        TRY(snapshot_writer_begin_view(w, "sales", 1, 4, all_types, 3));
+        TRY(snapshot_writer_put_str(w, "eu-west", 7));
+        TRY(snapshot_writer_put_int(w, -42));
+        TRY(snapshot_writer_put_num(w, 0.1));
+        TRY(snapshot_writer_put_time(w, INT64_C(1767225600123456)));
+        TRY(snapshot_writer_put_str(w, "Zürich – 東京", strlen("Zürich – 東京")));
+        TRY(snapshot_writer_put_int(w, INT64_MAX));
+        TRY(snapshot_writer_put_num(w, -1e300));
+        TRY(snapshot_writer_put_nil(w));
+        TRY(snapshot_writer_put_str(w, "", 0));
+        TRY(snapshot_writer_put_int(w, INT64_MIN));
+        TRY(snapshot_writer_put_nil(w));
+        TRY(snapshot_writer_put_time(w, -1));
+        TRY(snapshot_writer_end_view(w));
+        TRY(snapshot_writer_begin_view(w, "empty", 0, 1, all_types + 1, 0));
+        TRY(snapshot_writer_end_view(w));
+        return first;
+#undef TRY
+}
+
 static SnapshotWriter *sample_writer(void)
 {
         SnapshotWriter *w = NULL;
         if (snapshot_writer_new(&w) < 0)
                 return NULL;
-        snapshot_writer_set_stats(
-            w,
-            &(SnapshotStats){.rows_read = 10, .rows_rejected = 1, .duration_ms = 5, .host = "h1"});
-        snapshot_writer_add_source(
-            w,
-            &(SnapshotSource){
-                .name = "events", .type = "csv", .files = 2, .rows_read = 10, .rows_rejected = 1});
-        snapshot_writer_begin_view(w, "sales", 1, 4, all_types, 3);
-        snapshot_writer_put_str(w, "eu-west", 7);
-        snapshot_writer_put_int(w, -42);
-        snapshot_writer_put_num(w, 0.1);
-        snapshot_writer_put_time(w, INT64_C(1767225600123456));
-        snapshot_writer_put_str(w, "Zürich – 東京", strlen("Zürich – 東京"));
-        snapshot_writer_put_int(w, INT64_MAX);
-        snapshot_writer_put_num(w, -1e300);
-        snapshot_writer_put_nil(w);
-        snapshot_writer_put_str(w, "", 0);
-        snapshot_writer_put_int(w, INT64_MIN);
-        snapshot_writer_put_nil(w);
-        snapshot_writer_put_time(w, -1);
-        snapshot_writer_end_view(w);
-        snapshot_writer_begin_view(w, "empty", 0, 1, all_types + 1, 0);
-        snapshot_writer_end_view(w);
+        fill_sample(w);
         return w;
 }
 
@@ -335,6 +351,57 @@ static void publish_past_deadline_leaves_nothing(void)
         rmdir(dir);
 }
 
+/* Fails the fail_at'th buffer write, as a failed realloc inside msgpack would. */
+static size_t writes, fail_at;
+static int failing_write(void *sbuffer, const char *buf, size_t len)
+{
+        if (++writes == fail_at)
+                return -1;
+        return msgpack_sbuffer_write(sbuffer, buf, len);
+}
+
+/* Once a payload could have a hole with a valid checksum: every pack result is checked,
+ * so whichever write fails, publishing fails and leaves the directory as it was. */
+static void failed_write_anywhere_publishes_nothing(void)
+{
+        char dir[] = "/tmp/tally-test-snap-XXXXXX";
+        CHECK(make_dir(dir) == 0);
+        size_t total = 0;
+        for (fail_at = 1;; fail_at++) {
+                _cleanup_(snapshot_writer_freep) SnapshotWriter *w = NULL;
+                CHECK(snapshot_writer_new(&w) == 0);
+                snapshot_writer_set_buffer_write(w, failing_write);
+                writes = 0;
+                int added = fill_sample(w);
+                uint64_t gen = 0;
+                int r = snapshot_writer_publish(w, dir, 3, 0, &gen, NULL);
+                if (writes < fail_at) { /* no write failed: the run is complete */
+                        CHECK_EQ_INT(added, 0);
+                        CHECK_EQ_INT(r, 0);
+                        total = writes;
+                        break;
+                }
+                if (added != 0 && added != -ENOMEM) {
+                        fprintf(stderr, "# write %zu: an add returned %d\n", fail_at, added);
+                        test_failures_in_case++;
+                }
+                size_t snapshots = count_entries(dir, SNAPSHOT_NAME_PREFIX);
+                size_t temps = count_entries(dir, SNAPSHOT_TMP_PREFIX);
+                if (r != -ENOMEM || snapshots != 0 || temps != 0) {
+                        fprintf(stderr, "# write %zu failed: publish %d, %zu snapshots, %zu temp\n",
+                                fail_at, r, snapshots, temps);
+                        test_failures_in_case++;
+                        break;
+                }
+        }
+        CHECK(total > 40); /* every key, cell, and the file's framing was a point of failure */
+        char name[SNAPSHOT_NAME_MAX + 64];
+        snprintf(name, sizeof(name), "%s/", dir);
+        snapshot_name(name + strlen(name), sizeof(name) - strlen(name), 1);
+        CHECK(unlink(name) == 0); /* the complete run published generation 1 */
+        CHECK(rmdir(dir) == 0);
+}
+
 static void reader_refuses_non_regular_files(void)
 {
         char dir[] = "/tmp/tally-test-snap-XXXXXX";
@@ -377,6 +444,12 @@ static void names_sort_by_generation(void)
         CHECK(!snapshot_name_parse("snapshot-00000000000000000000.msgpack", &g));
 }
 
+static void snapshot_age_is_zero_for_a_clock_ahead(void)
+{
+        CHECK_EQ_INT(snapshot_age_usec(1000, 4000), 3000);
+        CHECK_EQ_INT(snapshot_age_usec(5000, 4000), 0);
+}
+
 TEST_MAIN(TEST_CASE(round_trip_keeps_every_type_and_value),
           TEST_CASE(writer_refuses_wrong_cell_types_and_counts),
           TEST_CASE(every_truncation_is_rejected), TEST_CASE(every_single_bit_flip_is_rejected),
@@ -387,4 +460,6 @@ TEST_MAIN(TEST_CASE(round_trip_keeps_every_type_and_value),
           TEST_CASE(publish_removes_stale_temp_files),
           TEST_CASE(publish_refuses_to_wrap_the_generation),
           TEST_CASE(publish_past_deadline_leaves_nothing),
-          TEST_CASE(reader_refuses_non_regular_files), TEST_CASE(names_sort_by_generation))
+          TEST_CASE(failed_write_anywhere_publishes_nothing),
+          TEST_CASE(reader_refuses_non_regular_files), TEST_CASE(names_sort_by_generation),
+          TEST_CASE(snapshot_age_is_zero_for_a_clock_ahead))

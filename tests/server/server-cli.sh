@@ -3,22 +3,27 @@
 source "$TALLY_SOURCE_ROOT/tests/server/lib-server.sh"
 
 "$TALLYD" --help | has -- '--spawn-worker' || fail "--help"
-[[ $("$TALLYD" --version) == "tallyd "* ]] || fail "--version"
+[[ $("$TALLYD" --version) == "tallyd "* && $("$TALLYD" -V) == "$("$TALLYD" --version)" ]] || fail "--version"
+"$TALLYD" -h | has -- "-c, --config PATH" || fail "-h"
 server_config 1
-[[ $("$TALLYD" --config "$T/tally.conf" --check-config) == *OK ]] || fail "--check-config on a good file"
+[[ $("$TALLYD" -c "$T/tally.conf" --check-config) == "$T/tally.conf: OK ("*" sources, "*" views)" ]] ||
+        fail "--check-config on a good file"
 printf '[server]\nbogus = 1\n' >"$T/bad.conf"
 set +e
 "$TALLYD" --config "$T/bad.conf" --check-config 2>"$T/err"; rc=$?
 "$TALLYD" --config "$T/missing.conf" 2>/dev/null; rc2=$?
 "$TALLYD" --config "$T/tally.conf" --spawn-worker=nonsense 2>/dev/null; rc3=$?
 "$TALLYD" --no-such-option 2>/dev/null; rc4=$?
+"$TALLYD" --config "$T/tally.conf" extra 2>/dev/null; rc5=$?
 set -e
 ((rc == 78)) || fail "bad config exit $rc"
-grep -q "bad.conf:2" "$T/err" || fail "error does not name file and line: $(cat "$T/err")"
+grep -q "bad.conf:2: \[server\] bogus: unknown key" "$T/err" ||
+        fail "error does not name file, line and key: $(cat "$T/err")"
 ((rc2 == 78)) || fail "missing config exit $rc2"
-((rc3 == 78)) || fail "bad --spawn-worker interval exit $rc3"
-((rc4 == 2)) || fail "unknown option exit $rc4"
-pass "exit codes: 0, 78 (EX_CONFIG), 2"
+((rc3 == 64)) || fail "bad --spawn-worker interval exit $rc3"
+((rc4 == 64)) || fail "unknown option exit $rc4"
+((rc5 == 64)) || fail "extra argument exit $rc5"
+pass "exit codes: 0, 78 (EX_CONFIG), 64 (EX_USAGE)"
 
 # Port taken (by another tallyd): a clear startup failure, not a hang.
 server_config "$(free_port)"

@@ -75,3 +75,50 @@ static inline Snapshot *snapfix_build(uint64_t generation, size_t n)
         }
         return s;
 }
+
+/* Views with a time key, rows in key order (as the worker writes them): "series" keyed by
+ * (region, bucket) with buckets 5 minutes apart from 2026-01-01T00:00:00Z, 3 per region
+ * for "a" (after a row with no bucket), "b" and "c/d"; "by_user" keyed by (user: int,
+ * bucket) with users -1 and 7. */
+static inline Snapshot *snapfix_series(uint64_t generation)
+{
+        SnapshotWriter *w = NULL;
+        if (snapshot_writer_new(&w) < 0)
+                return NULL;
+        const int64_t t0 = 1767225600000000, min5 = 300000000;
+        SnapshotColumn cols[] = {
+            {"region", VALUE_STR}, {"bucket", VALUE_TIME}, {"count", VALUE_INT}};
+        static const char *const regions[] = {"a", "b", "c/d"};
+        snapshot_writer_begin_view(w, "series", 2, 3, cols, 10);
+        snapshot_writer_put_str(w, "a", 1);
+        snapshot_writer_put_nil(w);
+        snapshot_writer_put_int(w, -1);
+        for (size_t r = 0; r < 3; r++)
+                for (int64_t b = 0; b < 3; b++) {
+                        snapshot_writer_put_str(w, regions[r], strlen(regions[r]));
+                        snapshot_writer_put_time(w, t0 + b * min5);
+                        snapshot_writer_put_int(w, (int64_t)r * 10 + b);
+                }
+        snapshot_writer_end_view(w);
+        SnapshotColumn cols2[] = {{"user", VALUE_INT}, {"bucket", VALUE_TIME}, {"n", VALUE_INT}};
+        snapshot_writer_begin_view(w, "by_user", 2, 3, cols2, 4);
+        static const int64_t users[] = {-1, 7};
+        for (size_t u = 0; u < 2; u++)
+                for (int64_t b = 0; b < 2; b++) {
+                        snapshot_writer_put_int(w, users[u]);
+                        snapshot_writer_put_time(w, t0 + b * min5);
+                        snapshot_writer_put_int(w, b);
+                }
+        snapshot_writer_end_view(w);
+        void *buf = NULL;
+        size_t len = 0;
+        int r = snapshot_writer_encode(w, generation, t0, &buf, &len);
+        snapshot_writer_free(w);
+        if (r < 0)
+                return NULL;
+        Snapshot *s = NULL;
+        char reason[128];
+        r = snapshot_read_buffer(buf, len, &s, reason, sizeof(reason));
+        free(buf);
+        return r < 0 ? NULL : s;
+}

@@ -4,6 +4,8 @@
 
 #include "loader.h"
 #include "log.h"
+#include "pin.h"
+#include "pinning.h"
 #include "prerender.h"
 #include "snapshot_write.h"
 #include "test.h"
@@ -178,6 +180,95 @@ static void test_size_limit_rejects(void)
         loader_free(l);
 }
 
+static void set_pin(uint64_t gen)
+{
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (gen)
+                pin_write(dfd, gen);
+        else
+                pin_remove(dfd);
+        close(dfd);
+}
+
+static void test_pin_holds_an_older_generation_until_unpinned(void)
+{
+        fresh_dir();
+        uint64_t g1 = publish(2);
+        uint64_t g2 = publish(3);
+        Loader *l;
+        loader_new(dir, 1 << 20, &l);
+        Served *sv = NULL, *pinned = NULL, *none = NULL, *back = NULL;
+        CHECK_EQ_INT(loader_scan_now(l, &sv), 1);
+        CHECK_EQ_INT(sv->generation, g2);
+        set_pin(g1);
+        CHECK_EQ_INT(loader_scan_now(l, &pinned), 1);
+        CHECK_EQ_INT(pinned->generation, g1);
+        CHECK_EQ_INT(pinning_current(), g1);
+        publish(4); /* newer snapshots do not move a pin */
+        CHECK_EQ_INT(loader_scan_now(l, &none), 0);
+        set_pin(0);
+        CHECK_EQ_INT(loader_scan_now(l, &back), 1);
+        CHECK_EQ_INT(back->generation, g2 + 1);
+        CHECK_EQ_INT(pinning_current(), PINNING_NONE);
+        served_unref(sv);
+        served_unref(pinned);
+        served_unref(back);
+        loader_free(l);
+}
+
+static void test_unusable_pin_keeps_what_is_served(void)
+{
+        fresh_dir();
+        uint64_t g1 = publish(2);
+        uint64_t g2 = publish(3);
+        Loader *l;
+        loader_new(dir, 1 << 20, &l);
+        Served *sv = NULL, *none = NULL;
+        CHECK_EQ_INT(loader_scan_now(l, &sv), 1);
+        set_pin(g2 + 5); /* missing */
+        publish(1);
+        CHECK_EQ_INT(loader_scan_now(l, &none), 0);
+        CHECK_EQ_INT(pinning_current(), g2 + 5);
+        write_file(g1, "damaged"); /* the pinned file invalid: rejected, still serving g2 */
+        set_pin(g1);
+        CHECK_EQ_INT(loader_scan_now(l, &none), 0);
+        CHECK_EQ_INT(atomic_load(&loader_stats(l)->rejected), 1);
+        char path[128];
+        snprintf(path, sizeof(path), "%s/" PIN_FILE_NAME, dir);
+        FILE *f = fopen(path, "w");
+        fputs("latest\n", f);
+        fclose(f);
+        CHECK_EQ_INT(loader_scan_now(l, &none), 0);
+        CHECK(pinning_current() == PINNING_UNREADABLE);
+        CHECK_EQ_INT(sv->generation, g2);
+        served_unref(sv);
+        loader_free(l);
+        set_pin(0);
+}
+
+static void test_pin_at_start_loads_it_or_falls_back(void)
+{
+        fresh_dir();
+        uint64_t g1 = publish(2);
+        uint64_t g2 = publish(3);
+        set_pin(g1);
+        Loader *l;
+        loader_new(dir, 1 << 20, &l);
+        Served *sv = NULL, *fb = NULL;
+        CHECK_EQ_INT(loader_scan_now(l, &sv), 1);
+        CHECK_EQ_INT(sv->generation, g1);
+        loader_free(l);
+        /* nothing served yet and the pin names a missing file: better the newest than none */
+        set_pin(g2 + 7);
+        loader_new(dir, 1 << 20, &l);
+        CHECK_EQ_INT(loader_scan_now(l, &fb), 1);
+        CHECK_EQ_INT(fb->generation, g2);
+        served_unref(sv);
+        served_unref(fb);
+        loader_free(l);
+        set_pin(0);
+}
+
 static atomic_int ready_calls;
 static void on_ready(void *userdata)
 {
@@ -271,5 +362,9 @@ TEST_MAIN(TEST_CASE(test_empty_directory_loads_nothing),
           TEST_CASE(test_newest_valid_is_loaded_once),
           TEST_CASE(test_bad_newer_file_is_rejected_once_and_older_kept),
           TEST_CASE(test_bad_newest_falls_back_at_start), TEST_CASE(test_deleting_newer_rolls_back),
-          TEST_CASE(test_size_limit_rejects), TEST_CASE(test_thread_delivers_to_mailbox),
-          TEST_CASE(test_v2_and_v1_files_both_load), TEST_CASE(test_thread_loads_v1_and_v2))
+          TEST_CASE(test_size_limit_rejects),
+          TEST_CASE(test_pin_holds_an_older_generation_until_unpinned),
+          TEST_CASE(test_unusable_pin_keeps_what_is_served),
+          TEST_CASE(test_pin_at_start_loads_it_or_falls_back),
+          TEST_CASE(test_thread_delivers_to_mailbox), TEST_CASE(test_v2_and_v1_files_both_load),
+          TEST_CASE(test_thread_loads_v1_and_v2))

@@ -12,6 +12,24 @@ static void test_accept_negotiation(void)
         CHECK(accept_wants_msgpack("*/*;q=0.1, application/msgpack"));
 }
 
+static void test_accept_picks_a_representation(void)
+{
+        CHECK_EQ_INT(accept_representation(NULL), REP_JSON);
+        CHECK_EQ_INT(accept_representation("text/csv"), REP_CSV);
+        CHECK_EQ_INT(accept_representation("TEXT/CSV; charset=utf-8"), REP_CSV);
+        CHECK_EQ_INT(accept_representation("text/*"), REP_CSV);
+        CHECK_EQ_INT(accept_representation("application/json, text/csv;q=0.5"), REP_JSON);
+        CHECK_EQ_INT(accept_representation("application/json;q=0.5, text/csv"), REP_CSV);
+        CHECK_EQ_INT(accept_representation("*/*, text/csv"), REP_CSV); /* explicit over any */
+        CHECK_EQ_INT(accept_representation("text/csv;q=0"), REP_JSON);
+        CHECK_EQ_INT(accept_representation("text/csv, application/msgpack"), REP_MSGPACK);
+        CHECK_EQ_INT(accept_representation("text/csv, application/msgpack;q=0.9"), REP_CSV);
+        /* a browser's Accept: JSON, never CSV by way of text/html */
+        CHECK_EQ_INT(accept_representation("text/html,application/xhtml+xml,application/xml;"
+                                           "q=0.9,*/*;q=0.8"),
+                     REP_JSON);
+}
+
 static void test_accept_encoding(void)
 {
         CHECK(!accept_encoding_gzip(NULL));
@@ -52,6 +70,7 @@ static void test_if_modified_since_matches_exactly(void)
         CHECK(!conditional_not_modified(NULL, NULL, "W/\"7-0\"", lm));
 }
 
-TEST_MAIN(TEST_CASE(test_accept_negotiation), TEST_CASE(test_accept_encoding),
-          TEST_CASE(test_etag_matching), TEST_CASE(test_if_none_match_decides_alone),
+TEST_MAIN(TEST_CASE(test_accept_negotiation), TEST_CASE(test_accept_picks_a_representation),
+          TEST_CASE(test_accept_encoding), TEST_CASE(test_etag_matching),
+          TEST_CASE(test_if_none_match_decides_alone),
           TEST_CASE(test_if_modified_since_matches_exactly))

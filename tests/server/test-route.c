@@ -67,11 +67,70 @@ static void test_view_and_query(void)
 static void test_bad_queries_are_rejected(void)
 {
         Route r;
-        CHECK_EQ_INT(parse("/v1/views/sales?limit=-1", &r), ROUTE_MALFORMED);
-        CHECK_EQ_INT(parse("/v1/views/sales?limit=", &r), ROUTE_MALFORMED);
-        CHECK_EQ_INT(parse("/v1/views/sales?offset=1x", &r), ROUTE_MALFORMED);
-        CHECK_EQ_INT(parse("/v1/views/sales?limit=99999999999999", &r), ROUTE_MALFORMED);
+        CHECK_EQ_INT(parse("/v1/views/sales?limit=-1", &r), ROUTE_BAD_PARAM);
+        CHECK_STREQ(r.bad_param, "limit");
+        CHECK_EQ_INT(parse("/v1/views/sales?limit=", &r), ROUTE_BAD_PARAM);
+        CHECK_STREQ(r.bad_param, "limit");
+        CHECK_EQ_INT(parse("/v1/views/sales?offset=1x", &r), ROUTE_BAD_PARAM);
+        CHECK_STREQ(r.bad_param, "offset");
+        CHECK_EQ_INT(parse("/v1/views/sales?limit=99999999999999", &r), ROUTE_BAD_PARAM);
+        CHECK_EQ_INT(parse("/v1/views/sales?limit=%zz", &r), ROUTE_BAD_PARAM);
+        CHECK_STREQ(r.bad_param, "limit");
         CHECK_EQ_INT(parse("/v1/views/sales?%zz=1", &r), ROUTE_MALFORMED);
+        /* a parameter tallyd does not read is ignored, even with a bad escape */
+        CHECK_EQ_INT(parse("/v1/views/sales?utm=%zz", &r), ROUTE_PARSED);
+}
+
+static void test_time_ranges(void)
+{
+        Route r;
+        CHECK_EQ_INT(parse("/v1/views/s/rows/eu?from=2026-01-01T00:05:00Z&to=1767226500", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_ROW);
+        CHECK(r.has_from && r.has_to);
+        CHECK_EQ_INT(r.from, 1767225900000000);
+        CHECK_EQ_INT(r.to, 1767226500000000);
+        CHECK_EQ_INT(parse("/v1/views/s?to=2026-01-01", &r), 0);
+        CHECK(!r.has_from && r.has_to);
+        CHECK_EQ_INT(parse("/v1/views/s?from=2026-01-01T00:00:00%2B01:00", &r), 0);
+        CHECK_EQ_INT(r.from, 1767222000000000);
+        CHECK_EQ_INT(parse("/v1/views/s?from=yesterday", &r), ROUTE_BAD_PARAM);
+        CHECK_STREQ(r.bad_param, "from");
+        CHECK_EQ_INT(parse("/v1/views/s?to=", &r), ROUTE_BAD_PARAM);
+        CHECK_STREQ(r.bad_param, "to");
+        CHECK_EQ_INT(parse("/v1/views/s?from=20&to=10", &r), ROUTE_BAD_PARAM);
+        CHECK_STREQ(r.bad_param, "to");
+        CHECK_EQ_INT(parse("/v1/views/s?from=10&to=10", &r), ROUTE_PARSED); /* empty, not wrong */
+}
+
+static void test_fields_and_format(void)
+{
+        Route r;
+        static char scratch[ROUTE_MAX_TARGET];
+        const char *t = "/v1/views/s/rows/a?fields=sum%28amount%29,count&limit=2&format=csv";
+        CHECK_EQ_INT(route_parse(t, strlen(t), scratch, strlen(t), &r), 0);
+        CHECK(r.has_fields);
+        CHECK(r.fields.len == 17 && memcmp(r.fields.p, "sum(amount),count", 17) == 0);
+        CHECK_EQ_INT(r.format, ROUTE_FORMAT_CSV);
+        CHECK_EQ_INT(r.limit, 2);
+        CHECK_EQ_INT(parse("/v1/views/s?format=msgpack", &r), 0);
+        CHECK_EQ_INT(r.format, ROUTE_FORMAT_MSGPACK);
+        CHECK_EQ_INT(parse("/v1/views/s?format=json", &r), 0);
+        CHECK_EQ_INT(r.format, ROUTE_FORMAT_JSON);
+        CHECK_EQ_INT(parse("/v1/views/s", &r), 0);
+        CHECK_EQ_INT(r.format, ROUTE_FORMAT_ANY);
+        CHECK_EQ_INT(parse("/v1/views/s?format=xml", &r), ROUTE_BAD_PARAM);
+        CHECK_STREQ(r.bad_param, "format");
+        CHECK_EQ_INT(parse("/v1/views/s?fields=", &r), ROUTE_BAD_PARAM);
+        CHECK_STREQ(r.bad_param, "fields");
+}
+
+static void test_prefixes_are_row_routes_with_fewer_keys(void)
+{
+        Route r;
+        CHECK_EQ_INT(parse("/v1/views/s/rows/eu-west", &r), 0);
+        CHECK_EQ_INT(r.kind, ROUTE_ROW);
+        CHECK_EQ_INT(r.n_keys, 1);
+        CHECK(r.keys[0].len == 7 && memcmp(r.keys[0].p, "eu-west", 7) == 0);
 }
 
 static void test_row_keys_are_percent_decoded(void)
@@ -134,6 +193,8 @@ static void test_absolute_form(void)
 
 TEST_MAIN(TEST_CASE(test_fixed_endpoints), TEST_CASE(test_unknown_paths_are_not_found),
           TEST_CASE(test_view_and_query), TEST_CASE(test_bad_queries_are_rejected),
+          TEST_CASE(test_time_ranges), TEST_CASE(test_fields_and_format),
+          TEST_CASE(test_prefixes_are_row_routes_with_fewer_keys),
           TEST_CASE(test_row_keys_are_percent_decoded), TEST_CASE(test_bad_escapes_are_rejected),
           TEST_CASE(test_too_many_keys_are_malformed),
           TEST_CASE(test_targets_beyond_the_limit_are_too_long), TEST_CASE(test_absolute_form))

@@ -16,6 +16,9 @@
 #   ct_fail MSG         print the container's journal and fail
 #
 # CT_NAME (machine name) defaults to one per test process so tests run side by side.
+# CT_ROOT: boot that directory (a Debian rootfs) instead, with a tmpfs over it
+# (--volatile=overlay: every boot starts from it clean); nothing is staged or set up, the
+# test installs tally itself (tests/systemd/package.sh).
 
 CT_NAME=${CT_NAME:-tally-$$}
 CT_STATE=$T/ct
@@ -107,9 +110,15 @@ ct_up() {
         # installed, and firstboot would ask questions. Enable nothing, ask nothing.
         printf 'disable *\n' >"$CT_STATE/00-tally-test.preset"
         local args=(--quiet --machine="$CT_NAME" --boot --register=no --console=read-only
-                --directory=/ --volatile=yes --private-network
-                --bind-ro="$CT_STATE/00-tally-test.preset:/etc/systemd/system-preset/00-tally-test.preset")
-        [[ -d $CT_STAGE/usr ]] && args+=(--overlay="/usr:$CT_STAGE/usr:/usr")
+                --private-network)
+        if [[ -n ${CT_ROOT:-} ]]; then
+                # a real Debian: its own presets, which deb-systemd-helper follows
+                args+=(--directory="$CT_ROOT" --volatile=overlay)
+        else
+                args+=(--directory=/ --volatile=yes
+                        --bind-ro="$CT_STATE/00-tally-test.preset:/etc/systemd/system-preset/00-tally-test.preset")
+                [[ -d $CT_STAGE/usr ]] && args+=(--overlay="/usr:$CT_STAGE/usr:/usr")
+        fi
         if [[ ! -d /run/systemd/system ]]; then
                 # no systemd on the host: nspawn must not ask for a scope; give the
                 # container a pure cgroup2 tree and bpf() so IP and device rules work
@@ -141,6 +150,7 @@ ct_up() {
                 sleep 0.1
                 state=$(ct systemctl is-system-running 2>/dev/null) || true
         done
+        [[ -z ${CT_ROOT:-} ]] || return 0
         # What a package's postinst does after `meson install`.
         if [[ -d $CT_STAGE/etc ]]; then
                 tar -C "$CT_STAGE/etc" -cf - . | ct tar -C /etc -xf - --no-same-owner

@@ -13,7 +13,7 @@ ct_skip_unless_possible
 MAX_EXPOSURE=${TALLY_MAX_EXPOSURE:-0.5}
 
 ct_install
-units=(tally-worker.service tally-worker.timer tallyd.service tallyd.socket)
+units=(tally-worker.service tally-worker.timer tally-worker.path tallyd.service tallyd.socket)
 for u in "${units[@]}"; do
         [[ -f $CT_STAGE$CT_UNITDIR/$u ]] || fail "$u not installed into $CT_UNITDIR"
 done

@@ -37,11 +37,29 @@ printf 'ts,region,amount\n2026-01-01T00:00:00Z,eu,1.5\n' >"$T/ok.csv"
 conf "$T/ok.csv"
 run --check-config
 [[ $rc == 0 ]] || fail "--check-config on a good config: $rc"
+grep -qx "$T/c.conf: OK (1 sources, 2 views)" "$T/out" || fail "--check-config output: $(cat "$T/out")"
 [[ $(count_snaps) == 0 ]] || fail "--check-config wrote a snapshot"
-printf '[view.x]\nsource = nope\naggregates = count\n' >>"$T/c.conf"
+printf '[view.x]\nsource = nope\naggregates = count\n[tally]\nkeep = none\n' >>"$T/c.conf"
 run --check-config
 [[ $rc == 78 ]] || fail "bad config: exit $rc, want 78"
-pass "--check-config: 0 for good, 78 for bad"
+grep -q "c.conf:19: \[view.x\] source: unknown source 'nope'" "$T/log" || fail "first mistake: $(cat "$T/log")"
+grep -q "c.conf:22: \[tally\] keep: 'none' is not a whole number" "$T/log" || fail "second mistake"
+[[ $(grep -c "c.conf:" "$T/log") == 2 ]] || fail "each mistake once: $(cat "$T/log")"
+pass "--check-config: 0 and OK for good, 78 and every mistake once for bad"
+
+set +e
+"$TALLY_WORKER" --no-such-option 2>/dev/null; rc=$?
+"$TALLY_WORKER" -c "$T/c.conf" extra 2>/dev/null; rc2=$?
+"$TALLY_WORKER" --deadline soon 2>/dev/null; rc3=$?
+set -e
+[[ $rc == 64 && $rc2 == 64 && $rc3 == 64 ]] || fail "usage errors: exit $rc $rc2 $rc3, want 64"
+[[ $("$TALLY_WORKER" -V) == "tally-worker "* && $("$TALLY_WORKER" --version) == "$("$TALLY_WORKER" -V)" ]] ||
+        fail "-V/--version"
+"$TALLY_WORKER" -h | has -- "-c, --config PATH" || fail "-h"
+run_short() { set +e; "$TALLY_WORKER" -c "$T/c.conf" --check-config >/dev/null 2>&1; rc=$?; set -e; }
+run_short
+[[ $rc == 78 ]] || fail "-c PATH not read: exit $rc"
+pass "usage errors exit 64; -c, -h, -V as in tallyd"
 
 conf "$T/missing.csv"
 run

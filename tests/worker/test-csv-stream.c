@@ -55,7 +55,8 @@ static int setup(Fixture *x)
                                    "[view.v]\nsource = s\ngroup_by = region\n"
                                    "aggregates = count\n";
         *x = (Fixture){};
-        int r = config_parse("test.conf", text, &x->cfg);
+        _cleanup_(config_errors_freep) ConfigErrors *errors = NULL;
+        int r = config_parse("test.conf", text, &x->cfg, &errors);
         if (r >= 0)
                 r = plan_build(x->cfg, 0, &x->plan);
         if (r >= 0)

@@ -56,9 +56,10 @@ static int setup(Fixture *f, const char *pattern)
                  "[view.v]\nsource = ev\ngroup_by = region\naggregates = count, sum(n)\n",
                  dir, dir, pattern);
         *f = (Fixture){};
-        int r = config_parse("test.conf", text, &f->cfg);
-        if (r < 0)
-                return r;
+        _cleanup_(config_errors_freep) ConfigErrors *errors = NULL;
+        int r = config_parse("test.conf", text, &f->cfg, &errors);
+        if (r != 0)
+                return r < 0 ? r : -EINVAL;
         if ((r = plan_build(f->cfg, 0, &f->plan)) < 0)
                 return r;
         if ((r = source_new(&f->plan->sources[0], &f->src)) < 0)

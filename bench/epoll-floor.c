@@ -1,0 +1,156 @@
+/* bench/epoll-floor: the CPU floor of an HTTP/1.1 server on this machine.
+ *
+ * One thread, one epoll loop, non-blocking sockets, keep-alive: every request (a header
+ * block ending in an empty line) gets the same fixed 200 response with BODY_FILE's bytes
+ * (or a short JSON body). No routing, no parsing beyond finding "\r\n\r\n", no limits —
+ * what is left is accept, read, write and the kernel's TCP work, so its CPU per request
+ * is the floor a real server (tallyd, nginx) is measured against in bench/server.
+ * Built only with `meson -Dbench=true`.
+ *
+ *   epoll-floor [--drain] PORT [BODY_FILE]
+ *
+ * By default each readiness event gets one read (level-triggered epoll reports the rest):
+ * one epoll_wait per batch, then one read and one write per request. --drain reads again
+ * until EAGAIN, as many event loops do: one more syscall per request. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, accept4 */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_EVENTS 256
+#define BUF_BYTES  16384
+
+typedef struct Conn {
+        int fd;
+        size_t have;
+        char buf[BUF_BYTES];
+} Conn;
+
+static char *response;
+static size_t response_len;
+
+static int build_response(const char *body_path)
+{
+        char body[65536];
+        size_t blen;
+        if (body_path) {
+                FILE *f = fopen(body_path, "rb");
+                if (!f)
+                        return -1;
+                blen = fread(body, 1, sizeof body, f);
+                fclose(f);
+        } else
+                blen = (size_t)snprintf(body, sizeof body, "{\"ok\":true}");
+        response = malloc(blen + 256);
+        if (!response)
+                return -1;
+        int h = snprintf(response, 256,
+                         "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+                         "Content-Length: %zu\r\n\r\n",
+                         blen);
+        memcpy(response + h, body, blen);
+        response_len = (size_t)h + blen;
+        return 0;
+}
+
+/* read until EAGAIN after every event (1) or read once and let level-triggered epoll
+ * report what is left (0, the default: one read and one write per request) */
+static int drain;
+
+/* answers every complete request in c->buf; returns -1 when the connection is done */
+static int serve(Conn *c)
+{
+        for (;;) {
+                size_t room = sizeof c->buf - c->have;
+                ssize_t k = read(c->fd, c->buf + c->have, room);
+                if (k == 0)
+                        return -1;
+                if (k < 0)
+                        return errno == EAGAIN ? 0 : -1;
+                c->have += (size_t)k;
+                size_t done = 0, answers = 0;
+                for (;;) {
+                        char *e = memmem(c->buf + done, c->have - done, "\r\n\r\n", 4);
+                        if (!e)
+                                break;
+                        done = (size_t)(e - c->buf) + 4;
+                        answers++;
+                }
+                if (!answers && c->have == sizeof c->buf)
+                        return -1;
+                memmove(c->buf, c->buf + done, c->have - done);
+                c->have -= done;
+                for (; answers; answers--) {
+                        /* responses are small: a full socket buffer means a stuck client */
+                        if (write(c->fd, response, response_len) != (ssize_t)response_len)
+                                return -1;
+                }
+                if (!drain && (size_t)k < room)
+                        return 0;
+        }
+}
+
+int main(int argc, char **argv)
+{
+        if (argc > 1 && strcmp(argv[1], "--drain") == 0) {
+                drain = 1;
+                argv++;
+                argc--;
+        }
+        if (argc < 2 || argc > 3) {
+                fprintf(stderr, "usage: %s [--drain] PORT [BODY_FILE]\n", argv[0]);
+                return 64;
+        }
+        if (build_response(argc == 3 ? argv[2] : NULL) < 0) {
+                perror("body");
+                return 1;
+        }
+        int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
+        setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)atoi(argv[1])),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) < 0 || listen(ls, 4096) < 0) {
+                perror("listen");
+                return 1;
+        }
+        int ep = epoll_create1(0);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+        epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+        struct epoll_event evs[MAX_EVENTS];
+        for (;;) {
+                int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
+                for (int i = 0; i < n; i++) {
+                        Conn *c = evs[i].data.ptr;
+                        if (!c) {
+                                int fd;
+                                while ((fd = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+                                        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                                        Conn *nc = calloc(1, sizeof *nc);
+                                        if (!nc) {
+                                                close(fd);
+                                                continue;
+                                        }
+                                        nc->fd = fd;
+                                        struct epoll_event cev = {.events = EPOLLIN,
+                                                                  .data.ptr = nc};
+                                        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
+                                }
+                                continue;
+                        }
+                        if (serve(c) < 0) {
+                                close(c->fd);
+                                free(c);
+                        }
+                }
+        }
+}
