@@ -92,7 +92,7 @@ static int render_view(Served *sv, const Snapshot *s, const SnapshotView *v, Doc
         doc_array(&d, (uint32_t)v->n_rows);
         size_t rows_start = b.len;
         out->sep = fmt == DOC_JSON ? 1 : 0;
-        out->off = arena_alloc(sv->arena, (v->n_rows + 1) * sizeof(uint32_t), _Alignof(uint32_t));
+        out->off = served_alloc_mem(sv, (v->n_rows + 1) * sizeof(uint32_t), _Alignof(uint32_t));
         if (!out->off)
                 return -ENOMEM;
         for (size_t r = 0; r < v->n_rows; r++) {
@@ -266,16 +266,6 @@ int render_info(Served *sv, const Snapshot *s)
 int render_snapshot(Served *sv, const Snapshot *s)
 {
         render_validators(sv, s);
-        for (size_t i = 0; i < s->n_views; i++) {
-                const SnapshotView *v = &s->views[i];
-                ServedView *out = &sv->views[i];
-                int r = render_view(sv, s, v, DOC_JSON, &out->json);
-                if (r < 0)
-                        return r;
-                r = render_view(sv, s, v, DOC_MSGPACK, &out->mp);
-                if (r < 0)
-                        return r;
-        }
         int r = render_views_list(sv, s, DOC_JSON, &sv->views_json);
         if (r < 0)
                 return r;
@@ -286,6 +276,11 @@ int render_snapshot(Served *sv, const Snapshot *s)
         if (r < 0)
                 return r;
         return render_info(sv, s);
+}
+
+int render_view_format(Served *sv, const Snapshot *s, size_t view, DocFormat fmt, ViewBodies *out)
+{
+        return render_view(sv, s, &s->views[view], fmt, out);
 }
 
 int render_gzip(Served *sv, Piece in, Piece *ret)

@@ -179,8 +179,12 @@ int engine_run(const Config *cfg, uint64_t deadline_usec, EngineResult *ret)
         _cleanup_(snapshot_writer_freep) SnapshotWriter *w = NULL;
         if ((r = snapshot_writer_new(&w)) < 0)
                 return r;
-        /* version 2: the worker renders what tallyd serves, so loading stays cheap */
+        /* version 2: the worker renders what tallyd serves, so loading stays cheap; each
+         * view's formats render at once on the threads the scan uses */
         snapshot_writer_set_transform(w, prerender_transform);
+        long threads =
+            cfg->worker.threads ? (long)cfg->worker.threads : sysconf(_SC_NPROCESSORS_ONLN);
+        served_set_runner(parallel_run, threads > 0 ? MIN((size_t)threads, PARALLEL_MAX) : 1);
         for (size_t si = 0; si < plan->n_sources && r == 0; si++)
                 r = run_source(cfg, &plan->sources[si], deadline_usec, w, ret);
         if (r != 0)
