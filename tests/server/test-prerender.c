@@ -99,8 +99,8 @@ static bool same(Piece a, Piece b)
 static bool same_bodies(const ViewBodies *a, const ViewBodies *b, size_t n_rows)
 {
         if (!same(a->full, b->full) || !same(a->full_gz, b->full_gz) || !same(a->head, b->head) ||
-            !same(a->row_prefix, b->row_prefix) || a->sep != b->sep ||
-            a->rows - a->full.p != b->rows - b->full.p)
+            !same(a->head_cols, b->head_cols) || !same(a->row_prefix, b->row_prefix) ||
+            a->sep != b->sep || a->rows - a->full.p != b->rows - b->full.p)
                 return false;
         for (size_t r = 0; r < n_rows; r++)
                 if (!same(served_row(a, r), served_row(b, r)))
@@ -127,6 +127,19 @@ static void check_identical(size_t rows)
                 CHECK_STREQ(g->etag, w->etag);
                 CHECK(same_bodies(&g->json, &w->json, w->n_rows));
                 CHECK(same_bodies(&g->mp, &w->mp, w->n_rows));
+                CHECK(same_bodies(&g->csv, &w->csv, w->n_rows));
+                /* the slice index built from the key cells alone is the one from the rows */
+                CHECK_EQ_INT(g->slices.sorted, w->slices.sorted);
+                CHECK_EQ_INT(g->slices.n_levels, w->slices.n_levels);
+                for (size_t l = 0; l < w->slices.n_levels && l < g->slices.n_levels; l++) {
+                        const SliceLevel *gl = &g->slices.levels[l], *wl = &w->slices.levels[l];
+                        CHECK_EQ_INT(gl->n, wl->n);
+                        for (size_t j = 0; j < wl->n && j < gl->n; j++) {
+                                CHECK_EQ_INT(gl->start[j], wl->start[j]);
+                                CHECK_EQ_INT(slice_value_cmp(&gl->val[j], &wl->val[j]), 0);
+                        }
+                }
+                CHECK_EQ_INT(g->n_columns, w->n_columns);
                 /* every row is found under its key, as in the index tallyd builds */
                 for (size_t r = 0; r < w->n_rows; r++) {
                         const char *k = w->index.keys + w->index.key_off[r];
@@ -389,6 +402,27 @@ static void test_head_outside_the_document_is_refused(void)
         parts_done(&p);
 }
 
+static void test_head_cols_past_the_head_is_refused(void)
+{
+        Parts p;
+        CHECK(parts_new(&p));
+        p.views[0].json.head_cols_len = p.views[0].json.head_len + 1;
+        CHECK(refused(&p, "head_cols"));
+        parts_done(&p);
+}
+
+static void test_non_monotonic_csv_row_offsets_are_refused(void)
+{
+        Parts p;
+        CHECK(parts_new(&p));
+        uint8_t *o = p.bodies + p.views[0].csv.row_offsets;
+        uint32_t a = snapshot_le32(o + 4), b = snapshot_le32(o + 8);
+        put_le32(o + 4, b);
+        put_le32(o + 8, a);
+        CHECK(refused(&p, "csv: row offsets not increasing"));
+        parts_done(&p);
+}
+
 static void test_slot_past_the_rows_is_refused(void)
 {
         Parts p;
@@ -466,6 +500,8 @@ TEST_MAIN(TEST_CASE(test_v2_bodies_are_what_tallyd_renders),
           TEST_CASE(test_non_monotonic_row_offsets_are_refused),
           TEST_CASE(test_rows_ending_past_the_document_are_refused),
           TEST_CASE(test_head_outside_the_document_is_refused),
+          TEST_CASE(test_head_cols_past_the_head_is_refused),
+          TEST_CASE(test_non_monotonic_csv_row_offsets_are_refused),
           TEST_CASE(test_slot_past_the_rows_is_refused),
           TEST_CASE(test_index_without_an_empty_slot_is_refused),
           TEST_CASE(test_huge_or_odd_slot_counts_are_refused),
