@@ -9,6 +9,7 @@
  *   views:   [{name, keys: uint (leading key columns), columns: [[name, type]...],
  *              rows: [[cell...]...]}]
  * A cell is nil or matches its column's type: str, int, num (float64), time (int, µs).
+ * Version 2 (snapshot_bodies.h) adds the bodies tallyd serves, after those members.
  * Files are named snapshot-<generation, 20 digits>.msgpack so names sort by generation;
  * writers create ".tmp-snapshot-*" temp files beside them. */
 #pragma once
@@ -22,6 +23,9 @@
 #define SNAPSHOT_NAME_SUFFIX    ".msgpack"
 #define SNAPSHOT_TMP_PREFIX     ".tmp-snapshot-"
 #define SNAPSHOT_NAME_MAX       64
+
+/* Version 2 adds the serving-ready bodies (snapshot_bodies.h); readers take both. */
+#define SNAPSHOT_FORMAT_VERSION_BODIES 2
 
 /* Limits every reader enforces; a file beyond them is rejected, never half-loaded. */
 #define SNAPSHOT_MAX_FILE_BYTES (UINT64_C(1) << 30)
@@ -43,6 +47,11 @@ typedef struct SnapshotView {
         SnapshotColumn *columns;
         size_t n_rows;
         Value *cells; /* n_rows * n_columns, row-major */
+        /* SNAPSHOT_READ_BODIES_ONLY (v2, cells NULL): the key columns only, n_rows *
+         * n_key_cells row-major, what tallyd's slice index is built from; n_key_cells is
+         * n_keys when the file names its keys before its rows (the writer always does). */
+        size_t n_key_cells;
+        Value *key_cells;
 } SnapshotView;
 
 typedef struct SnapshotSource {
@@ -77,6 +86,9 @@ typedef struct Snapshot {
         SnapshotSource *sources;
         size_t n_views;
         SnapshotView *views;
+        unsigned version;
+        /* version 2: the validated bodies directory, pointing into the file image */
+        const struct SnapshotBodies *bodies;
 } Snapshot;
 
 static inline const Value *snapshot_view_row(const SnapshotView *v, size_t row)

@@ -3,16 +3,20 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <xxhash.h>
 
 #include "mp_cursor.h"
-#include "read_file.h"
+#include "snapshot_bodies.h"
 
 typedef struct Decoder {
         MpCursor c;
         Arena *arena;
         char *reason;
         size_t reason_size;
+        unsigned version;
+        unsigned flags;
 } Decoder;
 
 static int fail(Decoder *d, int err, const char *fmt, ...) _printf_(3, 4);
@@ -52,20 +56,6 @@ static int read_u64_field(Decoder *d, const char *what, uint64_t *ret)
         return 0;
 }
 
-/* An array header of at most max elements, and zeroed room for them in the arena. */
-static int read_array(Decoder *d, const char *what, uint32_t max, size_t size, size_t align,
-                      void **ret, size_t *ret_n)
-{
-        uint32_t n;
-        if (mp_read_array(&d->c, &n) < 0 || n > max)
-                return fail(d, -EBADMSG, "%s: expected an array of at most %" PRIu32, what, max);
-        *ret = arena_alloc0(d->arena, (size_t)n * size, align);
-        if (!*ret)
-                return fail(d, -ENOMEM, "out of memory");
-        *ret_n = n;
-        return 0;
-}
-
 static int skip_unknown(Decoder *d)
 {
         if (mp_skip(&d->c, SNAPSHOT_MAX_DEPTH) < 0)
@@ -73,122 +63,84 @@ static int skip_unknown(Decoder *d)
         return 0;
 }
 
-/* A map of plain fields (counts and names) read into a struct: the worker's stats, a
- * source. Unknown keys are skipped; a known one must have its type. */
-typedef struct PlainField {
-        const char *key;
-        const char *what; /* in messages */
-        bool is_name;     /* a name (const char *) or an unsigned count (uint64_t) */
-        size_t offset;
-} PlainField;
-
-/* Calls on_key for each key of a map, with the cursor on its value; on_key reads or skips
- * the value. */
-typedef int (*KeyHandler)(Decoder *d, const char *key, uint32_t len, void *state);
-
-static int decode_map(Decoder *d, const char *what, KeyHandler on_key, void *state)
+static int decode_worker(Decoder *d, SnapshotStats *st)
 {
         uint32_t n;
         if (mp_read_map(&d->c, &n) < 0)
-                return fail(d, -EBADMSG, "%s: expected a map", what);
+                return fail(d, -EBADMSG, "worker: expected a map");
         for (uint32_t i = 0; i < n; i++) {
                 const char *k;
                 uint32_t kl;
                 int r = read_key(d, &k, &kl);
-                if (r == 0)
-                        r = on_key(d, k, kl, state);
+                if (r < 0)
+                        return r;
+                if (mp_str_eq("rows_read", k, kl))
+                        r = read_u64_field(d, "worker.rows_read", &st->rows_read);
+                else if (mp_str_eq("rows_rejected", k, kl))
+                        r = read_u64_field(d, "worker.rows_rejected", &st->rows_rejected);
+                else if (mp_str_eq("duration_ms", k, kl))
+                        r = read_u64_field(d, "worker.duration_ms", &st->duration_ms);
+                else if (mp_str_eq("host", k, kl))
+                        r = read_name(d, "worker.host", &st->host);
+                else if (mp_str_eq("peak_rss_kib", k, kl)) {
+                        /* the usage keys came later (2026-12): their presence says a
+                         * snapshot carries them */
+                        st->has_usage = true;
+                        r = read_u64_field(d, "worker.peak_rss_kib", &st->peak_rss_kib);
+                } else if (mp_str_eq("cpu_ms", k, kl))
+                        r = read_u64_field(d, "worker.cpu_ms", &st->cpu_ms);
+                else if (mp_str_eq("wall_ms", k, kl))
+                        r = read_u64_field(d, "worker.wall_ms", &st->wall_ms);
+                else
+                        r = skip_unknown(d);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-typedef struct PlainMap {
-        const PlainField *fields;
-        size_t n_fields;
-        void *out;
-} PlainMap;
-
-static int plain_key(Decoder *d, const char *k, uint32_t kl, void *state)
-{
-        const PlainMap *m = state;
-        for (size_t j = 0; j < m->n_fields; j++) {
-                const PlainField *f = &m->fields[j];
-                if (!mp_str_eq(f->key, k, kl))
-                        continue;
-                void *field = (char *)m->out + f->offset;
-                return f->is_name ? read_name(d, f->what, field)
-                                  : read_u64_field(d, f->what, field);
-        }
-        return skip_unknown(d);
-}
-
-static int decode_plain_map(Decoder *d, const char *what, const PlainField *fields, size_t n_fields,
-                            void *out)
-{
-        return decode_map(d, what, plain_key, &(PlainMap){fields, n_fields, out});
-}
-
-#define COUNT(type, key, what)                         \
-        {                                              \
-#key, what, false, offsetof(type, key) \
-        }
-#define NAME(type, key, what)                         \
-        {                                             \
-#key, what, true, offsetof(type, key) \
-        }
-
-static const PlainField worker_fields[] = {
-    COUNT(SnapshotStats, rows_read, "worker.rows_read"),
-    COUNT(SnapshotStats, rows_rejected, "worker.rows_rejected"),
-    COUNT(SnapshotStats, duration_ms, "worker.duration_ms"),
-    NAME(SnapshotStats, host, "worker.host"),
-    COUNT(SnapshotStats, peak_rss_kib, "worker.peak_rss_kib"),
-    COUNT(SnapshotStats, cpu_ms, "worker.cpu_ms"),
-    COUNT(SnapshotStats, wall_ms, "worker.wall_ms"),
-};
-
-static const PlainField source_fields[] = {
-    NAME(SnapshotSource, name, "source.name"),
-    NAME(SnapshotSource, type, "source.type"),
-    COUNT(SnapshotSource, files, "source.files"),
-    COUNT(SnapshotSource, rows_read, "source.rows_read"),
-    COUNT(SnapshotSource, rows_rejected, "source.rows_rejected"),
-};
-
-/* The usage keys came later (2026-12): their presence, not their value, says a snapshot
- * carries them. */
-static int worker_key(Decoder *d, const char *k, uint32_t kl, void *state)
-{
-        SnapshotStats *st = ((const PlainMap *)state)->out;
-        if (mp_str_eq("peak_rss_kib", k, kl))
-                st->has_usage = true;
-        return plain_key(d, k, kl, state);
-}
-
-static int decode_worker(Decoder *d, SnapshotStats *st)
-{
-        return decode_map(d, "worker", worker_key,
-                          &(PlainMap){worker_fields, ELEMENTSOF(worker_fields), st});
-}
-
 static int decode_sources(Decoder *d, Snapshot *s)
 {
-        int r = read_array(d, "sources", SNAPSHOT_MAX_SOURCES, sizeof(SnapshotSource),
-                           _Alignof(SnapshotSource), (void **)&s->sources, &s->n_sources);
-        for (size_t i = 0; r >= 0 && i < s->n_sources; i++) {
+        uint32_t n;
+        if (mp_read_array(&d->c, &n) < 0 || n > SNAPSHOT_MAX_SOURCES)
+                return fail(d, -EBADMSG, "sources: expected an array of at most %d",
+                            SNAPSHOT_MAX_SOURCES);
+        s->sources = arena_new0(s->arena, SnapshotSource, n);
+        if (!s->sources)
+                return fail(d, -ENOMEM, "out of memory");
+        s->n_sources = n;
+        for (uint32_t i = 0; i < n; i++) {
                 SnapshotSource *src = &s->sources[i];
-                char what[32];
-                snprintf(what, sizeof(what), "sources[%zu]", i);
-                r = decode_plain_map(d, what, source_fields, ELEMENTSOF(source_fields), src);
-                if (r < 0)
-                        return r;
+                uint32_t m;
+                if (mp_read_map(&d->c, &m) < 0)
+                        return fail(d, -EBADMSG, "sources[%u]: expected a map", i);
+                for (uint32_t j = 0; j < m; j++) {
+                        const char *k;
+                        uint32_t kl;
+                        int r = read_key(d, &k, &kl);
+                        if (r < 0)
+                                return r;
+                        if (mp_str_eq("name", k, kl))
+                                r = read_name(d, "source.name", &src->name);
+                        else if (mp_str_eq("type", k, kl))
+                                r = read_name(d, "source.type", &src->type);
+                        else if (mp_str_eq("files", k, kl))
+                                r = read_u64_field(d, "source.files", &src->files);
+                        else if (mp_str_eq("rows_read", k, kl))
+                                r = read_u64_field(d, "source.rows_read", &src->rows_read);
+                        else if (mp_str_eq("rows_rejected", k, kl))
+                                r = read_u64_field(d, "source.rows_rejected", &src->rows_rejected);
+                        else
+                                r = skip_unknown(d);
+                        if (r < 0)
+                                return r;
+                }
                 if (!src->name)
-                        return fail(d, -EBADMSG, "sources[%zu]: no name", i);
+                        return fail(d, -EBADMSG, "sources[%u]: no name", i);
                 if (!src->type)
                         src->type = "";
         }
-        return r;
+        return 0;
 }
 
 static int decode_columns(Decoder *d, SnapshotView *v)
@@ -255,7 +207,37 @@ static int decode_cell(Decoder *d, const SnapshotView *v, size_t col, Value *out
         return 0;
 }
 
-static int decode_rows(Decoder *d, SnapshotView *v)
+/* The cells a writer packs (nil, ints, float64, short strings) in one step; false leaves
+ * anything else, or a cell cut short, to mp_skip. */
+static inline bool skip_scalar(MpCursor *c)
+{
+        if (c->p >= c->end)
+                return false;
+        uint8_t b = *c->p;
+        size_t n;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0)
+                n = 1;
+        else if ((b & 0xe0) == 0xa0)
+                n = 1 + (b & 0x1f);
+        else if (b == 0xcb || b == 0xcf || b == 0xd3)
+                n = 9;
+        else if (b == 0xcc || b == 0xd0)
+                n = 2;
+        else if (b == 0xcd || b == 0xd1)
+                n = 3;
+        else if (b == 0xce || b == 0xd2 || b == 0xca)
+                n = 5;
+        else if (b == 0xd9 && mp_left(c) >= 2)
+                n = 2 + c->p[1];
+        else
+                return false;
+        if (n > mp_left(c))
+                return false;
+        c->p += n;
+        return true;
+}
+
+static int decode_rows(Decoder *d, SnapshotView *v, uint64_t keys)
 {
         uint32_t n;
         if (mp_read_array(&d->c, &n) < 0)
@@ -263,15 +245,41 @@ static int decode_rows(Decoder *d, SnapshotView *v)
         /* Each row is at least 1 + n_columns bytes: bound the allocation by that. */
         if ((uint64_t)n * (1 + v->n_columns) > mp_left(&d->c))
                 return fail(d, -EBADMSG, "view %s: %u rows cannot fit in the file", v->name, n);
-        v->cells = arena_alloc(d->arena, (size_t)n * v->n_columns * sizeof(Value), _Alignof(Value));
-        if (!v->cells)
-                return fail(d, -ENOMEM, "out of memory");
         v->n_rows = n;
+        /* the bodies are what is served: the rows' shape is checked, their cells skipped */
+        bool skip =
+            d->version == SNAPSHOT_FORMAT_VERSION_BODIES && (d->flags & SNAPSHOT_READ_BODIES_ONLY);
+        if (!skip) {
+                v->cells = arena_alloc(d->arena, (size_t)n * v->n_columns * sizeof(Value),
+                                       _Alignof(Value));
+                if (!v->cells)
+                        return fail(d, -ENOMEM, "out of memory");
+        } else if (keys > 0 && keys <= v->n_columns) {
+                /* the key cells alone: the slice index is built from them (slice.h) */
+                v->key_cells =
+                    arena_alloc(d->arena, (size_t)n * keys * sizeof(Value) + 1, _Alignof(Value));
+                if (!v->key_cells)
+                        return fail(d, -ENOMEM, "out of memory");
+                v->n_key_cells = (size_t)keys;
+        }
         for (uint32_t i = 0; i < n; i++) {
                 uint32_t m;
                 if (mp_read_array(&d->c, &m) < 0 || m != v->n_columns)
                         return fail(d, -EBADMSG, "view %s: row %u: expected %zu cells", v->name, i,
                                     v->n_columns);
+                if (skip) {
+                        for (size_t j = 0; j < v->n_key_cells; j++) {
+                                int r = decode_cell(d, v, j,
+                                                    &v->key_cells[(size_t)i * v->n_key_cells + j]);
+                                if (r < 0)
+                                        return r;
+                        }
+                        for (size_t j = v->n_key_cells; j < v->n_columns; j++)
+                                if (!skip_scalar(&d->c) && mp_skip(&d->c, 1) < 0)
+                                        return fail(d, -EBADMSG, "view %s: row %u: bad cell",
+                                                    v->name, i);
+                        continue;
+                }
                 Value *row = v->cells + (size_t)i * v->n_columns;
                 for (size_t j = 0; j < v->n_columns; j++) {
                         int r = decode_cell(d, v, j, &row[j]);
@@ -282,103 +290,112 @@ static int decode_rows(Decoder *d, SnapshotView *v)
         return 0;
 }
 
-typedef struct ViewState {
-        SnapshotView *v;
-        uint32_t index;
-        uint64_t keys;
-        bool have_rows;
-} ViewState;
-
-static int view_key(Decoder *d, const char *k, uint32_t kl, void *state)
-{
-        ViewState *st = state;
-        SnapshotView *v = st->v;
-        if (mp_str_eq("name", k, kl))
-                return read_name(d, "view name", &v->name);
-        if (mp_str_eq("keys", k, kl))
-                return read_u64_field(d, "view keys", &st->keys);
-        if (mp_str_eq("columns", k, kl)) {
-                /* rows are decoded against the columns: they must come first */
-                if (!v->name || v->columns)
-                        return fail(d, -EBADMSG, "views[%u]: name must precede columns", st->index);
-                return decode_columns(d, v);
-        }
-        if (mp_str_eq("rows", k, kl)) {
-                if (!v->columns || st->have_rows)
-                        return fail(d, -EBADMSG, "views[%u]: rows before columns", st->index);
-                st->have_rows = true;
-                return decode_rows(d, v);
-        }
-        return skip_unknown(d);
-}
-
 static int decode_view(Decoder *d, SnapshotView *v, uint32_t index)
 {
-        ViewState st = {.v = v, .index = index};
-        char what[32];
-        snprintf(what, sizeof(what), "views[%" PRIu32 "]", index);
-        int r = decode_map(d, what, view_key, &st);
-        if (r < 0)
-                return r;
-        if (!v->name || !v->columns || !st.have_rows)
+        uint32_t n;
+        uint64_t keys = 0;
+        bool have_rows = false;
+        if (mp_read_map(&d->c, &n) < 0)
+                return fail(d, -EBADMSG, "views[%u]: expected a map", index);
+        for (uint32_t i = 0; i < n; i++) {
+                const char *k;
+                uint32_t kl;
+                int r = read_key(d, &k, &kl);
+                if (r < 0)
+                        return r;
+                if (mp_str_eq("name", k, kl))
+                        r = read_name(d, "view name", &v->name);
+                else if (mp_str_eq("keys", k, kl))
+                        r = read_u64_field(d, "view keys", &keys);
+                else if (mp_str_eq("columns", k, kl)) {
+                        /* rows are decoded against the columns: they must come first */
+                        if (!v->name || v->columns)
+                                return fail(d, -EBADMSG, "views[%u]: name must precede columns",
+                                            index);
+                        r = decode_columns(d, v);
+                } else if (mp_str_eq("rows", k, kl)) {
+                        if (!v->columns || have_rows)
+                                return fail(d, -EBADMSG, "views[%u]: rows before columns", index);
+                        r = decode_rows(d, v, keys);
+                        have_rows = true;
+                } else
+                        r = skip_unknown(d);
+                if (r < 0)
+                        return r;
+        }
+        if (!v->name || !v->columns || !have_rows)
                 return fail(d, -EBADMSG, "views[%u]: name, columns and rows are required", index);
-        if (st.keys > v->n_columns)
-                return fail(d, -EBADMSG, "view %s: %" PRIu64 " keys but %zu columns", v->name,
-                            st.keys, v->n_columns);
-        v->n_keys = (size_t)st.keys;
+        if (keys > v->n_columns)
+                return fail(d, -EBADMSG, "view %s: %" PRIu64 " keys but %zu columns", v->name, keys,
+                            v->n_columns);
+        v->n_keys = (size_t)keys;
         return 0;
 }
 
 static int decode_views(Decoder *d, Snapshot *s)
 {
-        int r = read_array(d, "views", SNAPSHOT_MAX_VIEWS, sizeof(SnapshotView),
-                           _Alignof(SnapshotView), (void **)&s->views, &s->n_views);
-        for (uint32_t i = 0; r >= 0 && i < s->n_views; i++) {
-                r = decode_view(d, &s->views[i], i);
+        uint32_t n;
+        if (mp_read_array(&d->c, &n) < 0 || n > SNAPSHOT_MAX_VIEWS)
+                return fail(d, -EBADMSG, "views: expected an array of at most %d",
+                            SNAPSHOT_MAX_VIEWS);
+        s->views = arena_new0(s->arena, SnapshotView, n);
+        if (!s->views)
+                return fail(d, -ENOMEM, "out of memory");
+        s->n_views = n;
+        for (uint32_t i = 0; i < n; i++) {
+                int r = decode_view(d, &s->views[i], i);
                 if (r < 0)
                         return r;
                 for (uint32_t j = 0; j < i; j++)
                         if (strcmp(s->views[j].name, s->views[i].name) == 0)
                                 return fail(d, -EBADMSG, "view %s appears twice", s->views[i].name);
         }
-        return r;
-}
-
-typedef struct PayloadState {
-        Snapshot *s;
-        bool have_gen, have_views;
-} PayloadState;
-
-static int payload_key(Decoder *d, const char *k, uint32_t kl, void *state)
-{
-        PayloadState *st = state;
-        Snapshot *s = st->s;
-        if (mp_str_eq("generation", k, kl)) {
-                st->have_gen = true;
-                return read_u64_field(d, "generation", &s->generation);
-        }
-        if (mp_str_eq("created_usec", k, kl))
-                return mp_read_i64(&d->c, &s->created_usec) < 0
-                           ? fail(d, -EBADMSG, "created_usec: expected an integer")
-                           : 0;
-        if (mp_str_eq("worker", k, kl))
-                return decode_worker(d, &s->stats);
-        if (mp_str_eq("sources", k, kl) && !s->sources)
-                return decode_sources(d, s);
-        if (mp_str_eq("views", k, kl) && !st->have_views) {
-                st->have_views = true;
-                return decode_views(d, s);
-        }
-        return skip_unknown(d);
+        return 0;
 }
 
 static int decode_payload(Decoder *d, Snapshot *s)
 {
-        PayloadState st = {.s = s};
-        int r = decode_map(d, "payload", payload_key, &st);
-        if (r < 0)
-                return r;
-        bool have_gen = st.have_gen, have_views = st.have_views;
+        uint32_t n;
+        bool have_gen = false, have_views = false;
+        MpCursor serve = {NULL, NULL};
+        const void *bodies = NULL;
+        uint32_t bodies_len = 0;
+        if (mp_read_map(&d->c, &n) < 0)
+                return fail(d, -EBADMSG, "payload: expected a map");
+        for (uint32_t i = 0; i < n; i++) {
+                const char *k;
+                uint32_t kl;
+                int r = read_key(d, &k, &kl);
+                if (r < 0)
+                        return r;
+                if (mp_str_eq("generation", k, kl)) {
+                        r = read_u64_field(d, "generation", &s->generation);
+                        have_gen = true;
+                } else if (mp_str_eq("created_usec", k, kl)) {
+                        if (mp_read_i64(&d->c, &s->created_usec) < 0)
+                                r = fail(d, -EBADMSG, "created_usec: expected an integer");
+                } else if (mp_str_eq("worker", k, kl))
+                        r = decode_worker(d, &s->stats);
+                else if (mp_str_eq("sources", k, kl) && !s->sources)
+                        r = decode_sources(d, s);
+                else if (mp_str_eq("views", k, kl) && !have_views) {
+                        r = decode_views(d, s);
+                        have_views = true;
+                } else if (d->version == SNAPSHOT_FORMAT_VERSION_BODIES &&
+                           mp_str_eq("serve", k, kl) && !serve.p) {
+                        /* decoded once the views are known (its counts depend on them) */
+                        serve = d->c;
+                        r = skip_unknown(d);
+                        serve.end = d->c.p;
+                } else if (d->version == SNAPSHOT_FORMAT_VERSION_BODIES &&
+                           mp_str_eq("bodies", k, kl) && !bodies) {
+                        if (mp_read_bin(&d->c, &bodies, &bodies_len) < 0)
+                                r = fail(d, -EBADMSG, "bodies: expected a bin");
+                } else
+                        r = skip_unknown(d);
+                if (r < 0)
+                        return r;
+        }
         if (!have_gen || s->generation == 0)
                 return fail(d, -EBADMSG, "no generation");
         if (!have_views)
@@ -387,6 +404,19 @@ static int decode_payload(Decoder *d, Snapshot *s)
                 return fail(d, -EBADMSG, "trailing bytes after the payload");
         if (!s->stats.host)
                 s->stats.host = "";
+        s->version = d->version;
+        if (d->version == SNAPSHOT_FORMAT_VERSION_BODIES) {
+                if (!serve.p || !bodies)
+                        return fail(d, -EBADMSG, "version 2 without serve and bodies");
+                SnapshotBodies *b;
+                int r = snapshot_bodies_parse(&serve, s, bodies, bodies_len, &b, d->reason,
+                                              d->reason_size);
+                if (r < 0)
+                        return r;
+                if (mp_left(&serve) != 0)
+                        return fail(d, -EBADMSG, "bodies: trailing bytes in serve");
+                s->bodies = b;
+        }
         return 0;
 }
 
@@ -406,9 +436,10 @@ static int open_envelope(Decoder *d, const void *file, size_t len)
                 return fail(d, -EBADMSG, "not a tally snapshot");
         if (mp_read_u64(&c, &version) < 0)
                 return fail(d, -EBADMSG, "bad format version");
-        if (version != SNAPSHOT_FORMAT_VERSION)
-                return fail(d, -EPROTONOSUPPORT, "format version %" PRIu64 " (supported: %d)",
-                            version, SNAPSHOT_FORMAT_VERSION);
+        if (version != SNAPSHOT_FORMAT_VERSION && version != SNAPSHOT_FORMAT_VERSION_BODIES)
+                return fail(d, -EPROTONOSUPPORT, "format version %" PRIu64 " (supported: %d, %d)",
+                            version, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION_BODIES);
+        d->version = (unsigned)version;
         if (mp_read_bin(&c, &payload, &payload_len) < 0)
                 return fail(d, -EBADMSG, "truncated payload");
         if (mp_left(&c) != 9 || *c.p != 0xcf || mp_read_u64(&c, &sum) < 0)
@@ -419,15 +450,15 @@ static int open_envelope(Decoder *d, const void *file, size_t len)
         return 0;
 }
 
-static int read_into_arena(Arena *a, const void *buf, size_t len, Snapshot **ret, char *reason,
-                           size_t reason_size)
+static int read_into_arena(Arena *a, const void *buf, size_t len, unsigned flags, Snapshot **ret,
+                           char *reason, size_t reason_size)
 {
         Snapshot *s = arena_new0(a, Snapshot, 1);
         if (!s)
                 return -ENOMEM;
         s->arena = a;
         s->file_bytes = len;
-        Decoder d = {.arena = a, .reason = reason, .reason_size = reason_size};
+        Decoder d = {.arena = a, .reason = reason, .reason_size = reason_size, .flags = flags};
         int r = open_envelope(&d, buf, len);
         if (r < 0)
                 return r;
@@ -449,49 +480,109 @@ int snapshot_read_buffer(const void *buf, size_t len, Snapshot **ret, char *reas
         if (!copy)
                 return -ENOMEM;
         memcpy(copy, buf, len);
-        r = read_into_arena(a, copy, len, ret, reason, reason_size);
+        r = read_into_arena(a, copy, len, 0, ret, reason, reason_size);
         if (r < 0)
                 return r;
         TAKE_PTR(a);
         return 0;
 }
 
-static void *alloc_in_arena(void *arena, size_t size)
+/* Opens dir/name as a snapshot may be: a regular file of at most max_bytes. */
+static int open_file(Decoder *d, int dirfd, const char *name, uint64_t max_bytes, int *ret_fd,
+                     size_t *ret_len)
 {
-        return arena_alloc(arena, size, 16);
+        /* O_NONBLOCK: a FIFO with a snapshot's name must not block the loader;
+         * O_NOFOLLOW: a symlink (say to /dev/zero) is refused outright. */
+        _cleanup_close_ int fd =
+            openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return fail(d, -errno, "cannot open: %s", strerror(errno));
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return fail(d, -errno, "cannot stat: %s", strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return fail(d, -EBADMSG, "not a regular file");
+        if ((uint64_t)st.st_size > max_bytes)
+                return fail(d, -EFBIG, "file is %lld bytes, limit %" PRIu64, (long long)st.st_size,
+                            max_bytes);
+        *ret_len = (size_t)st.st_size;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Reads exactly the size stat saw: a file still growing is judged on that prefix and
+ * fails its checksum, it cannot keep us reading. */
+static int read_exact(Decoder *d, int fd, char *buf, size_t len)
+{
+        size_t got = 0;
+        while (got < len) {
+                ssize_t k = pread(fd, buf + got, len - got, (off_t)got);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return fail(d, -errno, "read error: %s", strerror(errno));
+                if (k == 0)
+                        return fail(d, -EBADMSG, "file shrank while reading");
+                got += (size_t)k;
+        }
+        return 0;
 }
 
 int snapshot_read_file(int dirfd, const char *name, uint64_t max_bytes, Snapshot **ret,
                        char *reason, size_t reason_size)
 {
         Decoder d = {.reason = reason, .reason_size = reason_size};
-        /* O_NONBLOCK: a FIFO with a snapshot's name must not block the loader;
-         * O_NOFOLLOW: a symlink (say to /dev/zero) is refused outright. */
-        _cleanup_close_ int fd =
-            openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return fail(&d, -errno, "cannot open: %s", strerror(errno));
-        _cleanup_(arena_freep) Arena *a = NULL;
-        int r = arena_new(&a);
+        _cleanup_close_ int fd = -1;
+        size_t len;
+        int r = open_file(&d, dirfd, name, max_bytes, &fd, &len);
         if (r < 0)
                 return r;
-        void *buf;
-        size_t len = 0;
-        r = read_file_bounded(fd, max_bytes, alloc_in_arena, a, &buf, &len);
-        if (r == -ENOMEM)
-                return fail(&d, r, "out of memory");
+        _cleanup_(arena_freep) Arena *a = NULL;
+        r = arena_new(&a);
         if (r < 0)
-                return fail(&d, r, "read error: %s", strerror(-r));
-        if (r == READ_FILE_NOT_REGULAR)
-                return fail(&d, -EBADMSG, "not a regular file");
-        if (r == READ_FILE_TOO_LARGE)
-                return fail(&d, -EFBIG, "file is %zu bytes, limit %" PRIu64, len, max_bytes);
-        if (r == READ_FILE_SHRANK)
-                return fail(&d, -EBADMSG, "file shrank while reading");
-        r = read_into_arena(a, buf, len, ret, reason, reason_size);
+                return r;
+        char *buf = arena_alloc(a, len, 16);
+        if (!buf)
+                return fail(&d, -ENOMEM, "out of memory");
+        r = read_exact(&d, fd, buf, len);
+        if (r < 0)
+                return r;
+        r = read_into_arena(a, buf, len, 0, ret, reason, reason_size);
         if (r < 0)
                 return r;
         TAKE_PTR(a);
+        return 0;
+}
+
+int snapshot_read_file_image(int dirfd, const char *name, uint64_t max_bytes, unsigned flags,
+                             Snapshot **ret, void **ret_image, size_t *ret_size, char *reason,
+                             size_t reason_size)
+{
+        Decoder d = {.reason = reason, .reason_size = reason_size};
+        _cleanup_close_ int fd = -1;
+        size_t len;
+        int r = open_file(&d, dirfd, name, max_bytes, &fd, &len);
+        if (r < 0)
+                return r;
+        size_t size = MAX(len, (size_t)1);
+        void *image = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (image == MAP_FAILED)
+                return fail(&d, -ENOMEM, "out of memory");
+        /* one call faults the pages in, instead of one fault per page inside read (5.14+) */
+        (void)madvise(image, size, MADV_POPULATE_WRITE);
+        _cleanup_(arena_freep) Arena *a = NULL;
+        r = arena_new(&a);
+        if (r >= 0)
+                r = read_exact(&d, fd, image, len);
+        if (r >= 0)
+                r = read_into_arena(a, image, len, flags, ret, reason, reason_size);
+        if (r < 0) {
+                munmap(image, size);
+                return r;
+        }
+        TAKE_PTR(a);
+        *ret_image = image;
+        *ret_size = size;
         return 0;
 }
 

@@ -26,6 +26,7 @@ struct SnapshotWriter {
         uint64_t cells_left;
         uint64_t cell_index;
         bool failed; /* an allocation inside msgpack failed; publishing is refused */
+        SnapshotTransform transform;
         SnapshotBufferWrite write;
 };
 
@@ -274,6 +275,11 @@ int snapshot_writer_encode(SnapshotWriter *w, uint64_t generation, int64_t creat
         return 0;
 }
 
+void snapshot_writer_set_transform(SnapshotWriter *w, SnapshotTransform transform)
+{
+        w->transform = transform;
+}
+
 static bool deadline_passed(uint64_t deadline_usec)
 {
         return deadline_usec != 0 && now_monotonic_usec() >= deadline_usec;
@@ -339,6 +345,14 @@ int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
         r = snapshot_writer_encode(w, generation, (int64_t)now_realtime_usec(), &buf, &len);
         if (r < 0)
                 return r;
+        if (w->transform) {
+                void *out;
+                r = w->transform(buf, len, &out, &len);
+                if (r < 0)
+                        return r;
+                free(buf);
+                buf = out;
+        }
 
         r = write_and_rename(dirfd, generation, buf, len, deadline_usec);
         if (r < 0)

@@ -42,6 +42,12 @@ int snapshot_writer_end_view(SnapshotWriter *w);
 int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
                             uint64_t deadline_usec, uint64_t *ret_generation, uint64_t *ret_bytes);
 
+/* Turns the encoded (v1) file into the one published: the worker renders the serving-ready
+ * bodies of version 2 here (server/prerender.h), with the generation already chosen. The
+ * result is malloc'd into *ret, *ret_len. */
+typedef int (*SnapshotTransform)(const void *file, size_t len, void **ret, size_t *ret_len);
+void snapshot_writer_set_transform(SnapshotWriter *w, SnapshotTransform transform);
+
 /* Encodes the whole file for generation into a malloc'd buffer, without touching disk
  * (tests and fuzz seeds use it). -ENOMEM when any buffer write failed, now or while
  * cells were added; -EINVAL inside a view. */

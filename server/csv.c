@@ -68,7 +68,7 @@ int render_csv_view(Served *sv, const SnapshotView *v, ViewBodies *out)
         buf_put(&b, "\r\n", 2);
         size_t rows_start = b.len;
         out->sep = 0;
-        out->off = arena_alloc(sv->arena, (v->n_rows + 1) * sizeof(uint32_t), _Alignof(uint32_t));
+        out->off = served_alloc_mem(sv, (v->n_rows + 1) * sizeof(uint32_t), _Alignof(uint32_t));
         if (!out->off)
                 return -ENOMEM;
         for (size_t r = 0; r < v->n_rows; r++) {

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -118,6 +119,94 @@ static void reject(Loader *l, uint64_t gen, const char *name, const struct stat 
                 remember_bad(l, gen, st);
 }
 
+/* Version 2 files are served from their image as read (prerender.h); a v1 file is
+ * rendered here as before. The bodies' arrays are little-endian: elsewhere v2 files are
+ * decoded whole and rendered like v1. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define READ_FLAGS SNAPSHOT_READ_BODIES_ONLY
+#else
+#define READ_FLAGS 0u
+#endif
+
+/* Priorities. Reading and validating a snapshot, and adopting a v2 file's bodies, costs
+ * milliseconds of CPU: the loader runs that LOADER_NICE levels below the process, a small
+ * share of a core the event loops saturate, so a new snapshot is served within a second
+ * under any load while a request waits at most one short slice behind it. Rendering a v1
+ * file costs hundreds of milliseconds: that runs in a helper thread at SCHED_IDLE (nice 19
+ * where the policy is refused), which any waking loop preempts at once, so it waits for
+ * idle CPU instead of delaying requests. (An unprivileged thread cannot raise its priority
+ * again, hence a thread of its own rather than a switch.) */
+#define LOADER_NICE      10
+#define LOADER_IDLE_NICE 19
+
+/* Nice relative to the process's (a Nice= of the unit moves both). */
+static void lower_nice_by(int n)
+{
+        errno = 0;
+        int cur = getpriority(PRIO_PROCESS, (id_t)gettid());
+        if (cur == -1 && errno != 0)
+                cur = 0;
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), MIN(cur + n, LOADER_IDLE_NICE));
+}
+
+static void lower_to_idle(void)
+{
+        struct sched_param param = {.sched_priority = 0};
+        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) != 0)
+                lower_nice_by(LOADER_IDLE_NICE);
+}
+
+typedef struct RenderJob {
+        const Snapshot *s;
+        Served *sv;
+        int r;
+} RenderJob;
+
+static void *render_idle_thread(void *arg)
+{
+        RenderJob *job = arg;
+        lower_to_idle();
+        job->r = served_new(job->s, &job->sv);
+        return NULL;
+}
+
+/* served_new() at idle priority, waited for. */
+static int render_idle(const Snapshot *s, Served **ret)
+{
+        RenderJob job = {.s = s};
+        pthread_t t;
+        int r = -pthread_create(&t, NULL, render_idle_thread, &job);
+        if (r < 0)
+                return served_new(s, ret); /* no thread: render here, at our priority */
+        pthread_join(t, NULL);
+        if (job.r < 0)
+                return job.r;
+        *ret = job.sv;
+        return 0;
+}
+
+typedef struct Image {
+        void *p;
+        size_t size;
+} Image;
+
+static void image_done(Image *im)
+{
+        if (im->p)
+                munmap(im->p, im->size);
+}
+
+static int prepare(const Snapshot *s, bool idle_render, Image *im, Served **ret)
+{
+        if (s->bodies && READ_FLAGS) {
+                int r = served_new_prerendered(s, im->p, im->size, ret);
+                if (r >= 0)
+                        *im = (Image){NULL, 0}; /* the Served owns it now */
+                return r;
+        }
+        return idle_render ? render_idle(s, ret) : served_new(s, ret);
+}
+
 /* Tries one file; 1 with *ret on success, 0 if rejected or gone. */
 static int try_load(Loader *l, int dirfd, uint64_t gen, Served **ret)
 {
@@ -130,8 +219,10 @@ static int try_load(Loader *l, int dirfd, uint64_t gen, Served **ret)
                 return 0;
         uint64_t t0 = now_monotonic_usec();
         char reason[256] = "";
-        _cleanup_(snapshot_freep) Snapshot *s = NULL;
-        int r = snapshot_read_file(dirfd, name, l->max_bytes, &s, reason, sizeof(reason));
+        _cleanup_(image_done) Image im = {NULL, 0};
+        _cleanup_(snapshot_freep) Snapshot *s = NULL; /* freed before im: it points into it */
+        int r = snapshot_read_file_image(dirfd, name, l->max_bytes, READ_FLAGS, &s, &im.p, &im.size,
+                                         reason, sizeof(reason));
         if (r == -ENOENT)
                 return 0;
         if (r < 0) {
@@ -148,7 +239,7 @@ static int try_load(Loader *l, int dirfd, uint64_t gen, Served **ret)
                 return 0;
         }
         Served *sv;
-        r = served_new(s, &sv);
+        r = prepare(s, l->running, &im, &sv);
         if (r < 0) {
                 snprintf(reason, sizeof(reason), "cannot prepare for serving: %s", strerror(-r));
                 /* out of memory may pass: do not remember the file as bad */
@@ -202,24 +293,10 @@ int loader_scan_now(Loader *l, Served **ret)
         return r;
 }
 
-/* Preparing a snapshot is CPU-bound for a while; the event loops must win every
- * wake-up against it. SCHED_IDLE makes any waking loop preempt it at once (a nice
- * level only tilts the share, and a slice the loader already holds still delays a
- * request by milliseconds on a shared core). Nice is the fallback where the policy is
- * refused. */
-#define LOADER_NICE 19
-
-static void lower_priority(void)
-{
-        struct sched_param param = {.sched_priority = 0};
-        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) != 0)
-                (void)setpriority(PRIO_PROCESS, (id_t)gettid(), LOADER_NICE);
-}
-
 static void *loader_thread(void *arg)
 {
         Loader *l = arg;
-        lower_priority();
+        lower_nice_by(LOADER_NICE);
         pthread_mutex_lock(&l->lock);
         for (;;) {
                 while (!l->scan_requested && !l->retired && !l->stop)
@@ -263,11 +340,11 @@ int loader_start(Loader *l, void (*ready)(void *userdata), void *userdata)
 {
         l->ready = ready;
         l->userdata = userdata;
+        l->running = true; /* before the thread reads it */
         int r = -pthread_create(&l->thread, NULL, loader_thread, l);
         if (r < 0)
-                return r;
-        l->running = true;
-        return 0;
+                l->running = false;
+        return r;
 }
 
 void loader_request_scan(Loader *l)

@@ -78,7 +78,7 @@ static int render_view(Served *sv, const Snapshot *s, const SnapshotView *v, Doc
         doc_array(&d, (uint32_t)v->n_rows);
         size_t rows_start = b.len;
         out->sep = fmt == DOC_JSON ? 1 : 0;
-        out->off = arena_alloc(sv->arena, (v->n_rows + 1) * sizeof(uint32_t), _Alignof(uint32_t));
+        out->off = served_alloc_mem(sv, (v->n_rows + 1) * sizeof(uint32_t), _Alignof(uint32_t));
         if (!out->off)
                 return -ENOMEM;
         for (size_t r = 0; r < v->n_rows; r++) {
@@ -239,23 +239,27 @@ static void format_http_date(char *buf, size_t n, int64_t usec)
                 strcpy_checked(buf, n, "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
-int render_snapshot(Served *sv, const Snapshot *s)
+void render_validators(Served *sv, const Snapshot *s)
 {
         format_http_date(sv->last_modified, sizeof(sv->last_modified), s->created_usec);
         snprintf(sv->etag_views, sizeof(sv->etag_views), "W/\"%llu\"",
                  (unsigned long long)s->generation);
-        for (size_t i = 0; i < s->n_views; i++) {
-                const SnapshotView *v = &s->views[i];
-                ServedView *out = &sv->views[i];
-                snprintf(out->etag, sizeof(out->etag), "W/\"%llu-%zu\"",
+        for (size_t i = 0; i < s->n_views; i++)
+                snprintf(sv->views[i].etag, sizeof(sv->views[i].etag), "W/\"%llu-%zu\"",
                          (unsigned long long)s->generation, i);
-                int r = render_view(sv, s, v, DOC_JSON, &out->json);
-                if (r < 0)
-                        return r;
-                r = render_view(sv, s, v, DOC_MSGPACK, &out->mp);
-                if (r < 0)
-                        return r;
-        }
+}
+
+int render_info(Served *sv, const Snapshot *s)
+{
+        int r = render_snapshot_info(sv, s, DOC_JSON, &sv->snap_json_head, &sv->snap_json_tail);
+        if (r < 0)
+                return r;
+        return render_snapshot_info(sv, s, DOC_MSGPACK, &sv->snap_mp_head, &sv->snap_mp_tail);
+}
+
+int render_snapshot(Served *sv, const Snapshot *s)
+{
+        render_validators(sv, s);
         int r = render_views_list(sv, s, DOC_JSON, &sv->views_json);
         if (r < 0)
                 return r;
@@ -265,10 +269,12 @@ int render_snapshot(Served *sv, const Snapshot *s)
         r = render_views_list(sv, s, DOC_MSGPACK, &sv->views_mp);
         if (r < 0)
                 return r;
-        r = render_snapshot_info(sv, s, DOC_JSON, &sv->snap_json_head, &sv->snap_json_tail);
-        if (r < 0)
-                return r;
-        return render_snapshot_info(sv, s, DOC_MSGPACK, &sv->snap_mp_head, &sv->snap_mp_tail);
+        return render_info(sv, s);
+}
+
+int render_view_format(Served *sv, const Snapshot *s, size_t view, DocFormat fmt, ViewBodies *out)
+{
+        return render_view(sv, s, &s->views[view], fmt, out);
 }
 
 int render_gzip(Served *sv, Piece in, Piece *ret)

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include "csv.h"
+#include "prerender.h"
 #include "render.h"
 
 static atomic_uint live;
@@ -12,9 +13,17 @@ unsigned served_live(void)
         return live;
 }
 
+void *served_alloc_mem(Served *sv, size_t size, size_t align)
+{
+        pthread_mutex_lock(&sv->lock);
+        void *p = arena_alloc(sv->arena, size, align);
+        pthread_mutex_unlock(&sv->lock);
+        return p;
+}
+
 int served_copy(Served *sv, const char *p, size_t len, Piece *ret)
 {
-        char *copy = arena_alloc(sv->arena, len, 1);
+        char *copy = served_alloc_mem(sv, len, 1);
         if (!copy && len)
                 return -ENOMEM;
         if (len)
@@ -25,15 +34,16 @@ int served_copy(Served *sv, const char *p, size_t len, Piece *ret)
 
 int served_keep_mapping(Served *sv, Buf *b, Piece *ret)
 {
-        if (sv->n_maps == sv->max_maps)
-                return -ENOBUFS;
         size_t len = b->len;
         void *p;
         size_t size;
-        int r = buf_take_mapping(b, &p, &size);
+        pthread_mutex_lock(&sv->lock);
+        int r = sv->n_maps == sv->max_maps ? -ENOBUFS : buf_take_mapping(b, &p, &size);
+        if (r >= 0)
+                sv->maps[sv->n_maps++] = (ServedMapping){p, size};
+        pthread_mutex_unlock(&sv->lock);
         if (r < 0)
                 return r;
-        sv->maps[sv->n_maps++] = (ServedMapping){p, size};
         *ret = (Piece){p, len};
         return 0;
 }
@@ -51,6 +61,7 @@ void served_release(Served *sv)
 {
         for (size_t i = 0; i < sv->n_maps; i++)
                 munmap(sv->maps[i].p, sv->maps[i].size);
+        pthread_mutex_destroy(&sv->lock);
         arena_free(sv->arena); /* sv lives in its own arena */
 }
 
@@ -77,9 +88,9 @@ static int served_copy_columns(Served *sv, const SnapshotView *v, ServedView *ou
         return 0;
 }
 
-int served_new(const Snapshot *s, Served **ret)
+/* sv for s: the header, the views' names and counts; no bodies yet. */
+static int served_alloc(const Snapshot *s, size_t max_maps, Served **ret)
 {
-        uint64_t t0 = now_monotonic_usec();
         Arena *a = NULL;
         int r = arena_new(&a);
         if (r < 0)
@@ -90,8 +101,8 @@ int served_new(const Snapshot *s, Served **ret)
                 return -ENOMEM;
         }
         sv->arena = a;
-        /* per view: JSON, its gzip, msgpack, CSV and its gzip; the views list's gzip */
-        sv->max_maps = 5 * s->n_views + 1;
+        pthread_mutex_init(&sv->lock, NULL);
+        sv->max_maps = max_maps;
         sv->maps = arena_new0(a, ServedMapping, sv->max_maps);
         if (!sv->maps)
                 return -ENOMEM;
@@ -117,27 +128,109 @@ int served_new(const Snapshot *s, Served **ret)
                 out->n_rows = v->n_rows;
                 out->n_keys = v->n_keys;
                 sv->total_rows += v->n_rows;
-                r = row_index_build(a, v, &out->index);
-                if (r < 0)
-                        return r;
-                r = slice_index_build(a, v, &out->slices);
-                if (r < 0)
-                        return r;
                 r = served_copy_columns(sv, v, out);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(sv);
+        return 0;
+}
+
+static void served_finish(Served *sv, uint64_t t0)
+{
+        atomic_init(&sv->refs, 1);
+        sv->prepare_usec = now_monotonic_usec() - t0;
+        live++;
+}
+
+static ServedRunner runner;
+static size_t runner_threads;
+
+void served_set_runner(ServedRunner run, size_t n_threads)
+{
+        runner = run;
+        runner_threads = n_threads;
+}
+
+typedef struct ViewJobs {
+        Served *sv;
+        const Snapshot *s;
+        size_t n_jobs;
+} ViewJobs;
+
+/* Part k of n takes jobs k, k + n, ...: job j is view j / 3 in format j % 3. The largest
+ * view's three renderings then go to three parts. */
+static int view_jobs_part(size_t k, size_t n, void *userdata)
+{
+        const ViewJobs *jobs = userdata;
+        for (size_t j = k; j < jobs->n_jobs; j += n) {
+                size_t i = j / 3;
+                ServedView *out = &jobs->sv->views[i];
+                const SnapshotView *v = &jobs->s->views[i];
+                int r = j % 3 == 0 ? render_view_format(jobs->sv, jobs->s, i, DOC_JSON, &out->json)
+                        : j % 3 == 1
+                            ? render_view_format(jobs->sv, jobs->s, i, DOC_MSGPACK, &out->mp)
+                            : render_csv_view(jobs->sv, v, &out->csv);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Every view's documents, on the runner's threads when one is set. */
+static int served_run_views(Served *sv, const Snapshot *s)
+{
+        ViewJobs jobs = {sv, s, 3 * s->n_views};
+        size_t parts = MIN(runner_threads, jobs.n_jobs);
+        if (!runner || parts < 2)
+                return view_jobs_part(0, 1, &jobs);
+        return runner(parts, view_jobs_part, &jobs);
+}
+
+int served_new(const Snapshot *s, Served **ret)
+{
+        uint64_t t0 = now_monotonic_usec();
+        _cleanup_(served_releasep) Served *sv = NULL;
+        /* per view: JSON, its gzip, msgpack, CSV and its gzip; the views list's gzip */
+        int r = served_alloc(s, 5 * s->n_views + 1, &sv);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s->n_views; i++) {
+                r = row_index_build(sv->arena, &s->views[i], &sv->views[i].index);
+                if (r < 0)
+                        return r;
+                r = slice_index_build(sv->arena, &s->views[i], &sv->views[i].slices);
                 if (r < 0)
                         return r;
         }
         r = render_snapshot(sv, s);
         if (r < 0)
                 return r;
+        r = served_run_views(sv, s);
+        if (r < 0)
+                return r;
+        served_finish(sv, t0);
+        *ret = TAKE_PTR(sv);
+        return 0;
+}
+
+int served_new_prerendered(const Snapshot *s, void *image, size_t image_size, Served **ret)
+{
+        uint64_t t0 = now_monotonic_usec();
+        _cleanup_(served_releasep) Served *sv = NULL;
+        int r = served_alloc(s, 1, &sv); /* the file image */
+        if (r < 0)
+                return r;
+        /* from the key cells the read kept, before the rows' pages are dropped */
         for (size_t i = 0; i < s->n_views; i++) {
-                r = render_csv_view(sv, &s->views[i], &sv->views[i].csv);
+                r = slice_index_build(sv->arena, &s->views[i], &sv->views[i].slices);
                 if (r < 0)
                         return r;
         }
-        atomic_init(&sv->refs, 1);
-        sv->prepare_usec = now_monotonic_usec() - t0;
-        live++;
+        r = prerender_adopt(sv, s, image, image_size);
+        if (r < 0)
+                return r;
+        served_finish(sv, t0);
         *ret = TAKE_PTR(sv);
         return 0;
 }

@@ -11,6 +11,8 @@
 
 #include <stdatomic.h>
 
+#include <pthread.h>
+
 #include "arena.h"
 #include "buf.h"
 #include "rowindex.h"
@@ -68,6 +70,8 @@ typedef struct Served {
         /* multi-megabyte bodies are their own mappings, rendered in place, not copied */
         ServedMapping *maps;
         size_t n_maps, max_maps;
+        /* the arena and maps while views render on several threads (served_run) */
+        pthread_mutex_t lock;
         atomic_uint refs;
         uint64_t generation;
         int64_t created_usec;
@@ -87,6 +91,17 @@ typedef struct Served {
 
 /* Renders s into a new Served with one reference. s is not consumed. */
 int served_new(const Snapshot *s, Served **ret);
+/* How served_new spreads its renderings (each view's JSON, msgpack and CSV, with their
+ * gzip) over threads: run(n, fn, userdata) calls fn(k, n, userdata) for every k < n, at
+ * once, and returns the first non-zero result (worker/parallel.h's parallel_run). The
+ * worker sets it, rendering on the threads it already has; unset (tallyd: v1 files on
+ * its one idle helper) everything renders on the calling thread. */
+typedef int (*ServedRunner)(size_t n, int (*fn)(size_t k, size_t n, void *userdata),
+                            void *userdata);
+void served_set_runner(ServedRunner run, size_t n_threads);
+/* A version 2 snapshot, no rendering: the Served points into the file image read by
+ * snapshot_read_file_image(), which it takes over on success (prerender.h). */
+int served_new_prerendered(const Snapshot *s, void *image, size_t image_size, Served **ret);
 Served *served_ref(Served *sv);
 /* Drops a reference; frees everything at zero. NULL is fine. */
 void served_unref(Served *sv);
@@ -113,6 +128,8 @@ static inline Piece served_rows(const ViewBodies *b, size_t first, size_t n)
  * arena, or a whole mapped Buf taken over (b is left empty). *ret covers the bytes. */
 int served_copy(Served *sv, const char *p, size_t len, Piece *ret);
 int served_keep_mapping(Served *sv, Buf *b, Piece *ret);
+/* size bytes in sv's arena (NULL when out of memory); safe from several render threads. */
+void *served_alloc_mem(Served *sv, size_t size, size_t align);
 /* Where the last reference goes: unmapping megabytes takes page-table work that an event
  * loop should not do between two requests, so the server hands it to the loader thread.
  * Without a hook (tests, tools) the memory is released at once. */

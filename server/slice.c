@@ -43,11 +43,19 @@ static size_t first_difference(const Value *a, const Value *b, size_t n_keys, in
         return n_keys;
 }
 
+/* Row r's key cells: from the whole rows, or from the key cells a v2 read keeps. */
+static const Value *key_row(const SnapshotView *v, size_t r)
+{
+        return v->cells ? snapshot_view_row(v, r) : v->key_cells + r * v->n_key_cells;
+}
+
 int slice_index_build(Arena *a, const SnapshotView *v, SliceIndex *out)
 {
         *out = (SliceIndex){.n_rows = v->n_rows, .n_keys = v->n_keys};
         if (v->n_rows > UINT32_MAX - 1)
                 return -EFBIG;
+        if (!v->cells && v->n_rows > 0 && (!v->key_cells || v->n_key_cells != v->n_keys))
+                return 0; /* no key cells to order by: no index, as out of order */
         size_t nl = 0;
         if (v->n_keys > 0)
                 nl = v->n_keys - 1 + (v->columns[v->n_keys - 1].type == VALUE_TIME);
@@ -62,8 +70,7 @@ int slice_index_build(Arena *a, const SnapshotView *v, SliceIndex *out)
                 size_t d = 0;
                 if (r > 0) {
                         int c;
-                        d = first_difference(snapshot_view_row(v, r - 1), snapshot_view_row(v, r),
-                                             v->n_keys, &c);
+                        d = first_difference(key_row(v, r - 1), key_row(v, r), v->n_keys, &c);
                         if (c > 0)
                                 return 0; /* out of order: no index, out->sorted false */
                 }
@@ -82,11 +89,11 @@ int slice_index_build(Arena *a, const SnapshotView *v, SliceIndex *out)
         }
         /* pass 2: fill them */
         for (size_t r = 0; r < v->n_rows; r++) {
-                const Value *row = snapshot_view_row(v, r);
+                const Value *row = key_row(v, r);
                 size_t d = 0;
                 if (r > 0) {
                         int c;
-                        d = first_difference(snapshot_view_row(v, r - 1), row, v->n_keys, &c);
+                        d = first_difference(key_row(v, r - 1), row, v->n_keys, &c);
                 }
                 for (size_t l = d; l < nl; l++) {
                         SliceLevel *lv = &out->levels[l];

@@ -13,6 +13,7 @@
 #include "parallel.h"
 #include "plan.h"
 #include "select.h"
+#include "prerender.h"
 #include "snapshot_write.h"
 #include "source.h"
 #include "usage.h"
@@ -230,6 +231,12 @@ int engine_run(const Config *cfg, uint64_t deadline_usec, bool force, EngineResu
         _cleanup_(snapshot_writer_freep) SnapshotWriter *w = NULL;
         if ((r = snapshot_writer_new(&w)) < 0)
                 return r;
+        /* version 2: the worker renders what tallyd serves, so loading stays cheap; each
+         * view's formats render at once on the threads the scan uses */
+        snapshot_writer_set_transform(w, prerender_transform);
+        long threads =
+            cfg->worker.threads ? (long)cfg->worker.threads : sysconf(_SC_NPROCESSORS_ONLN);
+        served_set_runner(parallel_run, threads > 0 ? MIN((size_t)threads, PARALLEL_MAX) : 1);
         _cleanup_free_ uint64_t *view_rows = calloc(cfg->n_views + 1, sizeof(uint64_t));
         if (!view_rows)
                 return -ENOMEM;

@@ -278,11 +278,15 @@ static void wrong_version_is_rejected_with_reason(void)
         CHECK(encode_sample(&buf, &len) == 0);
         unsigned char *b = buf;
         CHECK(b[16] == SNAPSHOT_FORMAT_VERSION); /* 0x94, fixstr(14) + 14 bytes, version */
-        b[16] = 2;
+        b[16] = 3;
         Snapshot *s = NULL;
         char reason[256] = "";
         CHECK(snapshot_read_buffer(buf, len, &s, reason, sizeof(reason)) == -EPROTONOSUPPORT);
-        CHECK(strstr(reason, "version 2") != NULL);
+        CHECK(strstr(reason, "version 3") != NULL);
+        /* version 2 is read, but a v1 payload labelled 2 lacks its bodies */
+        b[16] = SNAPSHOT_FORMAT_VERSION_BODIES;
+        CHECK(snapshot_read_buffer(buf, len, &s, reason, sizeof(reason)) == -EBADMSG);
+        CHECK(strstr(reason, "without serve and bodies") != NULL);
 }
 
 static int make_dir(char *tmpl)

@@ -8,7 +8,7 @@ source "$TALLY_SOURCE_ROOT/tests/fault/faultlib.sh"
 
 mnt=$T/mnt
 mkdir -p "$mnt"
-mount -t tmpfs -o size=4m,nr_inodes=64,mode=0755 tally-fault "$mnt" 2>/dev/null ||
+mount -t tmpfs -o size=32m,nr_inodes=64,mode=0755 tally-fault "$mnt" 2>/dev/null ||
         skip "cannot mount a tmpfs (needs root / CAP_SYS_ADMIN)"
 _fault_cleanup() {
         local p

@@ -51,7 +51,7 @@ expect_rejection() {
 }
 
 # Damaged snapshots, each published the way a writer would (rename into place).
-for kind in truncated truncated-end bitflip trailing wrong-version huge-views huge-rows \
+for kind in truncated truncated-end bitflip trailing wrong-version bad-bodies huge-views huge-rows \
         huge-bin deep not-msgpack; do
         gen=$((gen + 1))
         name=$(snap_name $gen)

@@ -7,7 +7,9 @@
  *   truncated-end  all of VALID but its last byte
  *   bitflip        one bit flipped in the middle of VALID's payload
  *   trailing       VALID followed by 16 junk bytes
- *   wrong-version  VALID with format version 2 (the checksum still matches)
+ *   wrong-version  VALID with format version 3 (the checksum still matches)
+ *   bad-bodies     VALID (version 2) whose first view's last row offset points past its
+ *                  document, checksum recomputed: the bodies' bounds checks must catch it
  *   huge-views     payload whose views array claims 2^32-1 elements
  *   huge-rows      payload with a view whose rows array claims 2^31 elements
  *   huge-bin       envelope whose payload bin claims 4 GiB
@@ -21,7 +23,8 @@
 
 #include "log.h"
 #include "mp_cursor.h"
-#include "snapshot.h"
+#include "snapshot_bodies.h"
+#include "snapshot_read.h"
 
 static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
 {
@@ -133,6 +136,46 @@ static int write_out(const char *path, const void *buf, size_t len)
         return 0;
 }
 
+/* Where the bodies bin's bytes start in the file, 0 if none. */
+static size_t bodies_offset(const uint8_t *buf, size_t poff, size_t plen)
+{
+        MpCursor p;
+        uint32_t m, kl, bl;
+        const char *k;
+        const void *b;
+        mp_cursor_init(&p, buf + poff, plen);
+        if (mp_read_map(&p, &m) < 0)
+                return 0;
+        for (uint32_t i = 0; i < m; i++) {
+                if (mp_read_str(&p, &k, &kl) < 0)
+                        return 0;
+                if (mp_str_eq("bodies", k, kl))
+                        return mp_read_bin(&p, &b, &bl) < 0 ? 0
+                                                            : (size_t)((const uint8_t *)b - buf);
+                if (mp_skip(&p, SNAPSHOT_MAX_DEPTH) < 0)
+                        return 0;
+        }
+        return 0;
+}
+
+static int bad_bodies(uint8_t *buf, size_t len, size_t poff, size_t plen, const char *out)
+{
+        _cleanup_(snapshot_freep) Snapshot *s = NULL;
+        char reason[256];
+        size_t at = bodies_offset(buf, poff, plen);
+        if (snapshot_read_buffer(buf, len, &s, reason, sizeof(reason)) < 0 || !s->bodies ||
+            s->n_views == 0 || at == 0) {
+                fprintf(stderr, "bad-bodies: VALID is not a version 2 snapshot\n");
+                return 2;
+        }
+        uint8_t *o = buf + at + s->bodies->views[0].json.row_offsets + 4 * s->views[0].n_rows;
+        memset(o, 0xff, 4);
+        uint64_t h = XXH3_64bits(buf + poff, plen);
+        for (int i = 0; i < 8; i++)
+                buf[len - 8 + i] = (uint8_t)(h >> (56 - 8 * i));
+        return write_out(out, buf, len);
+}
+
 int main(int argc, char **argv)
 {
         if (argc != 4) {
@@ -166,6 +209,8 @@ int main(int argc, char **argv)
                 memset(buf + len, 0xc1, 16);
                 return write_out(out, buf, len + 16);
         }
+        if (strcmp(kind, "bad-bodies") == 0)
+                return bad_bodies(buf, len, poff, plen, out);
         if (strcmp(kind, "not-msgpack") == 0) {
                 uint8_t junk[4096];
                 uint64_t x = 0x9E3779B97F4A7C15;
@@ -198,7 +243,7 @@ int main(int argc, char **argv)
         unsigned version = SNAPSHOT_FORMAT_VERSION;
         if (strcmp(kind, "wrong-version") == 0) {
                 msgpack_sbuffer_write(&pl, (const char *)buf + poff, plen);
-                version = SNAPSHOT_FORMAT_VERSION + 1;
+                version = SNAPSHOT_FORMAT_VERSION_BODIES + 1;
         } else if (strcmp(kind, "huge-views") == 0) {
                 const uint8_t views[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
                 payload_with(&pl, gen, "views", views, sizeof(views));

@@ -3,24 +3,45 @@
  *
  * The first byte picks how the rest is used. A checksum guards the payload, so random
  * mutations of a whole file almost never get past it; mode 1 therefore wraps the input
- * in a valid envelope (name, version, checksum) to reach the payload decoder. */
+ * in a valid envelope (name, version, checksum) to reach the payload decoder, mode 2 in a
+ * version 2 envelope, to reach the bodies' directory checks. A v2 snapshot that passes
+ * has every piece and row slice read the way tallyd serves them, and every index probe
+ * must end at an empty slot. */
+#include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <xxhash.h>
 
 #include "fuzz.h"
 #include "log.h"
+#include "snapshot_bodies.h"
 #include "snapshot_read.h"
 #include "snapshot_write.h"
+
+/* tallyd's read (snapshot_read_file_image, cells of a v2 file skipped) goes through a
+ * file in this directory and must agree with the whole decode on every input. */
+static int scratch_dirfd = -1;
+static char scratch_dir[] = "/tmp/tally-fuzz-snapshot-XXXXXX";
+
+static void remove_scratch(void)
+{
+        unlinkat(scratch_dirfd, "in", 0);
+        rmdir(scratch_dir);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
         log_set_max_level(LOG_EMERG);
+        if (mkdtemp(scratch_dir)) {
+                scratch_dirfd = open(scratch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                atexit(remove_scratch);
+        }
         return 0;
 }
 
 /* The envelope as the writer lays it out: fixarray(4), fixstr name, version, bin32
  * payload, uint64 checksum. */
-static uint8_t *wrap_payload(const uint8_t *payload, size_t len, size_t *ret_len)
+static uint8_t *wrap_payload(const uint8_t *payload, size_t len, uint8_t version, size_t *ret_len)
 {
         const size_t name_len = strlen(SNAPSHOT_FORMAT_NAME);
         size_t n = 1 + 1 + name_len + 1 + 5 + len + 9;
@@ -31,7 +52,7 @@ static uint8_t *wrap_payload(const uint8_t *payload, size_t len, size_t *ret_len
         *p++ = (uint8_t)(0xa0 | name_len);
         memcpy(p, SNAPSHOT_FORMAT_NAME, name_len);
         p += name_len;
-        *p++ = SNAPSHOT_FORMAT_VERSION;
+        *p++ = version;
         *p++ = 0xc6;
         for (int i = 3; i >= 0; i--)
                 *p++ = (uint8_t)(len >> (8 * i));
@@ -73,6 +94,62 @@ static uint64_t touch(const Snapshot *s)
                 }
         }
         return h;
+}
+
+static uint64_t touch_range(const SnapshotBodies *b, SnapshotRange r)
+{
+        uint64_t h = 0;
+        FUZZ_ASSERT(r.off <= b->len && r.len <= b->len - r.off);
+        for (uint64_t i = 0; i < r.len; i++)
+                h = h * 31 + b->base[r.off + i];
+        return h;
+}
+
+/* What tallyd does with a v2 file's bodies: whole documents, heads, every row's slice,
+ * and index lookups, which probe from any slot to an empty one. */
+static uint64_t touch_bodies(const Snapshot *s)
+{
+        const SnapshotBodies *b = s->bodies;
+        uint64_t h = 0;
+        FUZZ_ASSERT(b->n_views == s->n_views);
+        for (size_t i = 0; i < b->n_views; i++) {
+                const SnapshotBodyView *v = &b->views[i];
+                size_t n = s->views[i].n_rows;
+                const SnapshotBodyDoc *docs[2] = {&v->json, &v->mp};
+                for (int j = 0; j < 2; j++) {
+                        const SnapshotBodyDoc *d = docs[j];
+                        uint64_t sep = j == 0;
+                        h += touch_range(b, d->full) + touch_range(b, d->gzip) +
+                             touch_range(b, d->row_prefix);
+                        FUZZ_ASSERT(d->head_len <= d->rows && d->rows <= d->full.len);
+                        const uint8_t *o = b->base + d->row_offsets;
+                        for (size_t r = 0; r < n; r++) {
+                                uint32_t a = snapshot_le32(o + 4 * r),
+                                         e = snapshot_le32(o + 4 * r + 4);
+                                FUZZ_ASSERT(e >= a + sep + 1);
+                                h += touch_range(
+                                    b, (SnapshotRange){d->full.off + d->rows + a, e - a - sep});
+                        }
+                }
+                const uint8_t *slots = b->base + v->index.slots;
+                const uint8_t *ko = b->base + v->index.key_offsets;
+                uint64_t mask = v->index.n_slots - 1;
+                for (uint64_t start = 0; start < v->index.n_slots; start++) {
+                        uint64_t k = start, steps = 0;
+                        for (uint32_t x; (x = snapshot_le32(slots + 4 * k)) != 0;
+                             k = (k + 1) & mask) {
+                                FUZZ_ASSERT(x <= n);
+                                uint32_t a = snapshot_le32(ko + 4 * (x - 1)),
+                                         e = snapshot_le32(ko + 4 * x);
+                                FUZZ_ASSERT(a <= e && e <= v->index.keys.len);
+                                FUZZ_ASSERT(++steps <= v->index.n_slots);
+                        }
+                        if (start > 64)
+                                break; /* enough probes; the whole table is checked above */
+                }
+        }
+        return h + touch_range(b, b->views_json) + touch_range(b, b->views_json_gzip) +
+               touch_range(b, b->views_mp);
 }
 
 static void encode(const Snapshot *s, void **ret, size_t *ret_len)
@@ -132,6 +209,38 @@ static void check_round_trip(const Snapshot *s)
         free(buf);
 }
 
+static uint64_t touch_bodies(const Snapshot *s);
+
+/* 1 accepted, 0 rejected, -1 not tried */
+static int read_as_tallyd(const uint8_t *data, size_t size)
+{
+        if (scratch_dirfd < 0)
+                return -1;
+        int fd = openat(scratch_dirfd, "in", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -1;
+        bool ok = write(fd, data, size) == (ssize_t)size;
+        close(fd);
+        if (!ok)
+                return -1;
+        Snapshot *s = NULL;
+        void *img = NULL;
+        size_t img_size = 0;
+        char reason[256] = "";
+        int r = snapshot_read_file_image(scratch_dirfd, "in", SNAPSHOT_MAX_FILE_BYTES,
+                                         SNAPSHOT_READ_BODIES_ONLY, &s, &img, &img_size, reason,
+                                         sizeof(reason));
+        if (r < 0) {
+                FUZZ_ASSERT(reason[0] != 0 || r == -ENOMEM);
+                return 0;
+        }
+        if (s->bodies)
+                (void)touch_bodies(s);
+        snapshot_free(s);
+        munmap(img, img_size);
+        return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         if (size < 1)
@@ -139,8 +248,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t mode = data[0];
         data++, size--;
         uint8_t *wrapped = NULL;
-        if (mode & 1) {
-                wrapped = wrap_payload(data, size, &size);
+        if (mode & 3) {
+                wrapped = wrap_payload(
+                    data, size, mode & 2 ? SNAPSHOT_FORMAT_VERSION_BODIES : SNAPSHOT_FORMAT_VERSION,
+                    &size);
                 if (!wrapped)
                         return 0;
                 data = wrapped;
@@ -148,9 +259,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         Snapshot *s = NULL;
         char reason[256] = "";
         int r = snapshot_read_buffer(data, size, &s, reason, sizeof(reason));
+        int t = read_as_tallyd(data, size);
+        /* skipping cells may only accept what decoding them accepts... except cells of the
+         * wrong type, which only a whole decode sees: the bodies are what tallyd serves */
+        if (t == 1 && r < 0)
+                FUZZ_ASSERT(strstr(reason, "cell is not a") != NULL);
+        if (t == 0 && r >= 0)
+                FUZZ_ASSERT(false); /* tallyd refusing what every other reader takes */
         if (r >= 0) {
                 FUZZ_ASSERT(s && s->generation > 0);
                 (void)touch(s);
+                FUZZ_ASSERT((s->version == SNAPSHOT_FORMAT_VERSION_BODIES) == (s->bodies != NULL));
+                if (s->bodies)
+                        (void)touch_bodies(s);
                 check_round_trip(s);
                 if (fuzz_verbose())
                         fprintf(stderr, "accepted: generation %llu, %zu views\n",

@@ -1,11 +1,14 @@
 /* Writes the snapshot seed corpus: small valid snapshots (every column type, nil cells,
  * an empty view, non-ASCII text), each both as a whole file (mode byte 0) and as a bare
- * payload (mode byte 1, see fuzz-snapshot.c). Run by hand when the format changes:
+ * payload (mode byte 1, see fuzz-snapshot.c), and in version 2 (bodies pre-rendered by
+ * the worker's prerender_transform) as a whole file and a bare payload (mode byte 2).
+ * Run by hand when the format changes:
  *   build/tests/fuzz/fuzz-make-seeds tests/fuzz/corpus/snapshot */
 #include <stdio.h>
 #include <string.h>
 
 #include "mp_cursor.h"
+#include "prerender.h"
 #include "snapshot_write.h"
 
 static int save(const char *dir, const char *name, uint8_t mode, const void *buf, size_t len)
@@ -20,16 +23,13 @@ static int save(const char *dir, const char *name, uint8_t mode, const void *buf
         return fclose(f) == 0 ? 0 : -1;
 }
 
-static int save_both(const char *dir, const char *name, SnapshotWriter *w)
+/* NAME-file (mode 0) and NAME-payload (mode `mode`) from one encoded file. */
+static int save_file_and_payload(const char *dir, const char *name, uint8_t mode, const void *buf,
+                                 size_t len)
 {
-        void *buf = NULL;
-        size_t len = 0;
-        if (snapshot_writer_encode(w, 7, 1767225600000000, &buf, &len) < 0)
-                return -1;
         char n[256];
         snprintf(n, sizeof(n), "%s-file", name);
         int r = save(dir, n, 0, buf, len);
-
         MpCursor c;
         uint32_t count, name_len, payload_len;
         const char *s;
@@ -39,9 +39,25 @@ static int save_both(const char *dir, const char *name, SnapshotWriter *w)
         if (r == 0 && mp_read_array(&c, &count) == 0 && mp_read_str(&c, &s, &name_len) == 0 &&
             mp_read_u64(&c, &version) == 0 && mp_read_bin(&c, &payload, &payload_len) == 0) {
                 snprintf(n, sizeof(n), "%s-payload", name);
-                r = save(dir, n, 1, payload, payload_len);
-        } else
+                return save(dir, n, mode, payload, payload_len);
+        }
+        return -1;
+}
+
+static int save_both(const char *dir, const char *name, SnapshotWriter *w)
+{
+        void *buf = NULL, *v2 = NULL;
+        size_t len = 0, v2_len = 0;
+        if (snapshot_writer_encode(w, 7, 1767225600000000, &buf, &len) < 0)
+                return -1;
+        int r = save_file_and_payload(dir, name, 1, buf, len);
+        char n[256];
+        snprintf(n, sizeof(n), "%s-v2", name);
+        if (r == 0 && prerender_transform(buf, len, &v2, &v2_len) == 0)
+                r = save_file_and_payload(dir, n, 2, v2, v2_len);
+        else
                 r = -1;
+        free(v2);
         free(buf);
         return r;
 }

@@ -1,18 +1,21 @@
 /* Test and benchmark helper: publishes snapshots into a directory through the real
  * writer (common/snapshot_write.h), so tallyd can be tested without tally-worker.
  *
- *   mksnap DIR [--rows N] [--q1] [--seed S] [--keep K] [--views N] [--series B]
+ *   mksnap DIR [--rows N] [--q1] [--seed S] [--keep K] [--views N] [--series B] [--v1]
  *   mksnap DIR --corrupt     publish garbage under the next generation's name
  *
  * View "sales" is keyed by region, product; --q1 adds the worker issue's Q1 aggregates
  * (avg/min/max/p95/distinct). Values depend on --seed so tests can see a change. Rows are
  * written in key order, as tally-worker writes them. --series B adds view "series" keyed
  * by (region, bucket: time) with B five-minute buckets from 2026-01-01T00:00:00Z per
- * region, and for eu-west first a row with no bucket. */
+ * region, and for eu-west first a row with no bucket. Snapshots are version 2 (bodies
+ * rendered, as the worker writes them); --v1 writes the old version, which tallyd still
+ * loads. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 
+#include "prerender.h"
 #include "snapshot_dir.h"
 #include "snapshot_write.h"
 
@@ -121,15 +124,20 @@ static int corrupt(const char *dir)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-            {"rows", required_argument, NULL, 'r'},   {"q1", no_argument, NULL, 'q'},
-            {"seed", required_argument, NULL, 's'},   {"keep", required_argument, NULL, 'k'},
-            {"views", required_argument, NULL, 'v'},  {"corrupt", no_argument, NULL, 'x'},
-            {"series", required_argument, NULL, 'b'}, {},
+            {"rows", required_argument, NULL, 'r'},
+            {"q1", no_argument, NULL, 'q'},
+            {"seed", required_argument, NULL, 's'},
+            {"keep", required_argument, NULL, 'k'},
+            {"views", required_argument, NULL, 'v'},
+            {"corrupt", no_argument, NULL, 'x'},
+            {"series", required_argument, NULL, 'b'},
+            {"v1", no_argument, NULL, '1'},
+            {},
         };
         size_t rows = 16, views = 1, series = 0;
         uint64_t seed = 1;
         unsigned keep = 3;
-        bool q1 = false, bad = false;
+        bool q1 = false, bad = false, v1 = false;
         int c;
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
                 switch (c) {
@@ -139,13 +147,14 @@ int main(int argc, char **argv)
                 case 'k': keep = (unsigned)strtoul(optarg, NULL, 10); break;
                 case 'v': views = strtoull(optarg, NULL, 10); break;
                 case 'x': bad = true; break;
+                case '1': v1 = true; break;
                 case 'b': series = strtoull(optarg, NULL, 10); break;
                 default: return 2;
                 }
         }
         if (optind + 1 != argc) {
                 fprintf(stderr, "usage: mksnap DIR [--rows N] [--q1] [--seed S] [--keep K] "
-                                "[--views N] [--series B] [--corrupt]\n");
+                                "[--views N] [--series B] [--v1] [--corrupt]\n");
                 return 2;
         }
         const char *dir = argv[optind];
@@ -169,6 +178,8 @@ int main(int argc, char **argv)
         _cleanup_(snapshot_writer_freep) SnapshotWriter *w = NULL;
         if (snapshot_writer_new(&w) < 0)
                 return 1;
+        if (!v1)
+                snapshot_writer_set_transform(w, prerender_transform);
         SnapshotStats st = {
             .rows_read = rows * 10, .rows_rejected = 1, .duration_ms = 5, .host = "mksnap"};
         snapshot_writer_set_stats(w, &st);

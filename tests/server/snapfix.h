@@ -9,7 +9,8 @@
 /* View "sales" (region, product | count, sum(amount), at) with n rows plus two odd ones:
  * a key with '/' and non-ASCII bytes, and a row with NaN, nil and a time cell.
  * View "by_id" keyed by an int. */
-static inline Snapshot *snapfix_build(uint64_t generation, size_t n)
+/* The file image (v1, malloc'd), or NULL. */
+static inline void *snapfix_encode(uint64_t generation, size_t n, size_t *ret_len)
 {
         SnapshotWriter *w = NULL;
         if (snapshot_writer_new(&w) < 0)
@@ -53,14 +54,20 @@ static inline Snapshot *snapfix_build(uint64_t generation, size_t n)
         snapshot_writer_put_str(w, "y", 1);
         snapshot_writer_end_view(w);
         void *buf = NULL;
-        size_t len = 0;
-        int r = snapshot_writer_encode(w, generation, 1714564800000000, &buf, &len);
+        int r = snapshot_writer_encode(w, generation, 1714564800000000, &buf, ret_len);
         snapshot_writer_free(w);
-        if (r < 0)
+        return r < 0 ? NULL : buf;
+}
+
+static inline Snapshot *snapfix_build(uint64_t generation, size_t n)
+{
+        size_t len = 0;
+        void *buf = snapfix_encode(generation, n, &len);
+        if (!buf)
                 return NULL;
         Snapshot *s = NULL;
         char reason[128];
-        r = snapshot_read_buffer(buf, len, &s, reason, sizeof(reason));
+        int r = snapshot_read_buffer(buf, len, &s, reason, sizeof(reason));
         free(buf);
         if (r < 0) {
                 fprintf(stderr, "# snapfix: %s\n", reason);

@@ -6,15 +6,19 @@
 #include "log.h"
 #include "pin.h"
 #include "pinning.h"
+#include "prerender.h"
 #include "snapshot_write.h"
 #include "test.h"
 
 static char dir[64];
 
-static uint64_t publish(size_t rows)
+/* Version 1, or 2 (bodies pre-rendered, as the worker publishes). */
+static uint64_t publish_version(size_t rows, bool v2)
 {
         SnapshotWriter *w = NULL;
         snapshot_writer_new(&w);
+        if (v2)
+                snapshot_writer_set_transform(w, prerender_transform);
         SnapshotColumn cols[] = {{"k", VALUE_STR}, {"n", VALUE_INT}};
         snapshot_writer_begin_view(w, "v", 1, 2, cols, rows);
         for (size_t i = 0; i < rows; i++) {
@@ -28,6 +32,26 @@ static uint64_t publish(size_t rows)
         int r = snapshot_writer_publish(w, dir, 10, 0, &gen, NULL);
         snapshot_writer_free(w);
         return r < 0 ? 0 : gen;
+}
+
+static uint64_t publish(size_t rows)
+{
+        return publish_version(rows, false);
+}
+
+/* Row key's JSON body as served: the row index and the row offsets, read together. */
+static bool serves_row(const Served *sv, size_t i)
+{
+        char k[16], want[64];
+        snprintf(k, sizeof(k), "k%zu", i);
+        snprintf(want, sizeof(want), "{\"k\":\"k%zu\",\"n\":%zu}", i, i);
+        const char *keys[1] = {k};
+        size_t lens[1] = {strlen(k)};
+        ssize_t row = row_index_find(&sv->views[0].index, keys, lens, 1);
+        if (row < 0)
+                return false;
+        Piece p = served_row(&sv->views[0].json, (size_t)row);
+        return p.len == strlen(want) && memcmp(p.p, want, p.len) == 0;
 }
 
 static void write_file(uint64_t gen, const char *data)
@@ -281,6 +305,59 @@ static void test_thread_delivers_to_mailbox(void)
         rmdir(dir);
 }
 
+static void test_v2_and_v1_files_both_load(void)
+{
+        fresh_dir();
+        uint64_t g = publish_version(40, true);
+        Loader *l;
+        loader_new(dir, 1 << 30, &l);
+        Served *sv = NULL;
+        CHECK_EQ_INT(loader_scan_now(l, &sv), 1);
+        CHECK_EQ_INT(sv->generation, g);
+        CHECK(serves_row(sv, 0) && serves_row(sv, 39));
+        served_unref(sv);
+        g = publish_version(40, false);
+        sv = NULL;
+        CHECK_EQ_INT(loader_scan_now(l, &sv), 1);
+        CHECK_EQ_INT(sv->generation, g);
+        CHECK(serves_row(sv, 17));
+        served_unref(sv);
+        loader_free(l);
+}
+
+static Served *take_within(Loader *l, uint64_t gen)
+{
+        for (int i = 0; i < 1000; i++) {
+                Served *sv = loader_take(l);
+                if (sv && sv->generation == gen)
+                        return sv;
+                served_unref(sv);
+                usleep(10000);
+        }
+        return NULL;
+}
+
+/* v1 renders in the idle helper thread, v2 in the loader thread itself */
+static void test_thread_loads_v1_and_v2(void)
+{
+        fresh_dir();
+        Loader *l;
+        loader_new(dir, 1 << 30, &l);
+        CHECK_EQ_INT(loader_start(l, on_ready, NULL), 0);
+        uint64_t g = publish_version(30, false);
+        loader_request_scan(l);
+        Served *sv = take_within(l, g);
+        CHECK(sv && serves_row(sv, 29));
+        served_unref(sv);
+        g = publish_version(30, true);
+        loader_request_scan(l);
+        sv = take_within(l, g);
+        CHECK(sv && serves_row(sv, 29));
+        served_unref(sv);
+        loader_free(l);
+        CHECK_EQ_INT(served_live(), 0);
+}
+
 TEST_MAIN(TEST_CASE(test_empty_directory_loads_nothing),
           TEST_CASE(test_newest_valid_is_loaded_once),
           TEST_CASE(test_bad_newer_file_is_rejected_once_and_older_kept),
@@ -289,4 +366,5 @@ TEST_MAIN(TEST_CASE(test_empty_directory_loads_nothing),
           TEST_CASE(test_pin_holds_an_older_generation_until_unpinned),
           TEST_CASE(test_unusable_pin_keeps_what_is_served),
           TEST_CASE(test_pin_at_start_loads_it_or_falls_back),
-          TEST_CASE(test_thread_delivers_to_mailbox))
+          TEST_CASE(test_thread_delivers_to_mailbox), TEST_CASE(test_v2_and_v1_files_both_load),
+          TEST_CASE(test_thread_loads_v1_and_v2))

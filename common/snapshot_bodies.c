@@ -1,0 +1,548 @@
+#include "snapshot_bodies.h"
+
+#include <inttypes.h>
+#include <msgpack.h>
+#include <stdarg.h>
+#include <xxhash.h>
+
+#include "mp_cursor.h"
+
+typedef struct Check {
+        MpCursor *c;
+        const uint8_t *base;
+        uint64_t len;
+        char *reason;
+        size_t reason_size;
+} Check;
+
+static int bad(Check *k, const char *fmt, ...) _printf_(2, 3);
+static int bad(Check *k, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        if (k->reason && k->reason_size) {
+                int n = snprintf(k->reason, k->reason_size, "bodies: ");
+                if (n > 0 && (size_t)n < k->reason_size)
+                        vsnprintf(k->reason + n, k->reason_size - (size_t)n, fmt, ap);
+        }
+        va_end(ap);
+        return -EBADMSG;
+}
+
+static bool fits(const Check *k, uint64_t off, uint64_t len)
+{
+        return off <= k->len && len <= k->len - off;
+}
+
+static int read_range(Check *k, const char *what, bool optional, SnapshotRange *ret)
+{
+        *ret = (SnapshotRange){0, 0};
+        if (optional && k->c->p < k->c->end && *k->c->p == 0xc0) {
+                k->c->p++;
+                return 0;
+        }
+        uint32_t n;
+        if (mp_read_array(k->c, &n) < 0 || n != 2 || mp_read_u64(k->c, &ret->off) < 0 ||
+            mp_read_u64(k->c, &ret->len) < 0)
+                return bad(k, "%s: expected [offset, length]", what);
+        if (!fits(k, ret->off, ret->len))
+                return bad(k, "%s: [%" PRIu64 ", %" PRIu64 "] past the end of %" PRIu64 " bytes",
+                           what, ret->off, ret->len, k->len);
+        return 0;
+}
+
+static int read_uint(Check *k, const char *what, uint64_t *ret)
+{
+        if (mp_read_u64(k->c, ret) < 0)
+                return bad(k, "%s: expected an unsigned integer", what);
+        return 0;
+}
+
+/* n uint32 at off: inside the bodies and 4-aligned in memory, so tallyd reads them as
+ * uint32_t in place. */
+static int check_u32_array(Check *k, const char *what, uint64_t off, uint64_t n)
+{
+        if (n > UINT64_MAX / 4 || !fits(k, off, n * 4))
+                return bad(k, "%s: %" PRIu64 " entries at %" PRIu64 " past the end", what, n, off);
+        if (((uintptr_t)(k->base + off)) % 4 != 0)
+                return bad(k, "%s: offset %" PRIu64 " not 4-byte aligned", what, off);
+        return 0;
+}
+
+typedef enum Field {
+        F_FULL = 1 << 0,
+        F_HEAD = 1 << 1,
+        F_ROWS = 1 << 2,
+        F_GZIP = 1 << 3,
+        F_PREFIX = 1 << 4,
+        F_OFFSETS = 1 << 5,
+        F_HEAD_COLS = 1 << 6,
+} Field;
+
+static int parse_doc(Check *k, const SnapshotView *v, const char *fmt, uint64_t sep,
+                     SnapshotBodyDoc *d)
+{
+        uint32_t n;
+        unsigned seen = 0;
+        if (mp_read_map(k->c, &n) < 0)
+                return bad(k, "view %s %s: expected a map", v->name, fmt);
+        for (uint32_t i = 0; i < n; i++) {
+                const char *key;
+                uint32_t kl;
+                int r;
+                unsigned f;
+                if (mp_read_str(k->c, &key, &kl) < 0)
+                        return bad(k, "view %s %s: map key is not a string", v->name, fmt);
+                if ((f = F_FULL, mp_str_eq("full", key, kl)))
+                        r = read_range(k, "full", false, &d->full);
+                else if ((f = F_HEAD, mp_str_eq("head", key, kl)))
+                        r = read_uint(k, "head", &d->head_len);
+                else if ((f = F_HEAD_COLS, mp_str_eq("head_cols", key, kl)))
+                        r = read_uint(k, "head_cols", &d->head_cols_len);
+                else if ((f = F_ROWS, mp_str_eq("rows", key, kl)))
+                        r = read_uint(k, "rows", &d->rows);
+                else if ((f = F_GZIP, mp_str_eq("gzip", key, kl)))
+                        r = read_range(k, "gzip", true, &d->gzip);
+                else if ((f = F_PREFIX, mp_str_eq("row_prefix", key, kl)))
+                        r = read_range(k, "row_prefix", false, &d->row_prefix);
+                else if ((f = F_OFFSETS, mp_str_eq("row_offsets", key, kl)))
+                        r = read_uint(k, "row_offsets", &d->row_offsets);
+                else {
+                        f = 0;
+                        r = mp_skip(k->c, SNAPSHOT_MAX_DEPTH) < 0 ? bad(k, "malformed value") : 0;
+                }
+                if (r < 0)
+                        return r;
+                if (f & seen)
+                        return bad(k, "view %s %s: %.*s twice", v->name, fmt, (int)kl, key);
+                seen |= f;
+        }
+        if (seen != (F_FULL | F_HEAD | F_HEAD_COLS | F_ROWS | F_GZIP | F_PREFIX | F_OFFSETS))
+                return bad(k,
+                           "view %s %s: full, head, head_cols, rows, gzip, row_prefix and "
+                           "row_offsets are required",
+                           v->name, fmt);
+        if (d->head_cols_len > d->head_len)
+                return bad(k, "view %s %s: head_cols %" PRIu64 " past head %" PRIu64, v->name, fmt,
+                           d->head_cols_len, d->head_len);
+        if (d->head_len > d->full.len || d->rows < d->head_len || d->rows > d->full.len)
+                return bad(k,
+                           "view %s %s: head %" PRIu64 " / rows at %" PRIu64
+                           " outside the document of %" PRIu64 " bytes",
+                           v->name, fmt, d->head_len, d->rows, d->full.len);
+        int r = check_u32_array(k, "row_offsets", d->row_offsets, (uint64_t)v->n_rows + 1);
+        if (r < 0)
+                return r;
+        /* every row is at least one byte plus the separator, inside the document */
+        const uint8_t *o = k->base + d->row_offsets;
+        uint64_t room = d->full.len - d->rows;
+        if (v->n_rows > 0 && snapshot_le32(o) != 0)
+                return bad(k, "view %s %s: row offsets do not start at 0", v->name, fmt);
+        for (size_t row = 0; row < v->n_rows; row++) {
+                uint64_t a = snapshot_le32(o + 4 * row), b = snapshot_le32(o + 4 * (row + 1));
+                if (b < a + sep + 1)
+                        return bad(k, "view %s %s: row offsets not increasing at row %zu", v->name,
+                                   fmt, row);
+        }
+        if (snapshot_le32(o + 4 * v->n_rows) > room)
+                return bad(k, "view %s %s: rows end past the document", v->name, fmt);
+        return 0;
+}
+
+static int parse_index(Check *k, const SnapshotView *v, SnapshotBodyIndex *ix)
+{
+        uint32_t n;
+        unsigned seen = 0;
+        SnapshotRange slots = {0, 0};
+        if (mp_read_map(k->c, &n) < 0)
+                return bad(k, "view %s index: expected a map", v->name);
+        for (uint32_t i = 0; i < n; i++) {
+                const char *key;
+                uint32_t kl;
+                int r;
+                unsigned f;
+                if (mp_read_str(k->c, &key, &kl) < 0)
+                        return bad(k, "view %s index: map key is not a string", v->name);
+                if ((f = 1, mp_str_eq("slots", key, kl))) {
+                        uint32_t m;
+                        r = mp_read_array(k->c, &m) < 0 || m != 2 ||
+                                    mp_read_u64(k->c, &slots.off) < 0 ||
+                                    mp_read_u64(k->c, &slots.len) < 0
+                                ? bad(k, "view %s index slots: expected [offset, count]", v->name)
+                                : 0;
+                } else if ((f = 2, mp_str_eq("keys", key, kl)))
+                        r = read_range(k, "index keys", false, &ix->keys);
+                else if ((f = 4, mp_str_eq("key_offsets", key, kl)))
+                        r = read_uint(k, "key_offsets", &ix->key_offsets);
+                else {
+                        f = 0;
+                        r = mp_skip(k->c, SNAPSHOT_MAX_DEPTH) < 0 ? bad(k, "malformed value") : 0;
+                }
+                if (r < 0)
+                        return r;
+                if (f & seen)
+                        return bad(k, "view %s index: %.*s twice", v->name, (int)kl, key);
+                seen |= f;
+        }
+        if (seen != 7)
+                return bad(k, "view %s index: slots, keys and key_offsets are required", v->name);
+        ix->slots = slots.off;
+        ix->n_slots = slots.len;
+        if (ix->n_slots == 0 || ix->n_slots > SNAPSHOT_MAX_INDEX_SLOTS ||
+            (ix->n_slots & (ix->n_slots - 1)) != 0 || ix->n_slots <= v->n_rows)
+                return bad(k,
+                           "view %s index: %" PRIu64 " slots for %zu rows (a power of two "
+                           "above the rows is required)",
+                           v->name, ix->n_slots, v->n_rows);
+        int r = check_u32_array(k, "index slots", ix->slots, ix->n_slots);
+        if (r < 0)
+                return r;
+        r = check_u32_array(k, "key_offsets", ix->key_offsets, (uint64_t)v->n_rows + 1);
+        if (r < 0)
+                return r;
+        const uint8_t *s = k->base + ix->slots;
+        bool empty = false;
+        for (uint64_t i = 0; i < ix->n_slots; i++) {
+                uint32_t x = snapshot_le32(s + 4 * i);
+                if (x > v->n_rows)
+                        return bad(k,
+                                   "view %s index: slot %" PRIu64 " names row %" PRIu32 " of %zu",
+                                   v->name, i, x, v->n_rows);
+                empty |= x == 0;
+        }
+        /* a lookup probes until an empty slot: without one a miss would never end */
+        if (!empty)
+                return bad(k, "view %s index: no empty slot", v->name);
+        const uint8_t *o = k->base + ix->key_offsets;
+        if (snapshot_le32(o) != 0)
+                return bad(k, "view %s index: key offsets do not start at 0", v->name);
+        for (size_t row = 0; row < v->n_rows; row++)
+                if (snapshot_le32(o + 4 * (row + 1)) < snapshot_le32(o + 4 * row))
+                        return bad(k, "view %s index: key offsets decrease at row %zu", v->name,
+                                   row);
+        if (snapshot_le32(o + 4 * v->n_rows) > ix->keys.len)
+                return bad(k, "view %s index: keys end past their range", v->name);
+        return 0;
+}
+
+static int parse_view(Check *k, const SnapshotView *v, SnapshotBodyView *out)
+{
+        uint32_t n;
+        unsigned seen = 0;
+        if (mp_read_map(k->c, &n) < 0)
+                return bad(k, "view %s: expected a map", v->name);
+        for (uint32_t i = 0; i < n; i++) {
+                const char *key;
+                uint32_t kl;
+                int r;
+                unsigned f;
+                if (mp_read_str(k->c, &key, &kl) < 0)
+                        return bad(k, "view %s: map key is not a string", v->name);
+                if ((f = 1, mp_str_eq("json", key, kl)))
+                        r = parse_doc(k, v, "json", 1, &out->json);
+                else if ((f = 2, mp_str_eq("msgpack", key, kl)))
+                        r = parse_doc(k, v, "msgpack", 0, &out->mp);
+                else if ((f = 4, mp_str_eq("index", key, kl)))
+                        r = parse_index(k, v, &out->index);
+                else if ((f = 8, mp_str_eq("csv", key, kl)))
+                        r = parse_doc(k, v, "csv", 0, &out->csv);
+                else {
+                        f = 0;
+                        r = mp_skip(k->c, SNAPSHOT_MAX_DEPTH) < 0 ? bad(k, "malformed value") : 0;
+                }
+                if (r < 0)
+                        return r;
+                if (f & seen)
+                        return bad(k, "view %s: %.*s twice", v->name, (int)kl, key);
+                seen |= f;
+        }
+        if (seen != 15)
+                return bad(k, "view %s: json, msgpack, csv and index are required", v->name);
+        return 0;
+}
+
+static int parse_views_list(Check *k, SnapshotBodies *b)
+{
+        uint32_t n;
+        unsigned seen = 0;
+        if (mp_read_map(k->c, &n) < 0)
+                return bad(k, "views_list: expected a map");
+        for (uint32_t i = 0; i < n; i++) {
+                const char *key;
+                uint32_t kl;
+                int r;
+                unsigned f;
+                if (mp_read_str(k->c, &key, &kl) < 0)
+                        return bad(k, "views_list: map key is not a string");
+                if ((f = 1, mp_str_eq("json", key, kl)))
+                        r = read_range(k, "views_list json", false, &b->views_json);
+                else if ((f = 2, mp_str_eq("json_gzip", key, kl)))
+                        r = read_range(k, "views_list json_gzip", true, &b->views_json_gzip);
+                else if ((f = 4, mp_str_eq("msgpack", key, kl)))
+                        r = read_range(k, "views_list msgpack", false, &b->views_mp);
+                else {
+                        f = 0;
+                        r = mp_skip(k->c, SNAPSHOT_MAX_DEPTH) < 0 ? bad(k, "malformed value") : 0;
+                }
+                if (r < 0)
+                        return r;
+                if (f & seen)
+                        return bad(k, "views_list: %.*s twice", (int)kl, key);
+                seen |= f;
+        }
+        if (seen != 7)
+                return bad(k, "views_list: json, json_gzip and msgpack are required");
+        return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+        const SnapshotRange *x = a, *y = b;
+        return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Every piece has bytes of its own: the writer never shares them, so a file whose pieces
+ * overlap is not one it wrote. */
+static int check_disjoint(Check *k, const Snapshot *s, const SnapshotBodies *b)
+{
+        size_t n = 0;
+        _cleanup_free_ SnapshotRange *r = calloc(b->n_views * 15 + 3, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+#define ADD(o, l)                                           \
+        do {                                                \
+                if ((l) > 0)                                \
+                        r[n++] = (SnapshotRange){(o), (l)}; \
+        } while (0)
+        for (size_t i = 0; i < b->n_views; i++) {
+                const SnapshotBodyView *v = &b->views[i];
+                uint64_t offsets = ((uint64_t)s->views[i].n_rows + 1) * 4;
+                const SnapshotBodyDoc *d[3] = {&v->json, &v->mp, &v->csv};
+                for (int j = 0; j < 3; j++) {
+                        ADD(d[j]->full.off, d[j]->full.len);
+                        ADD(d[j]->gzip.off, d[j]->gzip.len);
+                        ADD(d[j]->row_prefix.off, d[j]->row_prefix.len);
+                        ADD(d[j]->row_offsets, offsets);
+                }
+                ADD(v->index.slots, v->index.n_slots * 4);
+                ADD(v->index.keys.off, v->index.keys.len);
+                ADD(v->index.key_offsets, offsets);
+        }
+        ADD(b->views_json.off, b->views_json.len);
+        ADD(b->views_json_gzip.off, b->views_json_gzip.len);
+        ADD(b->views_mp.off, b->views_mp.len);
+#undef ADD
+        qsort(r, n, sizeof(*r), cmp_range);
+        for (size_t i = 1; i < n; i++)
+                if (r[i - 1].off + r[i - 1].len > r[i].off) /* each fits: no overflow */
+                        return bad(k, "pieces at %" PRIu64 " and %" PRIu64 " overlap", r[i - 1].off,
+                                   r[i].off);
+        return 0;
+}
+
+int snapshot_bodies_parse(MpCursor *c, const Snapshot *s, const void *base, size_t len,
+                          SnapshotBodies **ret, char *reason, size_t reason_size)
+{
+        Check k = {.c = c, .base = base, .len = len, .reason = reason, .reason_size = reason_size};
+        SnapshotBodies *b = arena_new0(s->arena, SnapshotBodies, 1);
+        if (!b)
+                return -ENOMEM;
+        b->base = base;
+        b->len = len;
+        uint32_t n;
+        bool have_views = false, have_list = false;
+        if (mp_read_map(c, &n) < 0)
+                return bad(&k, "serve: expected a map");
+        for (uint32_t i = 0; i < n; i++) {
+                const char *key;
+                uint32_t kl;
+                int r = 0;
+                if (mp_read_str(c, &key, &kl) < 0)
+                        return bad(&k, "serve: map key is not a string");
+                if (mp_str_eq("views", key, kl) && !have_views) {
+                        uint32_t m;
+                        if (mp_read_array(c, &m) < 0 || m != s->n_views)
+                                return bad(&k, "serve: expected one entry per view (%zu)",
+                                           s->n_views);
+                        b->views = arena_new0(s->arena, SnapshotBodyView, m);
+                        if (!b->views && m)
+                                return -ENOMEM;
+                        b->n_views = m;
+                        for (uint32_t j = 0; j < m && r == 0; j++)
+                                r = parse_view(&k, &s->views[j], &b->views[j]);
+                        have_views = true;
+                } else if (mp_str_eq("views_list", key, kl) && !have_list) {
+                        r = parse_views_list(&k, b);
+                        have_list = true;
+                } else if (mp_skip(c, SNAPSHOT_MAX_DEPTH) < 0)
+                        r = bad(&k, "malformed value");
+                if (r < 0)
+                        return r;
+        }
+        if (!have_views || !have_list)
+                return bad(&k, "serve: views and views_list are required");
+        int r = check_disjoint(&k, s, b);
+        if (r < 0)
+                return r;
+        *ret = b;
+        return 0;
+}
+
+/* ---- writer ---- */
+
+/* Every pack result is kept: msgpack-c reports a failed allocation only there. */
+static int pack_key(msgpack_packer *pk, const char *k)
+{
+        return msgpack_pack_str_with_body(pk, k, strlen(k));
+}
+
+static int pack_range(msgpack_packer *pk, const char *k, SnapshotRange r, bool optional)
+{
+        int e = pack_key(pk, k);
+        if (optional && r.len == 0)
+                return e | msgpack_pack_nil(pk);
+        e |= msgpack_pack_array(pk, 2);
+        e |= msgpack_pack_uint64(pk, r.off);
+        return e | msgpack_pack_uint64(pk, r.len);
+}
+
+static int pack_doc(msgpack_packer *pk, const char *k, const SnapshotBodyDoc *d)
+{
+        int e = pack_key(pk, k);
+        e |= msgpack_pack_map(pk, 7);
+        e |= pack_range(pk, "full", d->full, false);
+        e |= pack_key(pk, "head");
+        e |= msgpack_pack_uint64(pk, d->head_len);
+        e |= pack_key(pk, "head_cols");
+        e |= msgpack_pack_uint64(pk, d->head_cols_len);
+        e |= pack_key(pk, "rows");
+        e |= msgpack_pack_uint64(pk, d->rows);
+        e |= pack_range(pk, "gzip", d->gzip, true);
+        e |= pack_range(pk, "row_prefix", d->row_prefix, false);
+        e |= pack_key(pk, "row_offsets");
+        return e | msgpack_pack_uint64(pk, d->row_offsets);
+}
+
+static int pack_directory(msgpack_packer *pk, const SnapshotBodies *dir)
+{
+        int e = msgpack_pack_map(pk, 2);
+        e |= pack_key(pk, "views");
+        e |= msgpack_pack_array(pk, dir->n_views);
+        for (size_t i = 0; i < dir->n_views; i++) {
+                const SnapshotBodyView *v = &dir->views[i];
+                e |= msgpack_pack_map(pk, 4);
+                e |= pack_doc(pk, "json", &v->json);
+                e |= pack_doc(pk, "msgpack", &v->mp);
+                e |= pack_doc(pk, "csv", &v->csv);
+                e |= pack_key(pk, "index");
+                e |= msgpack_pack_map(pk, 3);
+                e |= pack_key(pk, "slots");
+                e |= msgpack_pack_array(pk, 2);
+                e |= msgpack_pack_uint64(pk, v->index.slots);
+                e |= msgpack_pack_uint64(pk, v->index.n_slots);
+                e |= pack_range(pk, "keys", v->index.keys, false);
+                e |= pack_key(pk, "key_offsets");
+                e |= msgpack_pack_uint64(pk, v->index.key_offsets);
+        }
+        e |= pack_key(pk, "views_list");
+        e |= msgpack_pack_map(pk, 3);
+        e |= pack_range(pk, "json", dir->views_json, false);
+        e |= pack_range(pk, "json_gzip", dir->views_json_gzip, true);
+        return e | pack_range(pk, "msgpack", dir->views_mp, false);
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+        p[0] = (uint8_t)(v >> 24);
+        p[1] = (uint8_t)(v >> 16);
+        p[2] = (uint8_t)(v >> 8);
+        p[3] = (uint8_t)v;
+}
+
+/* The envelope head of a v2 file: fixarray(4), fixstr "tally.snapshot", 2, bin32. */
+#define V2_HEAD_BYTES (1 + 1 + sizeof(SNAPSHOT_FORMAT_NAME) - 1 + 1 + 5)
+
+int snapshot_bodies_encode(const void *v1, size_t v1_len, const SnapshotBodies *dir,
+                           const void *bodies, size_t bodies_len, void **ret, size_t *ret_len)
+{
+        /* the v1 payload and its map header */
+        MpCursor c;
+        mp_cursor_init(&c, v1, v1_len);
+        uint32_t n, name_len, payload_len, members;
+        const char *name;
+        const void *payload;
+        uint64_t version;
+        if (mp_read_array(&c, &n) < 0 || n != 4 || mp_read_str(&c, &name, &name_len) < 0 ||
+            !mp_str_eq(SNAPSHOT_FORMAT_NAME, name, name_len) || mp_read_u64(&c, &version) < 0 ||
+            version != SNAPSHOT_FORMAT_VERSION || mp_read_bin(&c, &payload, &payload_len) < 0)
+                return -EINVAL;
+        MpCursor pc;
+        mp_cursor_init(&pc, payload, payload_len);
+        if (mp_read_map(&pc, &members) < 0 || members > UINT32_MAX - 3)
+                return -EINVAL;
+        size_t members_len = mp_left(&pc);
+
+        msgpack_sbuffer head;
+        msgpack_sbuffer_init(&head);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &head, msgpack_sbuffer_write);
+        int e = msgpack_pack_map(&pk, members + 3);
+        e |= msgpack_sbuffer_write(&head, (const char *)pc.p, members_len);
+        e |= pack_key(&pk, "serve");
+        e |= pack_directory(&pk, dir);
+        e |= pack_key(&pk, "pad");
+        if (e != 0 || !head.data) {
+                msgpack_sbuffer_destroy(&head);
+                return -ENOMEM;
+        }
+        /* then: bin32 header, pad zeros, "bodies" (fixstr 6), bin32 header, bodies */
+        size_t before = V2_HEAD_BYTES + head.size + 5;
+        size_t after_pad = 1 + 6 + 5;
+        size_t pad = (SNAPSHOT_BODIES_ALIGN - (before + after_pad) % SNAPSHOT_BODIES_ALIGN) %
+                     SNAPSHOT_BODIES_ALIGN;
+        size_t plen = head.size + 5 + pad + after_pad + bodies_len;
+        if (plen > UINT32_MAX || bodies_len > UINT32_MAX) {
+                msgpack_sbuffer_destroy(&head);
+                return -EFBIG;
+        }
+        size_t total = V2_HEAD_BYTES + plen + 9;
+        uint8_t *f = malloc(total);
+        if (!f) {
+                msgpack_sbuffer_destroy(&head);
+                return -ENOMEM;
+        }
+        uint8_t *p = f;
+        *p++ = 0x94;
+        *p++ = (uint8_t)(0xa0 | (sizeof(SNAPSHOT_FORMAT_NAME) - 1));
+        memcpy(p, SNAPSHOT_FORMAT_NAME, sizeof(SNAPSHOT_FORMAT_NAME) - 1);
+        p += sizeof(SNAPSHOT_FORMAT_NAME) - 1;
+        *p++ = SNAPSHOT_FORMAT_VERSION_BODIES;
+        *p++ = 0xc6;
+        put_be32(p, (uint32_t)plen);
+        p += 4;
+        uint8_t *pl = p;
+        memcpy(p, head.data, head.size);
+        p += head.size;
+        msgpack_sbuffer_destroy(&head);
+        *p++ = 0xc6;
+        put_be32(p, (uint32_t)pad);
+        p += 4;
+        memset(p, 0, pad);
+        p += pad;
+        *p++ = 0xa6;
+        memcpy(p, "bodies", 6);
+        p += 6;
+        *p++ = 0xc6;
+        put_be32(p, (uint32_t)bodies_len);
+        p += 4;
+        if (bodies_len)
+                memcpy(p, bodies, bodies_len);
+        p += bodies_len;
+        uint64_t sum = XXH3_64bits(pl, plen);
+        *p++ = 0xcf;
+        for (int i = 0; i < 8; i++)
+                *p++ = (uint8_t)(sum >> (56 - 8 * i));
+        *ret = f;
+        *ret_len = total;
+        return 0;
+}
