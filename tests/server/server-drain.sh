@@ -96,3 +96,55 @@ print("connections with a lost request or no graceful close:", bad, "idle EOF:",
 sys.exit(1 if bad or d["idle_eof"] is not True else 0)
 PY
 pass "16 keep-alive connections under load: 0 errors, each ended by Connection: close; idle one closed; exit 0 in $ms ms"
+
+# A restart under wrk with the listening socket kept by someone else (as tallyd.socket
+# does): tallyd A drains on SIGTERM, the connections wrk reopens wait in the backlog, and
+# tallyd B (2 loops) serves them: wrk sees no socket error at all.
+ldd "$TALLYD" | has libsystemd || { echo "built without systemd: handoff part skipped"; exit 0; }
+command -v wrk >/dev/null || { echo "no wrk: handoff part skipped"; exit 0; }
+hport=$(free_port)
+server_config "$hport" 'workers = 2'
+cat >"$T/handoff.py" <<'PY'
+import os, signal, socket, subprocess, sys, time, urllib.request
+port, tallyd, conf, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port))
+ls.listen(128)
+def start():  # the socket as fd 3 (SD_LISTEN_FDS_START) of a tallyd that is bash's pid
+    return subprocess.Popen(["bash", "-c", 'exec 3<&"$2"; [[ $2 == 3 ]] || eval "exec $2<&-"; '
+                             'export LISTEN_PID=$$ LISTEN_FDS=1; exec "$0" --config "$1"',
+                             tallyd, conf, str(ls.fileno())], pass_fds=(ls.fileno(),),
+                            stderr=open(log, "a"))
+def up():
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=1).read()
+            return
+        except Exception:
+            time.sleep(0.05)
+    sys.exit("tallyd did not come up")
+a = start(); up()
+wrk = subprocess.Popen(["wrk", "-t2", "-c16", "-d4s", "--timeout", "5s",
+                        "http://127.0.0.1:%d/v1/views/sales/rows/eu-west/p00000" % port],
+                       stdout=subprocess.PIPE, text=True)
+time.sleep(1.5)  # wrk's load runs for a fixed time; the restart lands in its middle
+t0 = time.monotonic()
+a.send_signal(signal.SIGTERM)
+rc = a.wait(5)
+ms = int((time.monotonic() - t0) * 1000)
+b = start()
+out = wrk.communicate(20)[0]
+b.send_signal(signal.SIGTERM)
+rcb = b.wait(5)
+print(out)
+print("A exit %d after %d ms, B exit %d" % (rc, ms, rcb))
+bad = rc != 0 or rcb != 0 or ms > 1500 or "Socket errors" in out or "Non-2xx" in out
+sys.exit(1 if bad else 0)
+PY
+"$MKSNAP" "$T/snap" --rows 40 >/dev/null
+python3 "$T/handoff.py" "$hport" "$TALLYD" "$T/tally.conf" "$T/tallyd.log" >"$T/handoff.txt" 2>&1 ||
+        { cat "$T/handoff.txt" "$T/tallyd.log" >&2; fail "requests lost across a restart on a kept socket"; }
+grep -q " requests in " "$T/handoff.txt" || fail "wrk made no request: $(cat "$T/handoff.txt")"
+pass "restart under wrk -c16 on a kept socket: 0 socket errors, 0 non-2xx ($(grep -o '[0-9]* requests in' "$T/handoff.txt"); $(tail -1 "$T/handoff.txt"))"
