@@ -288,12 +288,20 @@ static void arm_timer(Conn *c, uint64_t usec)
         evtimer_add(&c->timer, &tv);
 }
 
+/* now + usec, but never past the end of a drain. */
+static uint64_t deadline_in(const Conn *c, uint64_t usec)
+{
+        uint64_t d = now_monotonic_usec() + usec, end = c->srv->drain_end_usec;
+        return end && end < d ? end : d;
+}
+
 static void start_lingering(Conn *c)
 {
         c->state = CONN_LINGERING;
         (void)shutdown(c->fd, SHUT_WR);
-        c->deadline_usec = now_monotonic_usec() + MIN(LINGER_USEC, c->srv->o->timeout_usec);
-        arm_timer(c, MIN(LINGER_USEC, c->srv->o->timeout_usec));
+        c->deadline_usec = deadline_in(c, MIN(LINGER_USEC, c->srv->o->timeout_usec));
+        uint64_t now = now_monotonic_usec();
+        arm_timer(c, c->deadline_usec > now ? c->deadline_usec - now : 0);
 }
 
 static bool process(Conn *c);
@@ -319,7 +327,7 @@ static bool finish_response(Conn *c)
         memmove(c->buf, c->buf + c->consumed, c->len - c->consumed);
         c->len -= c->consumed;
         c->consumed = 0;
-        c->deadline_usec = now_monotonic_usec() + c->srv->o->timeout_usec;
+        c->deadline_usec = deadline_in(c, c->srv->o->timeout_usec);
         return true;
 }
 
@@ -419,7 +427,7 @@ static bool send_prepared(Conn *c)
         if (c->resp.hold && c->resp.shared)
                 c->ref = served_ref(c->resp.hold);
         c->state = CONN_WRITING;
-        c->deadline_usec = now_monotonic_usec() + c->srv->o->timeout_usec;
+        c->deadline_usec = deadline_in(c, c->srv->o->timeout_usec);
         set_events(c, EV_WRITE);
         return true;
 }
@@ -429,7 +437,7 @@ static bool answer(Conn *c, const RequestHead *h)
         const HttpdOptions *o = c->srv->o;
         c->consumed = h->length;
         o->handle(o->userdata, &h->req, &c->resp);
-        c->close_after = !h->keep_alive || c->resp.close;
+        c->close_after = !h->keep_alive || c->resp.close || c->srv->drain_end_usec;
         c->linger = c->resp.close;
         c->count = true;
         c->status = c->resp.status;
@@ -498,7 +506,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
                 conn_close(c);
                 return;
         }
-        c->deadline_usec = now_monotonic_usec() + c->srv->o->timeout_usec;
+        c->deadline_usec = deadline_in(c, c->srv->o->timeout_usec);
         if (r == 1 && finish_response(c))
                 process(c);
 }
@@ -546,6 +554,18 @@ int conn_open(ConnServer *s, int fd)
         event_add(&c->io, NULL);
         arm_timer(c, s->o->timeout_usec);
         return 0;
+}
+
+void conn_drain_all(ConnServer *s, uint64_t grace_usec)
+{
+        if (s->drain_end_usec)
+                return;
+        s->drain_end_usec = now_monotonic_usec() + grace_usec;
+        for (Conn *c = s->first; c; c = c->next) {
+                if (c->deadline_usec > s->drain_end_usec)
+                        c->deadline_usec = s->drain_end_usec;
+                arm_timer(c, grace_usec);
+        }
 }
 
 void conn_close_all(ConnServer *s)

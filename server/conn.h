@@ -28,6 +28,9 @@ typedef struct ConnServer {
         int64_t date_sec;   /* the second date_line was made for */
         char date_line[48]; /* "Date: <IMF-fixdate>\r\n" */
         size_t date_len;
+        /* Monotonic end of a graceful drain (conn_drain_all()), 0 while serving: every
+         * deadline stops there and every answer closes its connection. */
+        uint64_t drain_end_usec;
         /* A connection closed: its slot under max_connections is free again. */
         void (*release)(void *owner);
         void *owner;
@@ -36,5 +39,9 @@ typedef struct ConnServer {
 /* Serves the accepted fd (non-blocking), counted in o->limit already. On failure the fd
  * is closed and the count released. */
 int conn_open(ConnServer *s, int fd);
+/* Graceful stop: a response being written finishes, the next request on each
+ * connection within grace_usec is answered with Connection: close, then the connection
+ * closes; whatever is still open after grace_usec is closed by its timer. */
+void conn_drain_all(ConnServer *s, uint64_t grace_usec);
 /* Closes every open connection and frees the spares (the transport is going away). */
 void conn_close_all(ConnServer *s);

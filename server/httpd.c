@@ -18,11 +18,15 @@ struct Httpd {
         struct event *accept_ev;
         struct event *pause_ev;  /* after EMFILE: a short pause */
         struct event *resume_ev; /* below max_connections again */
-        bool accepting, paused;
+        struct event *drain_ev;  /* httpd_drain(), on the base's thread */
+        _Atomic uint64_t grace_usec;
+        bool accepting, paused, draining;
 };
 
 static void set_accepting(Httpd *h, bool on)
 {
+        if (h->draining)
+                on = false;
         if (on == h->accepting)
                 return;
         h->accepting = on;
@@ -117,6 +121,20 @@ void httpd_resume_accept(Httpd *h)
         event_active(h->resume_ev, EV_TIMEOUT, 0);
 }
 
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+        Httpd *h = arg;
+        set_accepting(h, false);
+        h->draining = true;
+        conn_drain_all(&h->srv, atomic_load(&h->grace_usec));
+}
+
+void httpd_drain(Httpd *h, uint64_t grace_usec)
+{
+        atomic_store(&h->grace_usec, grace_usec);
+        event_active(h->drain_ev, EV_TIMEOUT, 0);
+}
+
 int httpd_new(struct event_base *base, const HttpdOptions *o, Httpd **ret)
 {
         _cleanup_(httpd_freep) Httpd *h = calloc(1, sizeof(*h));
@@ -130,7 +148,8 @@ int httpd_new(struct event_base *base, const HttpdOptions *o, Httpd **ret)
         h->accept_ev = event_new(base, o->listen_fd, EV_READ | EV_PERSIST, on_accept, h);
         h->pause_ev = evtimer_new(base, on_pause_end, h);
         h->resume_ev = event_new(base, -1, 0, on_resume, h);
-        if (!h->accept_ev || !h->pause_ev || !h->resume_ev)
+        h->drain_ev = event_new(base, -1, 0, on_drain, h);
+        if (!h->accept_ev || !h->pause_ev || !h->resume_ev || !h->drain_ev)
                 return -ENOMEM;
         set_accepting(h, true);
         *ret = TAKE_PTR(h);
@@ -149,6 +168,8 @@ Httpd *httpd_free(Httpd *h)
                 event_free(h->pause_ev);
         if (h->resume_ev)
                 event_free(h->resume_ev);
+        if (h->drain_ev)
+                event_free(h->drain_ev);
         free(h);
         return NULL;
 }

@@ -51,3 +51,7 @@ Httpd *httpd_free(Httpd *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Httpd *, httpd_free);
 /* Any thread: start accepting again (after the connection limit was reached). */
 void httpd_resume_accept(Httpd *h);
+/* Any thread: graceful stop. Stops watching the listening socket for good (it stays
+ * open: new connections wait in its backlog for the next process that serves it) and
+ * drains the connections (conn.h's conn_drain_all()) within grace_usec. */
+void httpd_drain(Httpd *h, uint64_t grace_usec);

@@ -176,6 +176,11 @@ void loop_resume_accept(Loop *l)
         httpd_resume_accept(l->httpd);
 }
 
+void loop_drain(Loop *l, uint64_t grace_usec)
+{
+        httpd_drain(l->httpd, grace_usec);
+}
+
 int loop_run(Loop *l)
 {
         return event_base_loop(l->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0 ? -EIO : 0;

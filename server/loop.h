@@ -42,6 +42,8 @@ const LoopMetrics *loop_metrics(const Loop *l);
 uint64_t loop_heartbeat(const Loop *l);
 /* Any thread: start accepting again (after the connection limit was reached). */
 void loop_resume_accept(Loop *l);
+/* Any thread: stop accepting and drain the loop's connections (httpd_drain()). */
+void loop_drain(Loop *l, uint64_t grace_usec);
 /* Runs until loop_stop(). */
 int loop_run(Loop *l);
 /* Any thread. */

@@ -21,6 +21,9 @@
 
 #define MAX_LOOPS   64
 #define STATUS_USEC (2 * USEC_PER_SEC)
+/* SIGTERM to exit: open connections get this long to finish (bounded by the watchdog). */
+#define DRAIN_GRACE_USEC (1 * USEC_PER_SEC)
+#define DRAIN_TICK_USEC  (10 * USEC_PER_MSEC)
 /* fds tallyd needs beyond connections: loader (dir, file, listing), spawn, slack, and the
  * transport's pipes for zero-copy bodies (httpd.h) */
 #define FD_RESERVE (64 + HTTPD_EXTRA_FDS)
@@ -44,6 +47,8 @@ typedef struct Server {
         StatusPage *status; /* GET / and /v1/history (status_page.c) */
         struct event *watch_ev, *poll_ev, *loaded_ev, *status_ev, *watchdog_ev;
         struct event *sighup_ev, *sigterm_ev, *sigint_ev;
+        struct event *drain_ev; /* after SIGTERM: polls for the last connection */
+        uint64_t drain_end_usec;
         uint64_t watchdog_usec;
         bool notify_status;
         ConnLimit limit;
@@ -192,12 +197,43 @@ static void on_sighup(evutil_socket_t fd, short what, void *arg)
         loader_request_scan(s->loader);
 }
 
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+        Server *s = arg;
+        if (atomic_load(&s->limit.open) == 0 || now_monotonic_usec() >= s->drain_end_usec)
+                event_base_loopexit(s->base, NULL);
+}
+
+/* Graceful stop: the loops stop accepting (the listening socket stays open, so with
+ * socket activation new connections wait in its backlog for the next tallyd) and drain
+ * their connections; tallyd exits when none is left or the grace is over. A second
+ * signal exits at once. */
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
         Server *s = arg;
-        log_info("Stopping on signal %d", (int)fd);
+        if (s->drain_ev) {
+                log_info("Signal %d while draining: stopping now", (int)fd);
+                event_base_loopexit(s->base, NULL);
+                return;
+        }
+        uint64_t grace = DRAIN_GRACE_USEC;
+        if (s->watchdog_usec)
+                grace = MIN(grace, s->watchdog_usec / 2);
+        log_info("Stopping on signal %d: draining %u connection(s) for up to %llu ms", (int)fd,
+                 atomic_load(&s->limit.open), (unsigned long long)(grace / USEC_PER_MSEC));
         notify_stopping();
-        event_base_loopexit(s->base, NULL);
+        s->drain_ev = event_new(s->base, -1, EV_PERSIST, on_drain_tick, s);
+        if (!s->drain_ev) {
+                event_base_loopexit(s->base, NULL);
+                return;
+        }
+        /* the connections' own timers close what is left at the grace's end; this is a
+         * backstop a little later */
+        s->drain_end_usec = now_monotonic_usec() + grace + DRAIN_TICK_USEC * 5;
+        for (unsigned i = 0; i < s->n_loops; i++)
+                loop_drain(s->loops[i], grace);
+        struct timeval tv = timeval_from_usec(DRAIN_TICK_USEC);
+        event_add(s->drain_ev, &tv);
 }
 
 static void on_worker_done(void *userdata, bool ok)
@@ -282,8 +318,9 @@ static void teardown(Server *s)
         /* its timer is on loop 0's base: free it before the loops; bodies still in
          * flight keep their own references */
         status_page_free(s->status);
-        struct event *evs[] = {s->watch_ev,    s->poll_ev,   s->loaded_ev,  s->status_ev,
-                               s->watchdog_ev, s->sighup_ev, s->sigterm_ev, s->sigint_ev};
+        struct event *evs[] = {s->watch_ev,   s->poll_ev,     s->loaded_ev,
+                               s->status_ev,  s->watchdog_ev, s->sighup_ev,
+                               s->sigterm_ev, s->sigint_ev,   s->drain_ev};
         for (size_t i = 0; i < ELEMENTSOF(evs); i++)
                 if (evs[i])
                         event_free(evs[i]);
