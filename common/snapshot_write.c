@@ -27,6 +27,8 @@ struct SnapshotWriter {
         uint64_t cell_index;
         bool failed; /* an allocation inside msgpack failed; publishing is refused */
         SnapshotTransform transform;
+        uint64_t transform_max_bytes;
+        bool transform_skipped;
         SnapshotBufferWrite write;
 };
 
@@ -275,9 +277,16 @@ int snapshot_writer_encode(SnapshotWriter *w, uint64_t generation, int64_t creat
         return 0;
 }
 
-void snapshot_writer_set_transform(SnapshotWriter *w, SnapshotTransform transform)
+void snapshot_writer_set_transform(SnapshotWriter *w, SnapshotTransform transform,
+                                   uint64_t max_bytes)
 {
         w->transform = transform;
+        w->transform_max_bytes = max_bytes;
+}
+
+bool snapshot_writer_transform_skipped(const SnapshotWriter *w)
+{
+        return w->transform_skipped;
 }
 
 static bool deadline_passed(uint64_t deadline_usec)
@@ -345,13 +354,21 @@ int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
         r = snapshot_writer_encode(w, generation, (int64_t)now_realtime_usec(), &buf, &len);
         if (r < 0)
                 return r;
+        w->transform_skipped = false;
         if (w->transform) {
                 void *out;
-                r = w->transform(buf, len, &out, &len);
+                size_t out_len;
+                r = w->transform(buf, len, &out, &out_len);
                 if (r < 0)
                         return r;
-                free(buf);
-                buf = out;
+                if (w->transform_max_bytes && out_len > w->transform_max_bytes) {
+                        free(out);
+                        w->transform_skipped = true;
+                } else {
+                        free(buf);
+                        buf = out;
+                        len = out_len;
+                }
         }
 
         r = write_and_rename(dirfd, generation, buf, len, deadline_usec);

@@ -46,7 +46,13 @@ int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
  * bodies of version 2 here (server/prerender.h), with the generation already chosen. The
  * result is malloc'd into *ret, *ret_len. */
 typedef int (*SnapshotTransform)(const void *file, size_t len, void **ret, size_t *ret_len);
-void snapshot_writer_set_transform(SnapshotWriter *w, SnapshotTransform transform);
+/* A transformed file larger than max_bytes (0: no bound) is dropped and the v1 file is
+ * published instead: readers refuse files over max_snapshot_bytes, and the bodies of a big
+ * view are several times its v1 size, while v1 they can still render. */
+void snapshot_writer_set_transform(SnapshotWriter *w, SnapshotTransform transform,
+                                   uint64_t max_bytes);
+/* Whether the last publish fell back to v1 because the transformed file was too large. */
+bool snapshot_writer_transform_skipped(const SnapshotWriter *w);
 
 /* Encodes the whole file for generation into a malloc'd buffer, without touching disk
  * (tests and fuzz seeds use it). -ENOMEM when any buffer write failed, now or while

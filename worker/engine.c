@@ -12,8 +12,8 @@
 #include "log.h"
 #include "parallel.h"
 #include "plan.h"
-#include "select.h"
 #include "prerender.h"
+#include "select.h"
 #include "snapshot_write.h"
 #include "source.h"
 #include "usage.h"
@@ -233,7 +233,7 @@ int engine_run(const Config *cfg, uint64_t deadline_usec, bool force, EngineResu
                 return r;
         /* version 2: the worker renders what tallyd serves, so loading stays cheap; each
          * view's formats render at once on the threads the scan uses */
-        snapshot_writer_set_transform(w, prerender_transform);
+        snapshot_writer_set_transform(w, prerender_transform, cfg->max_snapshot_bytes);
         long threads =
             cfg->worker.threads ? (long)cfg->worker.threads : sysconf(_SC_NPROCESSORS_ONLN);
         served_set_runner(parallel_run, threads > 0 ? MIN((size_t)threads, PARALLEL_MAX) : 1);
@@ -265,5 +265,10 @@ int engine_run(const Config *cfg, uint64_t deadline_usec, bool force, EngineResu
                                        r == -EOVERFLOW ? "a snapshot file there already carries "
                                                          "the largest generation; remove it"
                                                        : strerror(-r));
+        if (snapshot_writer_transform_skipped(w))
+                log_notice("snapshot %" PRIu64 " written as version 1: with its serving-ready "
+                           "bodies it would pass max_snapshot_bytes (%" PRIu64 "), so tallyd "
+                           "renders it at load instead",
+                           ret->generation, cfg->max_snapshot_bytes);
         return 0;
 }

@@ -179,7 +179,7 @@ int main(int argc, char **argv)
         if (snapshot_writer_new(&w) < 0)
                 return 1;
         if (!v1)
-                snapshot_writer_set_transform(w, prerender_transform);
+                snapshot_writer_set_transform(w, prerender_transform, 0);
         SnapshotStats st = {
             .rows_read = rows * 10, .rows_rejected = 1, .duration_ms = 5, .host = "mksnap"};
         snapshot_writer_set_stats(w, &st);

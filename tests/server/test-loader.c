@@ -18,7 +18,7 @@ static uint64_t publish_version(size_t rows, bool v2)
         SnapshotWriter *w = NULL;
         snapshot_writer_new(&w);
         if (v2)
-                snapshot_writer_set_transform(w, prerender_transform);
+                snapshot_writer_set_transform(w, prerender_transform, 0);
         SnapshotColumn cols[] = {{"k", VALUE_STR}, {"n", VALUE_INT}};
         snapshot_writer_begin_view(w, "v", 1, 2, cols, rows);
         for (size_t i = 0; i < rows; i++) {

@@ -172,3 +172,22 @@ pass "windows against now and against the newest time"
 grep -q "TALLY_GENERATION=" "$T/log" && grep -q "TALLY_ROWS_READ=4" "$T/log" &&
         grep -q "TALLY_VIEW=recent" "$T/log" || fail "run log lacks its fields"
 pass "one entry per run with generation, rows and duration, one per view"
+
+# A view whose serving-ready bodies (contract version 2) would pass max_snapshot_bytes is
+# published as version 1, which tallyd renders at load; a small one stays version 2.
+version() { python3 -c 'import sys; d=open(sys.argv[1],"rb").read(17); print(d[16])' "$1"; }
+python3 -c 'import sys
+print("ts,region,amount")
+for i in range(3000): print("2026-01-01T00:00:00Z,r%d,%d" % (i, i))' >"$T/many.csv"
+conf "$T/many.csv"
+run
+[[ $rc == 0 ]] || fail "bodies within the bound: exit $rc"
+v2_bytes=$(stat -c %s "$(newest)")
+[[ $(version "$(newest)") == 2 ]] || fail "a small snapshot should be version 2"
+conf "$T/many.csv" "" && sed -i "s/^keep = 3$/keep = 3\nmax_snapshot_bytes = $((v2_bytes - 1))/" "$T/c.conf"
+run
+[[ $rc == 0 ]] || fail "bodies past max_snapshot_bytes: exit $rc"
+[[ $(version "$(newest)") == 1 ]] || fail "bodies past max_snapshot_bytes: not version 1"
+(($(stat -c %s "$(newest)") < v2_bytes)) || fail "the version 1 file is not smaller"
+has "written as version 1" "$T/log" || fail "the fallback is not logged"
+pass "bodies past max_snapshot_bytes: published as version 1 (tallyd renders it), logged"
