@@ -209,7 +209,7 @@ static int handle(Follower *f, uint64_t rev, const void *data, size_t len)
         log_info("installed snapshot %" PRIu64 " from NATS bucket %s: %" PRIu64 " bytes in %" PRIu64
                  " chunks, %" PRIu64 " ms",
                  m.generation, f->cfg->nats.bucket, m.bytes, m.chunks, ms);
-        sync_notify_status("serving generation %" PRIu64 " from NATS bucket %s", m.generation,
+        notify_status("serving generation %" PRIu64 " from NATS bucket %s", m.generation,
                            f->cfg->nats.bucket);
         return 0;
 }
@@ -233,7 +233,7 @@ static int session(Follower *f)
         uint64_t next_poll = 0;
         unsigned failed_polls = 0;
         while (!*f->stop) {
-                sync_notify_watchdog();
+                notify_watchdog();
                 kvEntry *e = NULL;
                 natsStatus s = kvWatcher_Next(&e, f->watch, FOLLOW_TICK_MSEC);
                 int r = 0;
@@ -299,10 +299,10 @@ int follow_run(const Config *cfg, volatile const int *stop)
                         log_warning("NATS bucket %s not reachable (%s); retrying with backoff",
                                     cfg->nats.bucket, reason);
                 said_down = true;
-                sync_notify_status("waiting for NATS: %s", reason);
+                notify_status("waiting for NATS: %s", reason);
                 for (uint64_t end = now_monotonic_usec() + backoff;
                      !*stop && now_monotonic_usec() < end;) {
-                        sync_notify_watchdog();
+                        notify_watchdog();
                         usleep(FOLLOW_TICK_MSEC * 1000);
                 }
                 backoff = MIN(backoff * 2, FOLLOW_BACKOFF_MAX);

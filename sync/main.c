@@ -93,10 +93,10 @@ int main(int argc, char **argv)
 
         /* Ready once configured: catching up may wait for NATS indefinitely, and tallyd
          * serves what the directory holds meanwhile. */
-        sync_notify_ready();
-        sync_notify_status("connecting to NATS bucket %s", cfg->nats.bucket);
+        notify_ready();
+        notify_status("connecting to NATS bucket %s", cfg->nats.bucket);
         r = follow_run(cfg, &stop_requested);
-        sync_notify_stopping();
+        notify_stopping();
         /* libnats' threads (and their callbacks) are done before cfg goes away */
         (void)nats_CloseAndWait(5000);
         if (r < 0)
