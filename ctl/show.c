@@ -7,6 +7,7 @@
 #include "ctl.h"
 #include "doc.h"
 #include "log.h"
+#include "snapshot_describe.h"
 #include "snapshot_read.h"
 #include "timeparse.h"
 
@@ -29,26 +30,6 @@ static int emit(Buf *b)
         return 0;
 }
 
-static void doc_columns(Doc *d, const SnapshotView *v)
-{
-        doc_key(d, "keys");
-        doc_array(d, (uint32_t)v->n_keys);
-        for (size_t k = 0; k < v->n_keys; k++)
-                doc_cstr(d, v->columns[k].name);
-        doc_end(d);
-        doc_key(d, "columns");
-        doc_array(d, (uint32_t)v->n_columns);
-        for (size_t i = 0; i < v->n_columns; i++) {
-                doc_map(d, 2);
-                doc_key(d, "name");
-                doc_cstr(d, v->columns[i].name);
-                doc_key(d, "type");
-                doc_cstr(d, value_type_to_string(v->columns[i].type));
-                doc_end(d);
-        }
-        doc_end(d);
-}
-
 static uint64_t age_usec(const Ctl *c, const Snapshot *s)
 {
         return snapshot_age_usec(s->created_usec, c->now_usec);
@@ -58,47 +39,15 @@ static int show_json(const Ctl *c, const Snapshot *s)
 {
         _cleanup_(buf_donep) Buf b = BUF_NULL;
         Doc d;
-        char created[48];
-        format_time_rfc3339(created, sizeof(created), s->created_usec);
         doc_init(&d, &b, DOC_JSON);
         doc_map(&d, 7);
-        doc_key(&d, "generation");
-        doc_uint(&d, s->generation);
-        doc_key(&d, "created");
-        doc_cstr(&d, created);
+        describe_generation_created(&d, s);
         doc_key(&d, "age_seconds");
         doc_uint(&d, age_usec(c, s) / USEC_PER_SEC);
         doc_key(&d, "file_bytes");
         doc_uint(&d, s->file_bytes);
-        doc_key(&d, "worker");
-        doc_map(&d, 4);
-        doc_key(&d, "rows_read");
-        doc_uint(&d, s->stats.rows_read);
-        doc_key(&d, "rows_rejected");
-        doc_uint(&d, s->stats.rows_rejected);
-        doc_key(&d, "duration_ms");
-        doc_uint(&d, s->stats.duration_ms);
-        doc_key(&d, "host");
-        doc_cstr(&d, s->stats.host ? s->stats.host : "");
-        doc_end(&d);
-        doc_key(&d, "sources");
-        doc_array(&d, (uint32_t)s->n_sources);
-        for (size_t i = 0; i < s->n_sources; i++) {
-                const SnapshotSource *src = &s->sources[i];
-                doc_map(&d, 5);
-                doc_key(&d, "name");
-                doc_cstr(&d, src->name);
-                doc_key(&d, "type");
-                doc_cstr(&d, src->type);
-                doc_key(&d, "files");
-                doc_uint(&d, src->files);
-                doc_key(&d, "rows_read");
-                doc_uint(&d, src->rows_read);
-                doc_key(&d, "rows_rejected");
-                doc_uint(&d, src->rows_rejected);
-                doc_end(&d);
-        }
-        doc_end(&d);
+        describe_worker(&d, s, false);
+        describe_sources(&d, s);
         doc_key(&d, "views");
         doc_array(&d, (uint32_t)s->n_views);
         for (size_t i = 0; i < s->n_views; i++) {
@@ -107,7 +56,8 @@ static int show_json(const Ctl *c, const Snapshot *s)
                 doc_cstr(&d, s->views[i].name);
                 doc_key(&d, "rows");
                 doc_uint(&d, s->views[i].n_rows);
-                doc_columns(&d, &s->views[i]);
+                describe_keys(&d, &s->views[i]);
+                describe_columns(&d, &s->views[i]);
                 doc_end(&d);
         }
         doc_end(&d);
@@ -167,7 +117,8 @@ static void dump_view_json(Doc *d, const Snapshot *s, const SnapshotView *v, boo
                 doc_key(d, "generation");
                 doc_uint(d, s->generation);
         }
-        doc_columns(d, v);
+        describe_keys(d, v);
+        describe_columns(d, v);
         doc_key(d, "total_rows");
         doc_uint(d, v->n_rows);
         doc_key(d, "rows");

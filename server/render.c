@@ -4,7 +4,7 @@
 
 #include "doc.h"
 #include "gzip.h"
-#include "timeparse.h"
+#include "snapshot_describe.h"
 
 /* Large bodies are compressed once per snapshot, in the background (gzip.h). */
 static int gzip_piece(Served *sv, Piece in, Piece *ret)
@@ -29,16 +29,6 @@ static void view_and_generation(Doc *d, const Snapshot *s, const SnapshotView *v
         doc_uint(d, s->generation);
 }
 
-/* "keys": the names of the key columns, which lead the columns. */
-static void key_names(Doc *d, const SnapshotView *v)
-{
-        doc_key(d, "keys");
-        doc_array(d, (uint32_t)v->n_keys);
-        for (size_t i = 0; i < v->n_keys; i++)
-                doc_cstr(d, v->columns[i].name);
-        doc_end(d);
-}
-
 /* The view document: {"view","generation","keys","columns","total_rows","offset","limit",
  * "rows"}, rendered whole with offset 0 and limit = all rows. */
 static int render_view(Served *sv, const Snapshot *s, const SnapshotView *v, DocFormat fmt,
@@ -53,18 +43,8 @@ static int render_view(Served *sv, const Snapshot *s, const SnapshotView *v, Doc
         doc_init(&d, &b, fmt);
         doc_map(&d, 8);
         view_and_generation(&d, s, v);
-        key_names(&d, v);
-        doc_key(&d, "columns");
-        doc_array(&d, (uint32_t)v->n_columns);
-        for (size_t i = 0; i < v->n_columns; i++) {
-                doc_map(&d, 2);
-                doc_key(&d, "name");
-                doc_cstr(&d, v->columns[i].name);
-                doc_key(&d, "type");
-                doc_cstr(&d, value_type_to_string(v->columns[i].type));
-                doc_end(&d);
-        }
-        doc_end(&d);
+        describe_keys(&d, v);
+        describe_columns(&d, v);
         doc_key(&d, "total_rows");
         size_t head_cols_len = b.len;
         doc_uint(&d, v->n_rows);
@@ -151,7 +131,7 @@ static int render_views_list(Served *sv, const Snapshot *s, DocFormat fmt, Piece
                 doc_cstr(&d, v->name);
                 doc_key(&d, "rows");
                 doc_uint(&d, v->n_rows);
-                key_names(&d, v);
+                describe_keys(&d, v);
                 doc_key(&d, "columns");
                 doc_uint(&d, v->n_columns);
                 doc_end(&d);
@@ -169,55 +149,15 @@ static int render_snapshot_info(Served *sv, const Snapshot *s, DocFormat fmt, Pi
 {
         _cleanup_(buf_donep) Buf b = BUF_NULL;
         Doc d;
-        char created[48];
-        format_time_rfc3339(created, sizeof(created), s->created_usec);
         doc_init(&d, &b, fmt);
         doc_map(&d, 7 + 2); /* + pinned, pinned_generation (pinning_doc) */
-        doc_key(&d, "generation");
-        doc_uint(&d, s->generation);
-        doc_key(&d, "created");
-        doc_cstr(&d, created);
+        describe_generation_created(&d, s);
         doc_key(&d, "age_seconds");
         size_t head_len = b.len;
         doc_uint(&d, 0);
         size_t tail_start = b.len;
-        doc_key(&d, "worker");
-        doc_map(&d, 4 + (s->stats.has_usage ? 3 : 0)); /* + peak_rss_kib, cpu_ms, wall_ms */
-        doc_key(&d, "rows_read");
-        doc_uint(&d, s->stats.rows_read);
-        doc_key(&d, "rows_rejected");
-        doc_uint(&d, s->stats.rows_rejected);
-        doc_key(&d, "duration_ms");
-        doc_uint(&d, s->stats.duration_ms);
-        doc_key(&d, "host");
-        doc_cstr(&d, s->stats.host ? s->stats.host : "");
-        if (s->stats.has_usage) {
-                doc_key(&d, "peak_rss_kib");
-                doc_uint(&d, s->stats.peak_rss_kib);
-                doc_key(&d, "cpu_ms");
-                doc_uint(&d, s->stats.cpu_ms);
-                doc_key(&d, "wall_ms");
-                doc_uint(&d, s->stats.wall_ms);
-        }
-        doc_end(&d);
-        doc_key(&d, "sources");
-        doc_array(&d, (uint32_t)s->n_sources);
-        for (size_t i = 0; i < s->n_sources; i++) {
-                const SnapshotSource *src = &s->sources[i];
-                doc_map(&d, 5);
-                doc_key(&d, "name");
-                doc_cstr(&d, src->name);
-                doc_key(&d, "type");
-                doc_cstr(&d, src->type ? src->type : "");
-                doc_key(&d, "files");
-                doc_uint(&d, src->files);
-                doc_key(&d, "rows_read");
-                doc_uint(&d, src->rows_read);
-                doc_key(&d, "rows_rejected");
-                doc_uint(&d, src->rows_rejected);
-                doc_end(&d);
-        }
-        doc_end(&d);
+        describe_worker(&d, s, true);
+        describe_sources(&d, s);
         doc_key(&d, "file_bytes");
         doc_uint(&d, s->file_bytes);
         doc_key(&d, "views");
