@@ -294,10 +294,29 @@ static bool deadline_passed(uint64_t deadline_usec)
         return deadline_usec != 0 && now_monotonic_usec() >= deadline_usec;
 }
 
-/* temp file, fsync, rename onto the generation's name, fsync the directory. The caller
- * holds the directory lock. */
+/* What publishing and installing start with: dir opened and locked (the lock lasts while
+ * *ret_dirfd is open), dead writers' temp files removed, and the newest generation in it. */
+static int open_locked(const char *dir, int *ret_dirfd, uint64_t *ret_newest)
+{
+        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return -errno;
+        int r = snapshot_dir_lock(dirfd);
+        if (r < 0)
+                return r;
+        /* With the lock held no other writer is mid-write: any temp file is a dead one's. */
+        (void)snapshot_dir_remove_stale_tmp(dirfd);
+        r = snapshot_dir_newest(dirfd, ret_newest);
+        if (r < 0)
+                return r;
+        *ret_dirfd = TAKE_FD(dirfd);
+        return 0;
+}
+
+/* temp file, fsync, rename onto the generation's name, fsync the directory, then prune to
+ * the newest keep (0: no pruning). The caller holds the directory lock (open_locked). */
 static int write_and_rename(int dirfd, uint64_t generation, const void *buf, size_t len,
-                            uint64_t deadline_usec)
+                            uint64_t deadline_usec, unsigned keep)
 {
         int r;
         char tmp[SNAPSHOT_NAME_MAX + 32], final[SNAPSHOT_NAME_MAX];
@@ -324,23 +343,17 @@ static int write_and_rename(int dirfd, uint64_t generation, const void *buf, siz
         /* Without this the rename may not survive a power cut. */
         if (fsync(dirfd) < 0)
                 return -errno;
+        if (keep > 0)
+                (void)snapshot_dir_prune(dirfd, keep);
         return 0;
 }
 
 int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
                             uint64_t deadline_usec, uint64_t *ret_generation, uint64_t *ret_bytes)
 {
-        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd < 0)
-                return -errno;
-        int r = snapshot_dir_lock(dirfd);
-        if (r < 0)
-                return r;
-        /* With the lock held no other writer is mid-write: any temp file is a dead one's. */
-        (void)snapshot_dir_remove_stale_tmp(dirfd);
-
+        _cleanup_close_ int dirfd = -1;
         uint64_t newest;
-        r = snapshot_dir_newest(dirfd, &newest);
+        int r = open_locked(dir, &dirfd, &newest);
         if (r < 0)
                 return r;
         /* A file named with the largest generation (damaged, or planted) leaves no next
@@ -371,11 +384,9 @@ int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
                 }
         }
 
-        r = write_and_rename(dirfd, generation, buf, len, deadline_usec);
+        r = write_and_rename(dirfd, generation, buf, len, deadline_usec, keep);
         if (r < 0)
                 return r;
-        if (keep > 0)
-                (void)snapshot_dir_prune(dirfd, keep);
         if (ret_generation)
                 *ret_generation = generation;
         if (ret_bytes)
@@ -386,23 +397,12 @@ int snapshot_writer_publish(SnapshotWriter *w, const char *dir, unsigned keep,
 int snapshot_install(const char *dir, uint64_t generation, const void *buf, size_t len,
                      unsigned keep)
 {
-        _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd < 0)
-                return -errno;
-        int r = snapshot_dir_lock(dirfd);
-        if (r < 0)
-                return r;
-        (void)snapshot_dir_remove_stale_tmp(dirfd);
+        _cleanup_close_ int dirfd = -1;
         uint64_t newest;
-        r = snapshot_dir_newest(dirfd, &newest);
+        int r = open_locked(dir, &dirfd, &newest);
         if (r < 0)
                 return r;
         if (newest >= generation)
                 return SNAPSHOT_INSTALL_NOT_NEWER;
-        r = write_and_rename(dirfd, generation, buf, len, 0);
-        if (r < 0)
-                return r;
-        if (keep > 0)
-                (void)snapshot_dir_prune(dirfd, keep);
-        return 0;
+        return write_and_rename(dirfd, generation, buf, len, 0, keep);
 }
