@@ -15,18 +15,46 @@ typedef struct Check {
         size_t reason_size;
 } Check;
 
+/* "bodies: ", then "view V PART: ", "view V: " or "PART: " when there is a view or a
+ * part, then the message. */
+static int vbad(Check *k, const SnapshotView *v, const char *part, const char *fmt, va_list ap)
+    _printf_(4, 0);
+static int vbad(Check *k, const SnapshotView *v, const char *part, const char *fmt, va_list ap)
+{
+        if (!k->reason || !k->reason_size)
+                return -EBADMSG;
+        int n;
+        if (v)
+                n = snprintf(k->reason, k->reason_size, "bodies: view %s%s%s: ", v->name,
+                             part ? " " : "", part ? part : "");
+        else if (part)
+                n = snprintf(k->reason, k->reason_size, "bodies: %s: ", part);
+        else
+                n = snprintf(k->reason, k->reason_size, "bodies: ");
+        if (n > 0 && (size_t)n < k->reason_size)
+                vsnprintf(k->reason + n, k->reason_size - (size_t)n, fmt, ap);
+        return -EBADMSG;
+}
+
 static int bad(Check *k, const char *fmt, ...) _printf_(2, 3);
 static int bad(Check *k, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        if (k->reason && k->reason_size) {
-                int n = snprintf(k->reason, k->reason_size, "bodies: ");
-                if (n > 0 && (size_t)n < k->reason_size)
-                        vsnprintf(k->reason + n, k->reason_size - (size_t)n, fmt, ap);
-        }
+        int r = vbad(k, NULL, NULL, fmt, ap);
         va_end(ap);
-        return -EBADMSG;
+        return r;
+}
+
+static int bad_in(Check *k, const SnapshotView *v, const char *part, const char *fmt, ...)
+    _printf_(4, 5);
+static int bad_in(Check *k, const SnapshotView *v, const char *part, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vbad(k, v, part, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 static bool fits(const Check *k, uint64_t off, uint64_t len)
@@ -69,59 +97,92 @@ static int check_u32_array(Check *k, const char *what, uint64_t off, uint64_t n)
         return 0;
 }
 
-typedef enum Field {
-        F_FULL = 1 << 0,
-        F_HEAD = 1 << 1,
-        F_ROWS = 1 << 2,
-        F_GZIP = 1 << 3,
-        F_PREFIX = 1 << 4,
-        F_OFFSETS = 1 << 5,
-        F_HEAD_COLS = 1 << 6,
-} Field;
+/* Every part of the directory is a map of named members: each name at most once and all
+ * of them required; other keys are skipped (a newer writer's). members_next() walks one,
+ * returning 1 with the index in names of the member whose value the caller reads next, 0
+ * at the end, or a negative error; messages name the part as vbad() does. */
+typedef struct Members {
+        Check *k;
+        const SnapshotView *v;
+        const char *part;
+        const char *const *names;
+        unsigned n_names;
+        uint32_t left;
+        unsigned seen;
+        const char *twice; /* the member just returned was a repeat: said once it is read */
+        uint32_t twice_len;
+} Members;
+
+static int members_begin(Members *m, Check *k, const SnapshotView *v, const char *part,
+                         const char *const *names, unsigned n_names)
+{
+        *m = (Members){.k = k, .v = v, .part = part, .names = names, .n_names = n_names};
+        if (mp_read_map(k->c, &m->left) < 0)
+                return bad_in(k, v, part, "expected a map");
+        return 0;
+}
+
+static int members_next(Members *m, unsigned *ret)
+{
+        Check *k = m->k;
+        if (m->twice)
+                return bad_in(k, m->v, m->part, "%.*s twice", (int)m->twice_len, m->twice);
+        for (; m->left > 0; m->left--) {
+                const char *key;
+                uint32_t kl;
+                if (mp_read_str(k->c, &key, &kl) < 0)
+                        return bad_in(k, m->v, m->part, "map key is not a string");
+                unsigned f = 0;
+                while (f < m->n_names && !mp_str_eq(m->names[f], key, kl))
+                        f++;
+                if (f == m->n_names) {
+                        if (mp_skip(k->c, SNAPSHOT_MAX_DEPTH) < 0)
+                                return bad(k, "malformed value");
+                        continue;
+                }
+                if (m->seen & (1u << f)) {
+                        m->twice = key;
+                        m->twice_len = kl;
+                }
+                m->seen |= 1u << f;
+                m->left--;
+                *ret = f;
+                return 1;
+        }
+        if (m->seen == (1u << m->n_names) - 1)
+                return 0;
+        char list[256]; /* "a, b and c" */
+        size_t len = 0;
+        for (unsigned f = 0; f < m->n_names && len < sizeof(list); f++) {
+                const char *sep = f == 0 ? "" : f + 1 == m->n_names ? " and " : ", ";
+                int n = snprintf(list + len, sizeof(list) - len, "%s%s", sep, m->names[f]);
+                if (n < 0)
+                        break;
+                len += (size_t)n;
+        }
+        return bad_in(k, m->v, m->part, "%s are required", list);
+}
 
 static int parse_doc(Check *k, const SnapshotView *v, const char *fmt, uint64_t sep,
                      SnapshotBodyDoc *d)
 {
-        uint32_t n;
-        unsigned seen = 0;
-        if (mp_read_map(k->c, &n) < 0)
-                return bad(k, "view %s %s: expected a map", v->name, fmt);
-        for (uint32_t i = 0; i < n; i++) {
-                const char *key;
-                uint32_t kl;
-                int r;
-                unsigned f;
-                if (mp_read_str(k->c, &key, &kl) < 0)
-                        return bad(k, "view %s %s: map key is not a string", v->name, fmt);
-                if ((f = F_FULL, mp_str_eq("full", key, kl)))
-                        r = read_range(k, "full", false, &d->full);
-                else if ((f = F_HEAD, mp_str_eq("head", key, kl)))
-                        r = read_uint(k, "head", &d->head_len);
-                else if ((f = F_HEAD_COLS, mp_str_eq("head_cols", key, kl)))
-                        r = read_uint(k, "head_cols", &d->head_cols_len);
-                else if ((f = F_ROWS, mp_str_eq("rows", key, kl)))
-                        r = read_uint(k, "rows", &d->rows);
-                else if ((f = F_GZIP, mp_str_eq("gzip", key, kl)))
-                        r = read_range(k, "gzip", true, &d->gzip);
-                else if ((f = F_PREFIX, mp_str_eq("row_prefix", key, kl)))
-                        r = read_range(k, "row_prefix", false, &d->row_prefix);
-                else if ((f = F_OFFSETS, mp_str_eq("row_offsets", key, kl)))
-                        r = read_uint(k, "row_offsets", &d->row_offsets);
-                else {
-                        f = 0;
-                        r = mp_skip(k->c, SNAPSHOT_MAX_DEPTH) < 0 ? bad(k, "malformed value") : 0;
+        static const char *const names[] = {"full", "head",       "head_cols",  "rows",
+                                            "gzip", "row_prefix", "row_offsets"};
+        Members m;
+        unsigned f;
+        int r = members_begin(&m, k, v, fmt, names, ELEMENTSOF(names));
+        while (r >= 0 && (r = members_next(&m, &f)) > 0)
+                switch (f) {
+                case 0: r = read_range(k, "full", false, &d->full); break;
+                case 1: r = read_uint(k, "head", &d->head_len); break;
+                case 2: r = read_uint(k, "head_cols", &d->head_cols_len); break;
+                case 3: r = read_uint(k, "rows", &d->rows); break;
+                case 4: r = read_range(k, "gzip", true, &d->gzip); break;
+                case 5: r = read_range(k, "row_prefix", false, &d->row_prefix); break;
+                default: r = read_uint(k, "row_offsets", &d->row_offsets);
                 }
-                if (r < 0)
-                        return r;
-                if (f & seen)
-                        return bad(k, "view %s %s: %.*s twice", v->name, fmt, (int)kl, key);
-                seen |= f;
-        }
-        if (seen != (F_FULL | F_HEAD | F_HEAD_COLS | F_ROWS | F_GZIP | F_PREFIX | F_OFFSETS))
-                return bad(k,
-                           "view %s %s: full, head, head_cols, rows, gzip, row_prefix and "
-                           "row_offsets are required",
-                           v->name, fmt);
+        if (r < 0)
+                return r;
         if (d->head_cols_len > d->head_len)
                 return bad(k, "view %s %s: head_cols %" PRIu64 " past head %" PRIu64, v->name, fmt,
                            d->head_cols_len, d->head_len);
@@ -130,7 +191,7 @@ static int parse_doc(Check *k, const SnapshotView *v, const char *fmt, uint64_t 
                            "view %s %s: head %" PRIu64 " / rows at %" PRIu64
                            " outside the document of %" PRIu64 " bytes",
                            v->name, fmt, d->head_len, d->rows, d->full.len);
-        int r = check_u32_array(k, "row_offsets", d->row_offsets, (uint64_t)v->n_rows + 1);
+        r = check_u32_array(k, "row_offsets", d->row_offsets, (uint64_t)v->n_rows + 1);
         if (r < 0)
                 return r;
         /* every row is at least one byte plus the separator, inside the document */
@@ -151,41 +212,27 @@ static int parse_doc(Check *k, const SnapshotView *v, const char *fmt, uint64_t 
 
 static int parse_index(Check *k, const SnapshotView *v, SnapshotBodyIndex *ix)
 {
-        uint32_t n;
-        unsigned seen = 0;
-        SnapshotRange slots = {0, 0};
-        if (mp_read_map(k->c, &n) < 0)
-                return bad(k, "view %s index: expected a map", v->name);
-        for (uint32_t i = 0; i < n; i++) {
-                const char *key;
-                uint32_t kl;
-                int r;
-                unsigned f;
-                if (mp_read_str(k->c, &key, &kl) < 0)
-                        return bad(k, "view %s index: map key is not a string", v->name);
-                if ((f = 1, mp_str_eq("slots", key, kl))) {
-                        uint32_t m;
-                        r = mp_read_array(k->c, &m) < 0 || m != 2 ||
+        static const char *const names[] = {"slots", "keys", "key_offsets"};
+        SnapshotRange slots = {0, 0}; /* [offset, count] */
+        Members m;
+        unsigned f;
+        int r = members_begin(&m, k, v, "index", names, ELEMENTSOF(names));
+        while (r >= 0 && (r = members_next(&m, &f)) > 0)
+                switch (f) {
+                case 0: {
+                        uint32_t n;
+                        r = mp_read_array(k->c, &n) < 0 || n != 2 ||
                                     mp_read_u64(k->c, &slots.off) < 0 ||
                                     mp_read_u64(k->c, &slots.len) < 0
-                                ? bad(k, "view %s index slots: expected [offset, count]", v->name)
+                                ? bad_in(k, v, "index slots", "expected [offset, count]")
                                 : 0;
-                } else if ((f = 2, mp_str_eq("keys", key, kl)))
-                        r = read_range(k, "index keys", false, &ix->keys);
-                else if ((f = 4, mp_str_eq("key_offsets", key, kl)))
-                        r = read_uint(k, "key_offsets", &ix->key_offsets);
-                else {
-                        f = 0;
-                        r = mp_skip(k->c, SNAPSHOT_MAX_DEPTH) < 0 ? bad(k, "malformed value") : 0;
+                        break;
                 }
-                if (r < 0)
-                        return r;
-                if (f & seen)
-                        return bad(k, "view %s index: %.*s twice", v->name, (int)kl, key);
-                seen |= f;
-        }
-        if (seen != 7)
-                return bad(k, "view %s index: slots, keys and key_offsets are required", v->name);
+                case 1: r = read_range(k, "index keys", false, &ix->keys); break;
+                default: r = read_uint(k, "key_offsets", &ix->key_offsets);
+                }
+        if (r < 0)
+                return r;
         ix->slots = slots.off;
         ix->n_slots = slots.len;
         if (ix->n_slots == 0 || ix->n_slots > SNAPSHOT_MAX_INDEX_SLOTS ||
@@ -194,7 +241,7 @@ static int parse_index(Check *k, const SnapshotView *v, SnapshotBodyIndex *ix)
                            "view %s index: %" PRIu64 " slots for %zu rows (a power of two "
                            "above the rows is required)",
                            v->name, ix->n_slots, v->n_rows);
-        int r = check_u32_array(k, "index slots", ix->slots, ix->n_slots);
+        r = check_u32_array(k, "index slots", ix->slots, ix->n_slots);
         if (r < 0)
                 return r;
         r = check_u32_array(k, "key_offsets", ix->key_offsets, (uint64_t)v->n_rows + 1);
@@ -227,72 +274,33 @@ static int parse_index(Check *k, const SnapshotView *v, SnapshotBodyIndex *ix)
 
 static int parse_view(Check *k, const SnapshotView *v, SnapshotBodyView *out)
 {
-        uint32_t n;
-        unsigned seen = 0;
-        if (mp_read_map(k->c, &n) < 0)
-                return bad(k, "view %s: expected a map", v->name);
-        for (uint32_t i = 0; i < n; i++) {
-                const char *key;
-                uint32_t kl;
-                int r;
-                unsigned f;
-                if (mp_read_str(k->c, &key, &kl) < 0)
-                        return bad(k, "view %s: map key is not a string", v->name);
-                if ((f = 1, mp_str_eq("json", key, kl)))
-                        r = parse_doc(k, v, "json", 1, &out->json);
-                else if ((f = 2, mp_str_eq("msgpack", key, kl)))
-                        r = parse_doc(k, v, "msgpack", 0, &out->mp);
-                else if ((f = 4, mp_str_eq("index", key, kl)))
-                        r = parse_index(k, v, &out->index);
-                else if ((f = 8, mp_str_eq("csv", key, kl)))
-                        r = parse_doc(k, v, "csv", 0, &out->csv);
-                else {
-                        f = 0;
-                        r = mp_skip(k->c, SNAPSHOT_MAX_DEPTH) < 0 ? bad(k, "malformed value") : 0;
+        static const char *const names[] = {"json", "msgpack", "csv", "index"};
+        Members m;
+        unsigned f;
+        int r = members_begin(&m, k, v, NULL, names, ELEMENTSOF(names));
+        while (r >= 0 && (r = members_next(&m, &f)) > 0)
+                switch (f) {
+                case 0: r = parse_doc(k, v, "json", 1, &out->json); break;
+                case 1: r = parse_doc(k, v, "msgpack", 0, &out->mp); break;
+                case 2: r = parse_doc(k, v, "csv", 0, &out->csv); break;
+                default: r = parse_index(k, v, &out->index);
                 }
-                if (r < 0)
-                        return r;
-                if (f & seen)
-                        return bad(k, "view %s: %.*s twice", v->name, (int)kl, key);
-                seen |= f;
-        }
-        if (seen != 15)
-                return bad(k, "view %s: json, msgpack, csv and index are required", v->name);
-        return 0;
+        return r;
 }
 
 static int parse_views_list(Check *k, SnapshotBodies *b)
 {
-        uint32_t n;
-        unsigned seen = 0;
-        if (mp_read_map(k->c, &n) < 0)
-                return bad(k, "views_list: expected a map");
-        for (uint32_t i = 0; i < n; i++) {
-                const char *key;
-                uint32_t kl;
-                int r;
-                unsigned f;
-                if (mp_read_str(k->c, &key, &kl) < 0)
-                        return bad(k, "views_list: map key is not a string");
-                if ((f = 1, mp_str_eq("json", key, kl)))
-                        r = read_range(k, "views_list json", false, &b->views_json);
-                else if ((f = 2, mp_str_eq("json_gzip", key, kl)))
-                        r = read_range(k, "views_list json_gzip", true, &b->views_json_gzip);
-                else if ((f = 4, mp_str_eq("msgpack", key, kl)))
-                        r = read_range(k, "views_list msgpack", false, &b->views_mp);
-                else {
-                        f = 0;
-                        r = mp_skip(k->c, SNAPSHOT_MAX_DEPTH) < 0 ? bad(k, "malformed value") : 0;
+        static const char *const names[] = {"json", "json_gzip", "msgpack"};
+        Members m;
+        unsigned f;
+        int r = members_begin(&m, k, NULL, "views_list", names, ELEMENTSOF(names));
+        while (r >= 0 && (r = members_next(&m, &f)) > 0)
+                switch (f) {
+                case 0: r = read_range(k, "views_list json", false, &b->views_json); break;
+                case 1: r = read_range(k, "views_list json_gzip", true, &b->views_json_gzip); break;
+                default: r = read_range(k, "views_list msgpack", false, &b->views_mp);
                 }
-                if (r < 0)
-                        return r;
-                if (f & seen)
-                        return bad(k, "views_list: %.*s twice", (int)kl, key);
-                seen |= f;
-        }
-        if (seen != 7)
-                return bad(k, "views_list: json, json_gzip and msgpack are required");
-        return 0;
+        return r;
 }
 
 static int cmp_range(const void *a, const void *b)
