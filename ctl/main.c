@@ -89,14 +89,12 @@ int main(int argc, char **argv)
 {
         enum { OPT_JSON = 0x100, OPT_VIEW, OPT_FORMAT, OPT_WORKER_PATH, OPT_TIMEOUT };
         static const struct option options[] = {
-            {"config", required_argument, NULL, 'c'},
+            CLI_LONG_OPTIONS,
             {"json", no_argument, NULL, OPT_JSON},
             {"view", required_argument, NULL, OPT_VIEW},
             {"format", required_argument, NULL, OPT_FORMAT},
             {"worker-path", required_argument, NULL, OPT_WORKER_PATH},
             {"timeout", required_argument, NULL, OPT_TIMEOUT},
-            {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, 'V'},
             {},
         };
         Ctl c = {
@@ -106,12 +104,11 @@ int main(int argc, char **argv)
             .query_timeout_usec = 500 * USEC_PER_MSEC,
         };
         unsigned used = 0;
-        int opt;
+        int opt, r;
 
         log_setup("tallyctl");
         while ((opt = getopt_long(argc, argv, CLI_SHORT_OPTIONS, options, NULL)) >= 0) {
                 switch (opt) {
-                case 'c': c.config_path = optarg; break;
                 case OPT_JSON:
                         c.json = true;
                         used |= USE_JSON;
@@ -139,9 +136,12 @@ int main(int argc, char **argv)
                                 return usage("--timeout %s: expected a duration up to 60s", optarg);
                         used |= USE_TIMEOUT;
                         break;
-                case 'h': help(); return CTL_EXIT_OK;
-                case 'V': printf("tallyctl %s\n", TALLY_VERSION); return CTL_EXIT_OK;
-                default: return usage("%s", "unknown option or missing argument");
+                default:
+                        r = cli_option(opt, "tallyctl", help, &c.config_path);
+                        if (r == EXIT_USAGE)
+                                return usage("%s", "unknown option or missing argument");
+                        if (r != CLI_CONTINUE)
+                                return r;
                 }
         }
         if (optind >= argc)
@@ -157,7 +157,7 @@ int main(int argc, char **argv)
                 return usage("an option given does not apply to '%s'", cmd->name);
 
         _cleanup_(config_freep) Config *config = NULL;
-        int r = cli_load_config(c.config_path, &config);
+        r = cli_load_config(c.config_path, &config);
         if (r != 0)
                 return r;
         c.config = config;

@@ -30,42 +30,39 @@ int main(int argc, char **argv)
 {
         enum { OPT_CHECK = 0x100, OPT_SPAWN, OPT_WORKER_PATH };
         static const struct option options[] = {
-            {"config", required_argument, NULL, 'c'},
+            CLI_LONG_OPTIONS,
             {"check-config", no_argument, NULL, OPT_CHECK},
             {"spawn-worker", optional_argument, NULL, OPT_SPAWN},
             {"worker-path", required_argument, NULL, OPT_WORKER_PATH},
-            {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, 'V'},
             {},
         };
         const char *config_path = TALLY_DEFAULT_CONFIG;
         const char *worker_path = TALLY_WORKER_PATH;
         const char *spawn_interval = NULL;
         bool check = false, spawn = false;
-        int c;
+        int c, r;
 
         log_setup("tallyd");
         while ((c = getopt_long(argc, argv, CLI_SHORT_OPTIONS, options, NULL)) >= 0) {
                 switch (c) {
-                case 'c': config_path = optarg; break;
                 case OPT_CHECK: check = true; break;
                 case OPT_SPAWN:
                         spawn = true;
                         spawn_interval = optarg;
                         break;
                 case OPT_WORKER_PATH: worker_path = optarg; break;
-                case 'h': help(); return 0;
-                case 'V': printf("tallyd %s\n", TALLY_VERSION); return 0;
-                default: return EXIT_USAGE;
+                default:
+                        r = cli_option(c, "tallyd", help, &config_path);
+                        if (r != CLI_CONTINUE)
+                                return r;
                 }
         }
-        if (optind < argc) {
-                log_error("unexpected argument '%s'", argv[optind]);
-                return EXIT_USAGE;
-        }
+        r = cli_no_arguments(argc, argv);
+        if (r != CLI_CONTINUE)
+                return r;
 
         _cleanup_(config_freep) Config *config = NULL;
-        int r = cli_load_config(config_path, &config);
+        r = cli_load_config(config_path, &config);
         if (r != 0)
                 return r;
         uint64_t interval = config->server.spawn_interval_usec;

@@ -45,33 +45,30 @@ int main(int argc, char **argv)
 {
         enum { OPT_CHECK = 0x100 };
         static const struct option longopts[] = {
-            {"config", required_argument, NULL, 'c'},
+            CLI_LONG_OPTIONS,
             {"check-config", no_argument, NULL, OPT_CHECK},
-            {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, 'V'},
             {},
         };
         const char *config_path = TALLY_DEFAULT_CONFIG;
         bool check_only = false;
-        int c;
+        int c, r;
 
         log_setup("tally-sync");
         while ((c = getopt_long(argc, argv, CLI_SHORT_OPTIONS, longopts, NULL)) >= 0) {
                 switch (c) {
-                case 'c': config_path = optarg; break;
                 case OPT_CHECK: check_only = true; break;
-                case 'h': help(); return 0;
-                case 'V': printf("tally-sync %s\n", TALLY_VERSION); return 0;
-                default: return EXIT_USAGE;
+                default:
+                        r = cli_option(c, "tally-sync", help, &config_path);
+                        if (r != CLI_CONTINUE)
+                                return r;
                 }
         }
-        if (optind < argc) {
-                log_error("unexpected argument '%s'", argv[optind]);
-                return EXIT_USAGE;
-        }
+        r = cli_no_arguments(argc, argv);
+        if (r != CLI_CONTINUE)
+                return r;
 
         _cleanup_(config_freep) Config *cfg = NULL;
-        int r = cli_load_config(config_path, &cfg);
+        r = cli_load_config(config_path, &cfg);
         if (r != 0)
                 return r;
         if (!nats_config_enabled(&cfg->nats)) {
@@ -82,10 +79,7 @@ int main(int argc, char **argv)
         if (check_only)
                 return cli_config_ok(config_path, cfg);
 
-        struct sigaction sa = {.sa_handler = on_signal};
-        sigemptyset(&sa.sa_mask);
-        (void)sigaction(SIGTERM, &sa, NULL);
-        (void)sigaction(SIGINT, &sa, NULL);
+        cli_on_stop_signals(on_signal, 0);
         (void)signal(SIGPIPE, SIG_IGN);
         /* libnats' threads would each get a malloc arena that keeps 1 MB chunks' worth of
          * freed heap; two arenas keep the daemon's memory flat across reconnects. */

@@ -56,24 +56,21 @@ int main(int argc, char **argv)
 {
         enum { OPT_CHECK = 256, OPT_DEADLINE, OPT_FORCE };
         static const struct option longopts[] = {
-            {"config", required_argument, NULL, 'c'},
+            CLI_LONG_OPTIONS,
             {"check-config", no_argument, NULL, OPT_CHECK},
             {"deadline", required_argument, NULL, OPT_DEADLINE},
             {"force", no_argument, NULL, OPT_FORCE},
-            {"help", no_argument, NULL, 'h'},
-            {"version", no_argument, NULL, 'V'},
             {},
         };
         const uint64_t start = now_monotonic_usec();
         const char *config_path = TALLY_DEFAULT_CONFIG;
         bool check_only = false, force = false;
         uint64_t deadline_arg = 0;
-        int c;
+        int c, r;
 
         log_setup("tally-worker");
         while ((c = getopt_long(argc, argv, CLI_SHORT_OPTIONS, longopts, NULL)) >= 0) {
                 switch (c) {
-                case 'c': config_path = optarg; break;
                 case OPT_CHECK: check_only = true; break;
                 case OPT_FORCE: force = true; break;
                 case OPT_DEADLINE:
@@ -82,18 +79,18 @@ int main(int argc, char **argv)
                                 return EXIT_USAGE;
                         }
                         break;
-                case 'h': help(); return 0;
-                case 'V': printf("tally-worker %s\n", TALLY_VERSION); return 0;
-                default: return EXIT_USAGE;
+                default:
+                        r = cli_option(c, "tally-worker", help, &config_path);
+                        if (r != CLI_CONTINUE)
+                                return r;
                 }
         }
-        if (optind < argc) {
-                log_error("unexpected argument '%s'", argv[optind]);
-                return EXIT_USAGE;
-        }
+        r = cli_no_arguments(argc, argv);
+        if (r != CLI_CONTINUE)
+                return r;
 
         _cleanup_(config_freep) Config *cfg = NULL;
-        int r = cli_load_config(config_path, &cfg);
+        r = cli_load_config(config_path, &cfg);
         if (r != 0)
                 return r;
         if (check_only)
@@ -106,10 +103,7 @@ int main(int argc, char **argv)
 
         /* systemd stops a unit with SIGTERM: finish cleanly, publish nothing, leave no
          * temp file, rather than dying mid-write. */
-        struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
-        sigemptyset(&sa.sa_mask);
-        (void)sigaction(SIGTERM, &sa, NULL);
-        (void)sigaction(SIGINT, &sa, NULL);
+        cli_on_stop_signals(on_signal, SA_RESTART);
 
         EngineResult res = {};
         r = engine_run(cfg, deadline, force, &res);
