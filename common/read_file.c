@@ -2,6 +2,22 @@
 
 #include <sys/stat.h>
 
+int read_file_exact(int fd, void *buf, size_t len)
+{
+        size_t got = 0;
+        while (got < len) {
+                ssize_t k = pread(fd, (char *)buf + got, len - got, (off_t)got);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        return READ_FILE_SHRANK;
+                got += (size_t)k;
+        }
+        return 0;
+}
+
 int read_file_bounded(int fd, uint64_t max_bytes, void *(*alloc)(void *userdata, size_t size),
                       void *userdata, void **ret_buf, size_t *ret_len)
 {
@@ -18,17 +34,9 @@ int read_file_bounded(int fd, uint64_t max_bytes, void *(*alloc)(void *userdata,
         char *buf = alloc(userdata, len);
         if (!buf)
                 return -ENOMEM;
-        size_t got = 0;
-        while (got < len) {
-                ssize_t k = pread(fd, buf + got, len - got, (off_t)got);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return READ_FILE_SHRANK;
-                got += (size_t)k;
-        }
+        int r = read_file_exact(fd, buf, len);
+        if (r != 0)
+                return r;
         *ret_buf = buf;
         *ret_len = len;
         return 0;

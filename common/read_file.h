@@ -17,3 +17,6 @@ typedef enum ReadFileOutcome {
  * NULL; -errno from fstat or pread. */
 int read_file_bounded(int fd, uint64_t max_bytes, void *(*alloc)(void *userdata, size_t size),
                       void *userdata, void **ret_buf, size_t *ret_len);
+/* The reading part alone, for a caller that did its own fstat (snapshot_read.c): exactly
+ * len bytes of fd from its start into buf. 0, READ_FILE_SHRANK, or -errno from pread. */
+int read_file_exact(int fd, void *buf, size_t len);

@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "mp_cursor.h"
+#include "read_file.h"
 #include "snapshot_bodies.h"
 
 typedef struct Decoder {
@@ -514,17 +515,11 @@ static int open_file(Decoder *d, int dirfd, const char *name, uint64_t max_bytes
  * fails its checksum, it cannot keep us reading. */
 static int read_exact(Decoder *d, int fd, char *buf, size_t len)
 {
-        size_t got = 0;
-        while (got < len) {
-                ssize_t k = pread(fd, buf + got, len - got, (off_t)got);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return fail(d, -errno, "read error: %s", strerror(errno));
-                if (k == 0)
-                        return fail(d, -EBADMSG, "file shrank while reading");
-                got += (size_t)k;
-        }
+        int r = read_file_exact(fd, buf, len);
+        if (r == READ_FILE_SHRANK)
+                return fail(d, -EBADMSG, "file shrank while reading");
+        if (r < 0)
+                return fail(d, r, "read error: %s", strerror(-r));
         return 0;
 }
 
