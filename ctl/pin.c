@@ -43,6 +43,19 @@ static void confirm(const Ctl *c, uint64_t want, const char *what)
         printf("tallyd serves generation %" PRIu64 "\n", served);
 }
 
+/* The snapshot directory with its lock held (as a writer holds it, so no worker prunes or
+ * publishes meanwhile), or a logged error (-errno). */
+static int locked_dirfd(const Ctl *c)
+{
+        int dirfd = ctl_dirfd(c);
+        if (dirfd < 0)
+                return dirfd;
+        int r = snapshot_dir_lock(dirfd);
+        if (r < 0)
+                return log_error_errno(r, "Cannot lock %s: %m", c->config->snapshot_dir);
+        return dirfd;
+}
+
 int ctl_pin(const Ctl *c, int argc, char **argv)
 {
         uint64_t gen;
@@ -50,21 +63,16 @@ int ctl_pin(const Ctl *c, int argc, char **argv)
                 fprintf(stderr, "tallyctl: pin takes a generation number, not '%s'\n", argv[0]);
                 return CTL_EXIT_USAGE;
         }
-        int dirfd = ctl_dirfd(c);
+        int dirfd = locked_dirfd(c);
         if (dirfd < 0)
                 return CTL_EXIT_FAILURE;
-        int r = snapshot_dir_lock(dirfd);
-        if (r < 0) {
-                log_error_errno(r, "Cannot lock %s: %m", c->config->snapshot_dir);
-                return CTL_EXIT_FAILURE;
-        }
         _cleanup_(snapshot_freep) Snapshot *s = NULL;
         char label[64], reason[256];
         if (ctl_load(c, argv[0], &s, label, sizeof(label), reason, sizeof(reason)) < 0) {
                 log_error("Refusing to pin generation %" PRIu64 ": %s", gen, reason);
                 return CTL_EXIT_FAILURE;
         }
-        r = pin_write(dirfd, gen);
+        int r = pin_write(dirfd, gen);
         if (r < 0) {
                 log_error_errno(r, "Cannot write %s/" PIN_FILE_NAME ": %m",
                                 c->config->snapshot_dir);
@@ -96,17 +104,12 @@ static uint64_t newest_valid(const Ctl *c, int dirfd)
 
 int ctl_unpin(const Ctl *c, int argc, char **argv)
 {
-        int dirfd = ctl_dirfd(c);
+        int dirfd = locked_dirfd(c);
         if (dirfd < 0)
                 return CTL_EXIT_FAILURE;
-        int r = snapshot_dir_lock(dirfd);
-        if (r < 0) {
-                log_error_errno(r, "Cannot lock %s: %m", c->config->snapshot_dir);
-                return CTL_EXIT_FAILURE;
-        }
         uint64_t was = 0;
         bool known = pin_read(dirfd, &was) > 0;
-        r = pin_remove(dirfd);
+        int r = pin_remove(dirfd);
         if (r < 0) {
                 log_error_errno(r, "Cannot remove %s/" PIN_FILE_NAME ": %m",
                                 c->config->snapshot_dir);
