@@ -34,17 +34,7 @@ settled() {
 
 notify=""
 if ldd "$TALLYD" | has libsystemd; then
-        cat >"$T/notify.py" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a", buffering=1) as out:
-    while True:
-        for line in s.recv(4096).decode().splitlines():
-            out.write(line + "\n")
-PY
-        start_bg python3 "$T/notify.py" "$T/notify.sock" "$T/notify.log"
-        wait_for 20 test -S "$T/notify.sock" || fail "notify socket"
+        listen_notify
         notify=$T/notify.sock
 fi
 

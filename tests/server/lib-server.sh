@@ -56,6 +56,22 @@ metric_is() { [[ $(metric "$1") == "$2" ]]; }
 
 rss_kib() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
 
+# listen_notify: catches sd_notify messages on $T/notify.sock (for NOTIFY_SOCKET), one
+# per line in $T/notify.log, once the socket exists.
+listen_notify() {
+        cat >"$T/notify.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as out:
+    while True:
+        for line in s.recv(4096).decode().splitlines():
+            out.write(line + "\n")
+PY
+        start_bg python3 "$T/notify.py" "$T/notify.sock" "$T/notify.log"
+        wait_for 20 test -S "$T/notify.sock" || fail "notify socket"
+}
+
 # stop_tallyd: SIGTERM, expect exit 0 and a log free of sanitizer reports.
 stop_tallyd() {
         kill -TERM "$TALLYD_PID"

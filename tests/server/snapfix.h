@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "served.h"
 #include "snapshot_read.h"
 #include "snapshot_write.h"
 
@@ -74,6 +75,19 @@ static inline Snapshot *snapfix_build(uint64_t generation, size_t n)
                 return NULL;
         }
         return s;
+}
+
+/* snapfix_build's snapshot prepared for serving, the snapshot itself already freed (the
+ * prepared copy must not depend on it), or NULL. */
+static inline Served *snapfix_served(uint64_t generation, size_t n)
+{
+        Snapshot *s = snapfix_build(generation, n);
+        if (!s)
+                return NULL;
+        Served *sv = NULL;
+        int r = served_new(s, &sv);
+        snapshot_free(s);
+        return r < 0 ? NULL : sv;
 }
 
 /* Views with a time key, rows in key order (as the worker writes them): "series" keyed by

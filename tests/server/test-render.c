@@ -3,17 +3,6 @@
 #include "snapfix.h"
 #include "test.h"
 
-static Served *build(size_t n)
-{
-        Snapshot *s = snapfix_build(9, n);
-        if (!s)
-                return NULL;
-        Served *sv = NULL;
-        int r = served_new(s, &sv);
-        snapshot_free(s); /* the prepared copy must not depend on the snapshot */
-        return r < 0 ? NULL : sv;
-}
-
 static bool piece_eq(Piece p, const char *s)
 {
         return p.len == strlen(s) && memcmp(p.p, s, p.len) == 0;
@@ -21,7 +10,7 @@ static bool piece_eq(Piece p, const char *s)
 
 static void test_view_body_shape(void)
 {
-        Served *sv = build(2);
+        Served *sv = snapfix_served(9, 2);
         CHECK(sv);
         const ServedView *v = served_find_view(sv, "sales", 5);
         CHECK(v);
@@ -51,7 +40,7 @@ static void test_view_body_shape(void)
 
 static void test_row_slices(void)
 {
-        Served *sv = build(3);
+        Served *sv = snapfix_served(9, 3);
         CHECK(sv);
         const ServedView *v = served_find_view(sv, "sales", 5);
         Piece r0 = served_row(&v->json, 0);
@@ -72,7 +61,7 @@ static void test_row_slices(void)
 
 static void test_large_bodies_are_gzipped(void)
 {
-        Served *sv = build(500);
+        Served *sv = snapfix_served(9, 500);
         CHECK(sv);
         const ServedView *v = served_find_view(sv, "sales", 5);
         CHECK(v->json.full_gz.p != NULL);
@@ -83,7 +72,7 @@ static void test_large_bodies_are_gzipped(void)
 
 static void test_views_and_snapshot_documents(void)
 {
-        Served *sv = build(1);
+        Served *sv = snapfix_served(9, 1);
         CHECK(sv);
         CHECK(piece_eq(sv->views_json,
                        "{\"generation\":9,\"views\":[{\"name\":\"sales\",\"rows\":3,\"keys\":"

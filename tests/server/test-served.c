@@ -2,21 +2,10 @@
 #include "snapfix.h"
 #include "test.h"
 
-static Served *build(size_t n)
-{
-        Snapshot *s = snapfix_build(9, n);
-        if (!s)
-                return NULL;
-        Served *sv = NULL;
-        int r = served_new(s, &sv);
-        snapshot_free(s); /* the prepared copy must not depend on the snapshot */
-        return r < 0 ? NULL : sv;
-}
-
 static void test_references_free_at_zero(void)
 {
         unsigned before = served_live();
-        Served *sv = build(10);
+        Served *sv = snapfix_served(9, 10);
         CHECK(sv);
         CHECK_EQ_INT(served_live(), before + 1);
         served_ref(sv);
@@ -37,7 +26,7 @@ static void retire(Served *sv, void *userdata)
 static void test_last_reference_goes_to_the_retire_hook(void)
 {
         int calls = 0;
-        Served *sv = build(10);
+        Served *sv = snapfix_served(9, 10);
         CHECK(sv);
         served_set_retire_hook(retire, &calls);
         served_ref(sv);
@@ -52,7 +41,7 @@ static void test_last_reference_goes_to_the_retire_hook(void)
 
 static void test_views_are_found_by_exact_name(void)
 {
-        Served *sv = build(1);
+        Served *sv = snapfix_served(9, 1);
         CHECK(sv);
         CHECK(served_find_view(sv, "sales", 5) == &sv->views[0]);
         CHECK(served_find_view(sv, "by_id", 5) == &sv->views[1]);
