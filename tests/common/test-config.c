@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "configfix.h"
 #include "test.h"
 
 static const char sample[] =
@@ -29,26 +30,11 @@ static const char sample[] =
     "where = status = ok\n"
     "window = ts 24h\n";
 
-/* Parses text; on failure out holds every error, formatted, one per line. */
-static int parse_capturing(const char *text, Config **ret, char *out, size_t n)
-{
-        _cleanup_(config_errors_freep) ConfigErrors *errors = NULL;
-        int r = config_parse("test.conf", text, ret, &errors);
-        size_t len = 0;
-        out[0] = 0;
-        for (size_t i = 0; errors && i < errors->n && len < n; i++) {
-                char line[1024];
-                len += (size_t)snprintf(out + len, n - len, "%s\n",
-                                        config_error_format(&errors->items[i], line, sizeof(line)));
-        }
-        return r;
-}
-
 static void documented_sample_parses(void)
 {
         _cleanup_(config_freep) Config *c = NULL;
         char err[4096];
-        CHECK_EQ_INT(parse_capturing(sample, &c, err, sizeof(err)), 0);
+        CHECK_EQ_INT(configfix_parse("test.conf", sample, &c, err, sizeof(err)), 0);
         CHECK_STREQ(c->snapshot_dir, "/var/lib/tally/snapshots");
         CHECK_EQ_INT(c->keep, 5);
         CHECK_STREQ(c->server.listen, "127.0.0.1:8080");
@@ -87,7 +73,7 @@ static void where_supports_in_and_typed_comparisons(void)
                  "[view.v]\nsource = e\ngroup_by =\naggregates = count\n"
                  "where = a >= 3 and b in ('x, y', z) and t < 2026-01-01T00:00:00Z and x != 1.5\n");
         _cleanup_(config_freep) Config *c = NULL;
-        CHECK_EQ_INT(parse_capturing(text, &c, err, sizeof(err)), 0);
+        CHECK_EQ_INT(configfix_parse("test.conf", text, &c, err, sizeof(err)), 0);
         const ViewConfig *v = &c->views[0];
         CHECK_EQ_INT(v->n_group_by, 0);
         CHECK_EQ_INT(v->n_where, 4);
@@ -109,7 +95,7 @@ static void long_lines_are_not_truncated(void)
                  "aggregates = %s\n",
                  aggs);
         _cleanup_(config_freep) Config *c = NULL;
-        CHECK_EQ_INT(parse_capturing(text, &c, err, sizeof(err)), 0);
+        CHECK_EQ_INT(configfix_parse("test.conf", text, &c, err, sizeof(err)), 0);
         CHECK_EQ_INT(c->views[0].n_aggregates, 61);
 }
 
@@ -118,7 +104,7 @@ static void expect_error(const char *text, const char *needle)
 {
         Config *c = NULL;
         char err[4096];
-        int r = parse_capturing(text, &c, err, sizeof(err));
+        int r = configfix_parse("test.conf", text, &c, err, sizeof(err));
         config_free(c);
         if (r != CONFIG_INVALID || !strstr(err, needle) || c) {
                 fprintf(stderr, "# for input:\n%s# expected error containing '%s', got r=%d: %s",
@@ -195,7 +181,8 @@ static void keys_given_twice_and_repeated_sections(void)
         /* a repeated [server] merges; the last value of a plain key wins */
         char err[1024];
         _cleanup_(config_freep) Config *c = NULL;
-        CHECK_EQ_INT(parse_capturing("[server]\nworkers = 2\n[tally]\n[server]\nworkers = 3\n", &c,
+        CHECK_EQ_INT(configfix_parse("test.conf",
+                                     "[server]\nworkers = 2\n[tally]\n[server]\nworkers = 3\n", &c,
                                      err, sizeof(err)),
                      0);
         CHECK_EQ_INT(c->server.workers, 3);
@@ -216,7 +203,8 @@ static void group_by_takes_time_buckets_named_as_written(void)
 {
         char err[4096];
         _cleanup_(config_freep) Config *c = NULL;
-        CHECK_EQ_INT(parse_capturing(VIEW "group_by = s, bucket(ts, 5m), month( ts ), ts\n"
+        CHECK_EQ_INT(configfix_parse("test.conf",
+                                     VIEW "group_by = s, bucket(ts, 5m), month( ts ), ts\n"
                                           "aggregates = count\n",
                                      &c, err, sizeof(err)),
                      0);
@@ -228,9 +216,9 @@ static void group_by_takes_time_buckets_named_as_written(void)
         CHECK_STREQ(v->group_labels[1], "bucket(ts, 5m)");
         CHECK_STREQ(v->group_labels[2], "month( ts )");
         _cleanup_(config_freep) Config *plain = NULL;
-        CHECK_EQ_INT(
-            parse_capturing(VIEW "group_by = s\naggregates = count\n", &plain, err, sizeof(err)),
-            0);
+        CHECK_EQ_INT(configfix_parse("test.conf", VIEW "group_by = s\naggregates = count\n", &plain,
+                                     err, sizeof(err)),
+                     0);
         CHECK(plain->views[0].bucket_usec == NULL);
 }
 
@@ -263,7 +251,8 @@ static void having_names_aggregates_typed_by_their_output(void)
 {
         char err[4096];
         _cleanup_(config_freep) Config *c = NULL;
-        CHECK_EQ_INT(parse_capturing(VIEW "having = count >= 10 and max(ts) < 2026-01-01T00:00:00Z "
+        CHECK_EQ_INT(configfix_parse("test.conf",
+                                     VIEW "having = count >= 10 and max(ts) < 2026-01-01T00:00:00Z "
                                           "and avg(a) in (1.5, 2)\n"
                                           "aggregates = count, avg(a), max(ts)\n",
                                      &c, err, sizeof(err)),
@@ -294,7 +283,8 @@ static void top_reads_count_aggregate_direction_and_partition(void)
 {
         char err[4096];
         _cleanup_(config_freep) Config *c = NULL;
-        CHECK_EQ_INT(parse_capturing(VIEW
+        CHECK_EQ_INT(configfix_parse("test.conf",
+                                     VIEW
                                      "top = 10 by sum(a) asc per s, bucket(ts, 1h)\n"
                                      "group_by = s, bucket(ts, 1h), a\naggregates = count, sum(a)\n"
                                      "[view.w]\nsource = e\ngroup_by = s\naggregates = count\n"
@@ -387,7 +377,8 @@ static void source_types_take_their_own_keys(void)
         char err[4096];
         _cleanup_(config_freep) Config *c = NULL;
         CHECK_EQ_INT(
-            parse_capturing("[source.p]\ntype = postgres\ndsn = dbname=shop\n"
+            configfix_parse("test.conf",
+                            "[source.p]\ntype = postgres\ndsn = dbname=shop\n"
                             "query = SELECT 1 AS n\ncolumns = n:int\n"
                             "[source.c]\ntype = command\ncommand = cat 'a b.csv'\n"
                             "format = ndjson\ncolumns = n:int\n"

@@ -1,30 +1,18 @@
 /* [nats]: the documented keys parse, defaults apply, and each mistake is one error in the
  * list, FILE:LINE: [nats] key like every other section. */
 #include "config.h"
+#include "configfix.h"
 #include "test.h"
 
 #define BASE "[tally]\nsnapshot_dir = /tmp/s\n"
-
-/* The errors as a program prints them, one per line. */
-static int parse_capturing(const char *text, Config **ret, char *out, size_t n)
-{
-        _cleanup_(config_errors_freep) ConfigErrors *errors = NULL;
-        int r = config_parse("/etc/tally/test.conf", text, ret, &errors);
-        size_t len = 0;
-        out[0] = 0;
-        for (size_t i = 0; errors && i < errors->n && len < n; i++) {
-                char line[1024];
-                len += (size_t)snprintf(out + len, n - len, "%s\n",
-                                        config_error_format(&errors->items[i], line, sizeof(line)));
-        }
-        return r;
-}
+/* absolute: relative credential and TLS paths resolve against its directory */
+#define CONF "/etc/tally/test.conf"
 
 static void expect_error(const char *text, const char *needle)
 {
         _cleanup_(config_freep) Config *c = NULL;
         char err[4096];
-        CHECK_EQ_INT(parse_capturing(text, &c, err, sizeof(err)), CONFIG_INVALID);
+        CHECK_EQ_INT(configfix_parse(CONF, text, &c, err, sizeof(err)), CONFIG_INVALID);
         if (!strstr(err, needle)) {
                 fprintf(stderr, "# expected '%s' in: %s\n", needle, err);
                 test_failures_in_case++;
@@ -35,7 +23,8 @@ static void documented_section_parses(void)
 {
         _cleanup_(config_freep) Config *c = NULL;
         char err[4096];
-        CHECK_EQ_INT(parse_capturing(BASE "[nats]\n"
+        CHECK_EQ_INT(configfix_parse(CONF,
+                                     BASE "[nats]\n"
                                           "servers = nats://10.0.0.1:4222, nats://10.0.0.2:4222,"
                                           "tls://u:p@nats.example:4443\n"
                                           "bucket = prod-tally\n"
@@ -57,10 +46,11 @@ static void defaults_and_off_without_section(void)
 {
         _cleanup_(config_freep) Config *off = NULL, *on = NULL;
         char err[4096];
-        CHECK_EQ_INT(parse_capturing(BASE, &off, err, sizeof(err)), 0);
+        CHECK_EQ_INT(configfix_parse(CONF, BASE, &off, err, sizeof(err)), 0);
         CHECK(!nats_config_enabled(&off->nats));
         CHECK_EQ_INT(
-            parse_capturing(BASE "[nats]\nservers = nats://h:4222\n", &on, err, sizeof(err)), 0);
+            configfix_parse(CONF, BASE "[nats]\nservers = nats://h:4222\n", &on, err, sizeof(err)),
+            0);
         CHECK_STREQ(on->nats.bucket, "tally");
         CHECK_EQ_INT(on->nats.replicas, 3);
         CHECK(on->nats.credentials == NULL);
