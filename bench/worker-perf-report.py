@@ -16,18 +16,30 @@ RULES = [
     ("number parsing (num, int)", {"parse_num_field", "parse_int_field"}),
     ("time parsing", {"parse_time_usec"}),
     ("field loop (scan_records: field to value)", {"scan_records"}),
-    ("key encode + hash + group lookup", {"encode_key", "group_key_hash", "group_table_get",
-                                          "grow_slots", "XXH3_64bits", "view_add_rows",
-                                          "row_selected", "predicate_matches"}),
+    ("key encode + hash + group lookup", {"encode_key", "key_encode", "group_key_hash",
+                                          "group_table_get", "grow_slots", "XXH3_64bits",
+                                          "view_add_rows", "row_selected", "predicate_matches",
+                                          "fast_key_pack", "fast_key_pack_slow",
+                                          "fast_key_hash", "fast_index_find", "fast_index_add",
+                                          "encode_for_later", "prefetch_state"}),
     ("accumulate (sum/min/max, value lists, distinct)", {
         "prepare_inputs", "update", "summary_add", "vlist_push", "vlist_push_slow", "dedup",
         "sort_unique_u64", "quick_sort_u64",
         "sketch_add", "hll_add", "intern_get", "defer", "shard_add_rows"}),
     ("merge (shards)", {"shard_merge", "merge_state", "summary_merge", "remap_strings",
                         "shard_apply_deferred", "apply_deferred_part"}),
-    ("finalize: p95 select + distinct sort", {"shard_group_values", "quantile_of"}),
+    ("finalize: p95 select + distinct sort", {"shard_group_values", "quantile_of",
+                                              "accum_values", "unique_u64"}),
+    # the served bodies (snapshot version 2): JSON and CSV text of every view, gzipped
+    ("render served bodies: numbers to text", {"format_double_shortest", "doc_num",
+                                               "format_double_exact", "csv_value"}),
+    ("render served bodies: gzip", {"gzip_buf", "libdeflate_gzip_compress",
+                                    "libdeflate_deflate_compress"}),
+    ("render served bodies: the rest", {"prerender_transform", "render_view_format",
+                                        "served_new", "render_csv_view"}),
     ("view output (sort groups, msgpack, write)", {"cmp_group", "cmp_keys", "put_key",
-                                                   "write_view", "snapshot_writer_finish"}),
+                                                   "write_view", "snapshot_writer_finish",
+                                                   "view_out_write", "snapshot_writer_publish"}),
     ("startup, config, file open", {"_dl_start", "config_load", "input_open", "list_files",
                                     "plan_tasks"}),
 ]
@@ -50,7 +62,7 @@ def classify(frames):
     names = {re.sub(r" \(inlined\)$", "", f[0]) for f in frames}
     # work done for one phase through shared helpers (dedup sorts both while adding and
     # at the end) takes the phase of its caller
-    if names & {"shard_group_values"}:
+    if names & {"shard_group_values", "accum_values"}:
         return "finalize: p95 select + distinct sort"
     if names & {"shard_merge", "shard_apply_deferred"}:
         return "merge (shards)"

@@ -1,6 +1,7 @@
 #include "doc.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "timeparse.h"
 
@@ -270,9 +271,106 @@ static size_t format_double_fixed(char *buf, double v)
         return 0;
 }
 
+typedef unsigned __int128 u128;
+
+/* What snprintf("%.*g", p, v) writes, for the p of 15..17 the printf loop below would
+ * settle on, computed exactly in 128-bit integers instead: v = m / 2^s, its p digits
+ * T = m * 10^q / 2^s rounded half to even (as glibc rounds), and T / 10^q parses back to
+ * v exactly when it is within half an ulp of v (on the half, when m is even: strtod's tie
+ * rule). Covers normal doubles below 2^53 that are not a power of two (whose gap below is
+ * half the one above) and not so small that m * 10^q passes 128 bits; 0 for the rest. */
+static size_t format_double_exact(char *buf, double v)
+{
+        uint64_t bits;
+        memcpy(&bits, &v, 8);
+        int exp = (int)(bits >> 52 & 0x7ff);
+        uint64_t m = (bits & ((UINT64_C(1) << 52) - 1)) | UINT64_C(1) << 52;
+        int s = 1075 - exp;
+        if (exp == 0 || exp == 0x7ff || m == UINT64_C(1) << 52 || s < 1 || s > 127)
+                return 0;
+        double a = fabs(v);
+        int x0 = (int)floor(log10(a)); /* the decimal exponent, corrected below */
+        for (int p = 15; p <= 17; p++) {
+                int x = x0, q;
+                u128 t, rem, unit;
+                for (int tries = 0;; tries++) {
+                        q = p - 1 - x;
+                        if (q < 0 || q > 22 || tries > 2)
+                                return 0;
+                        u128 pow = 1;
+                        for (int i = 0; i < q; i++)
+                                pow *= 10;
+                        u128 n = (u128)m * pow;
+                        t = n >> s;
+                        rem = n & (((u128)1 << s) - 1);
+                        unit = pow;
+                        uint64_t lo = 1;
+                        for (int i = 1; i < p; i++)
+                                lo *= 10;
+                        if (t < lo)
+                                x--;
+                        else if (t >= (u128)lo * 10)
+                                x++;
+                        else
+                                break;
+                }
+                u128 half = (u128)1 << (s - 1);
+                bool up = rem > half || (rem == half && (t & 1));
+                u128 err = up ? ((u128)1 << s) - rem : rem; /* |T / 10^q - v| * 10^q * 2^s */
+                if (p < 17) {
+                        /* round trip iff 2 err <= 10^q, the equality only for an even m */
+                        u128 lim = q ? unit >> 1 : 0;
+                        if (err > lim || (err == lim && (q == 0 ? err != 0 : (m & 1))))
+                                continue;
+                }
+                uint64_t d = (uint64_t)t + up;
+                char digits[24];
+                size_t n = format_u64(digits, d);
+                if (n > (size_t)p) { /* rounded up to 10^p */
+                        n--;
+                        x++;
+                }
+                while (n > 1 && digits[n - 1] == '0') /* %g drops trailing zeros */
+                        n--;
+                size_t o = 0;
+                if (v < 0)
+                        buf[o++] = '-';
+                if (x < -4 || x >= p) {
+                        buf[o++] = digits[0];
+                        if (n > 1) {
+                                buf[o++] = '.';
+                                memcpy(buf + o, digits + 1, n - 1);
+                                o += n - 1;
+                        }
+                        o += (size_t)snprintf(buf + o, 8, "e%c%02d", x < 0 ? '-' : '+', abs(x));
+                } else if (x < 0) {
+                        buf[o++] = '0';
+                        buf[o++] = '.';
+                        for (int z = 0; z < -x - 1; z++)
+                                buf[o++] = '0';
+                        memcpy(buf + o, digits, n);
+                        o += n;
+                } else {
+                        size_t ip = (size_t)x + 1;
+                        for (size_t i = 0; i < ip; i++)
+                                buf[o++] = i < n ? digits[i] : '0';
+                        if (n > ip) {
+                                buf[o++] = '.';
+                                memcpy(buf + o, digits + ip, n - ip);
+                                o += n - ip;
+                        }
+                }
+                return o;
+        }
+        return 0; /* not reached: p = 17 always returns */
+}
+
 size_t format_double_shortest(char *buf, double v)
 {
         size_t fixed = format_double_fixed(buf, v);
+        if (fixed)
+                return fixed;
+        fixed = format_double_exact(buf, v);
         if (fixed)
                 return fixed;
         /* Most values round-trip at 15 significant digits; 17 always does. */

@@ -166,7 +166,8 @@ static inline int accum_update(AccumStore *st, const ViewPlan *vp, void *state, 
                 case ACC_SET: {
                         DistinctSet *d = p;
                         r = vlist_push(&st->pool, &d->list, in[a]);
-                        if (r == 0 && d->list.n >= MAX(d->next_dedup, (uint64_t)ACCUM_DEDUP_MIN))
+                        /* the constant first: next_dedup sits on a line of its own */
+                        if (r == 0 && d->list.n >= ACCUM_DEDUP_MIN && d->list.n >= d->next_dedup)
                                 r = accum_dedup(st, d);
                         break;
                 }

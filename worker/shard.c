@@ -41,6 +41,9 @@ int shard_init(Shard *s, const SourcePlan *plan)
                 r = group_table_init(&s->views[i].groups, s->bump, plan->views[i].state_size);
                 if (r < 0)
                         return r;
+                if (!plan->views[i].select &&
+                    (r = fast_index_init(&s->views[i].fast, plan->views[i].cfg->n_group_by)) < 0)
+                        return r;
         }
         return 0;
 }
@@ -62,6 +65,7 @@ void shard_done(Shard *s)
                         for (size_t g = 0; g < vs->groups.n && owns_pointers(vs->plan); g++)
                                 accum_state_done(vs->plan, vs->groups.groups[g]->state);
                         group_table_done(&vs->groups);
+                        fast_index_done(&vs->fast);
                         select_rows_free(vs->select);
                         free(vs->deferred);
                 }
@@ -101,11 +105,24 @@ static inline int64_t window_start(int64_t t, uint64_t window)
 
 /* ---- rows ---- */
 
-static int defer(Shard *s, ViewShard *vs, Group *group, int64_t ts, const uint64_t *in,
+/* A held-back row: its group's state pointer (48 bits) with the missing mask in the top
+ * 16 bits when the view has at most 16 accumulators (else the mask in a word of its own),
+ * the time, then the inputs: 40 bytes a row for Q2's three accumulators instead of 48. */
+#define DEFER_PTR_BITS 48
+static inline bool defer_narrow(const ViewPlan *vp)
+{
+        return vp->n_accs <= 64 - DEFER_PTR_BITS;
+}
+static inline size_t defer_words(const ViewPlan *vp)
+{
+        return (defer_narrow(vp) ? 2 : 3) + vp->n_accs;
+}
+
+static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_t *in,
                  uint64_t missing)
 {
         const ViewPlan *vp = vs->plan;
-        size_t words = 3 + vp->n_accs;
+        size_t words = defer_words(vp), tw = words - vp->n_accs - 1; /* the time's word */
         if (vs->n_deferred == vs->cap_deferred) {
                 /* drop what the newest time seen so far already rules out, then grow */
                 int64_t cutoff =
@@ -113,7 +130,7 @@ static int defer(Shard *s, ViewShard *vs, Group *group, int64_t ts, const uint64
                 size_t k = 0;
                 for (size_t i = 0; i < vs->n_deferred; i++) {
                         uint64_t *rec = vs->deferred + i * words;
-                        if ((int64_t)rec[2] < cutoff)
+                        if ((int64_t)rec[tw] < cutoff)
                                 continue;
                         if (k != i)
                                 memmove(vs->deferred + k * words, rec, words * 8);
@@ -130,10 +147,13 @@ static int defer(Shard *s, ViewShard *vs, Group *group, int64_t ts, const uint64
                 }
         }
         uint64_t *rec = vs->deferred + vs->n_deferred++ * words;
-        rec[0] = (uint64_t)(uintptr_t)group;
-        rec[1] = missing;
-        rec[2] = (uint64_t)ts;
-        memcpy(rec + 3, in, vp->n_accs * 8);
+        rec[0] = (uint64_t)(uintptr_t)state;
+        if (defer_narrow(vp))
+                rec[0] |= missing << DEFER_PTR_BITS;
+        else
+                rec[1] = missing;
+        rec[tw] = (uint64_t)ts;
+        memcpy(rec + tw + 1, in, vp->n_accs * 8);
         return 0;
 }
 
@@ -156,6 +176,45 @@ static bool row_selected(const ViewPlan *vp, const Shard *s, const Value *row, i
         return true;
 }
 
+/* The key buffer's second half holds a batch's encoded keys for pass 3 while they fit
+ * (re-encoded after that). */
+static void encode_for_later(Shard *s, const ViewConfig *v, const Value *row, size_t *kused,
+                             uint32_t *koff, uint32_t *klen, uint64_t *hash)
+{
+        size_t kmax = s->keybuf_size / 2;
+        size_t n = key_encode(s->keybuf, v, row);
+        *koff = UINT32_MAX;
+        if (*kused + n <= kmax) {
+                memcpy(s->keybuf + kmax + *kused, s->keybuf, n);
+                *koff = (uint32_t)*kused;
+                *kused += n;
+        }
+        *klen = (uint32_t)n;
+        *hash = group_key_hash(s->keybuf, n);
+}
+
+/* The cache lines of a state block a row's update touches: a value list's append
+ * position (next, end, n) but not its chunk pointers, nor a distinct set's next_dedup
+ * (read only past ACCUM_DEDUP_MIN values). */
+static size_t hot_lines(const ViewPlan *vp)
+{
+        size_t end = sizeof(uint64_t);
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                const Acc *acc = &vp->accs[a];
+                size_t size = acc->kind == ACC_SUMMARY                          ? sizeof(Summary)
+                              : acc->kind == ACC_VALUES || acc->kind == ACC_SET ? 3 * 8
+                                                                                : sizeof(void *);
+                end = MAX(end, acc->offset + size);
+        }
+        return MIN((end + 63) / 64, (size_t)4);
+}
+
+static void prefetch_state(const void *state, size_t lines)
+{
+        for (size_t l = 0; l < lines; l++)
+                __builtin_prefetch((const char *)state + 64 * l);
+}
+
 static int view_add_rows(Shard *s, ViewShard *vs, const Value *rows, size_t n, size_t nc)
 {
         const ViewPlan *vp = vs->plan;
@@ -163,66 +222,88 @@ static int view_add_rows(Shard *s, ViewShard *vs, const Value *rows, size_t n, s
                 return select_add_rows(s, vs, rows, n, nc);
         const ViewConfig *v = vp->cfg;
         GroupTable *t = &vs->groups;
-        uint64_t hash[SHARD_BATCH];
+        FastIndex *f = &vs->fast;
+        uint64_t hash[SHARD_BATCH], fh[SHARD_BATCH];
+        uint64_t fk[SHARD_BATCH][FASTKEY_MAX_WORDS];
         int64_t ts[SHARD_BATCH];
         uint16_t sel[SHARD_BATCH];
+        bool packed[SHARD_BATCH];
         uint32_t koff[SHARD_BATCH], klens[SHARD_BATCH];
-        Group *grp[SHARD_BATCH];
+        void *st[SHARD_BATCH];
         size_t ns = 0;
+        size_t kused = 0;
+        size_t lines = hot_lines(vp);
 
-        /* pass 1: filter, encode and hash the key, prefetch its slot. Keys are kept for
-         * pass 3 while they fit the key buffer (re-encoded after that). */
-        size_t kused = 0, kmax = s->keybuf_size / 2;
+        /* pass 1: filter; pack the key and prefetch its fast-index entry, or (a key that does
+         * not pack) encode and hash it and prefetch its group-table slot */
         for (size_t i = 0; i < n; i++) {
                 const Value *row = rows + i * nc;
                 ts[ns] = 0;
                 if (!row_selected(vp, s, row, &ts[ns]))
                         continue;
-                size_t klen = key_encode(s->keybuf, v, row);
-                const char *kb = s->keybuf;
-                koff[ns] = UINT32_MAX;
-                if (kused + klen <= kmax) {
-                        memcpy(s->keybuf + kmax + kused, kb, klen);
-                        koff[ns] = (uint32_t)kused;
-                        kused += klen;
+                packed[ns] = f->nw && fast_key_pack(v, row, fk[ns]);
+                if (packed[ns]) {
+                        uint64_t h = fast_key_hash(fk[ns], f->nw);
+                        __builtin_prefetch(fast_index_slot(f, h));
+                        fh[ns] = h;
+                        koff[ns] = UINT32_MAX;
+                        klens[ns] = 0;
+                } else {
+                        encode_for_later(s, v, row, &kused, &koff[ns], &klens[ns], &hash[ns]);
+                        __builtin_prefetch(&t->slots[hash[ns] & t->mask]);
                 }
-                klens[ns] = (uint32_t)klen;
-                uint64_t h = group_key_hash(kb, klen);
-                __builtin_prefetch(&t->slots[h & t->mask]);
-                hash[ns] = h;
                 sel[ns++] = (uint16_t)i;
         }
-        /* pass 2: prefetch the record the slot points at: header, key, state */
-        size_t lines = MIN((sizeof(Group) + 32 + t->state_size + 63) / 64, (size_t)4);
+        /* pass 2: find packed keys and prefetch their state; prefetch the group record an
+         * unpacked key's slot points at (header, key, state) */
         for (size_t k = 0; k < ns; k++) {
-                uint64_t slot = t->slots[hash[k] & t->mask];
-                if (!slot)
+                if (packed[k]) {
+                        st[k] = f->nw ? fast_index_find(f, fk[k], fh[k]) : NULL;
+                        if (st[k])
+                                prefetch_state(st[k], lines);
                         continue;
-                const char *rec = (const char *)(uintptr_t)(slot & ((UINT64_C(1) << 48) - 1));
-                for (size_t l = 0; l < lines; l++)
-                        __builtin_prefetch(rec + 64 * l);
+                }
+                st[k] = NULL;
+                uint64_t slot = t->slots[hash[k] & t->mask];
+                if (slot)
+                        prefetch_state((const char *)(uintptr_t)(slot & ((UINT64_C(1) << 48) - 1)),
+                                       MIN(lines + 1, (size_t)4));
         }
-        /* pass 3: find or make the group, prefetch where its values go next */
+        /* pass 3: the rest through the group table (new groups enter the fast index);
+         * prefetch where each row's values go next */
         for (size_t k = 0; k < ns; k++) {
-                const char *kb = s->keybuf;
-                if (koff[k] == UINT32_MAX)
-                        key_encode(s->keybuf, v, rows + sel[k] * nc);
-                else
-                        kb = s->keybuf + kmax + koff[k];
-                bool fresh;
-                Group *g = group_table_get(t, kb, klens[k], hash[k], true, &fresh);
-                if (!g)
-                        return -ENOMEM;
-                grp[k] = g;
+                if (!st[k]) {
+                        const Value *row = rows + sel[k] * nc;
+                        bool fast = packed[k] && f->nw;
+                        if (fast && (st[k] = fast_index_find(f, fk[k], fh[k])))
+                                goto found; /* made earlier in this batch */
+                        if (packed[k])      /* not encoded in pass 1 */
+                                encode_for_later(s, v, row, &kused, &koff[k], &klens[k], &hash[k]);
+                        const char *kb = s->keybuf;
+                        if (koff[k] == UINT32_MAX)
+                                key_encode(s->keybuf, v, row);
+                        else
+                                kb = s->keybuf + s->keybuf_size / 2 + koff[k];
+                        bool fresh;
+                        Group *g = group_table_get(t, kb, klens[k], hash[k], true, &fresh);
+                        if (!g)
+                                return -ENOMEM;
+                        st[k] = g->state;
+                        if (fast) {
+                                int r = fast_index_add(f, fk[k], fh[k], g->state);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+        found:
                 if (vp->deferred)
                         continue;
                 for (size_t a = 0; a < vp->n_accs; a++) {
                         const Acc *acc = &vp->accs[a];
                         const VList *l =
-                            acc->kind == ACC_VALUES
-                                ? (const VList *)((char *)g->state + acc->offset)
+                            acc->kind == ACC_VALUES ? (const VList *)((char *)st[k] + acc->offset)
                             : acc->kind == ACC_SET
-                                ? &((const DistinctSet *)((char *)g->state + acc->offset))->list
+                                ? &((const DistinctSet *)((char *)st[k] + acc->offset))->list
                                 : NULL;
                         const void *next = l ? vlist_next_slot(l) : NULL;
                         if (next)
@@ -237,9 +318,9 @@ static int view_add_rows(Shard *s, ViewShard *vs, const Value *rows, size_t n, s
                 if (r < 0)
                         return r;
                 if (vp->deferred)
-                        r = defer(s, vs, grp[k], ts[k], in, missing);
+                        r = defer(s, vs, st[k], ts[k], in, missing);
                 else
-                        r = accum_update(&s->store, vp, grp[k]->state, in, missing);
+                        r = accum_update(&s->store, vp, st[k], in, missing);
                 if (r < 0)
                         return r;
         }
@@ -279,13 +360,16 @@ int shard_apply_deferred(Shard *s, const int64_t *newest)
                         continue;
                 }
                 int64_t cutoff = window_start(newest[vp->cfg->window_column], vp->cfg->window_usec);
-                size_t words = 3 + vp->n_accs;
+                size_t words = defer_words(vp), tw = words - vp->n_accs - 1;
+                bool narrow = defer_narrow(vp);
+                const uint64_t ptr_mask = (UINT64_C(1) << DEFER_PTR_BITS) - 1;
                 for (size_t i = 0; i < vs->n_deferred; i++) {
                         const uint64_t *rec = vs->deferred + i * words;
-                        if ((int64_t)rec[2] < cutoff)
+                        if ((int64_t)rec[tw] < cutoff)
                                 continue;
-                        int r = accum_update(&s->store, vp, ((Group *)(uintptr_t)rec[0])->state,
-                                             rec + 3, rec[1]);
+                        void *state = (void *)(uintptr_t)(rec[0] & (narrow ? ptr_mask : ~0ull));
+                        uint64_t missing = narrow ? rec[0] >> DEFER_PTR_BITS : rec[1];
+                        int r = accum_update(&s->store, vp, state, rec + tw + 1, missing);
                         if (r < 0)
                                 return r;
                 }

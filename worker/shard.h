@@ -14,6 +14,7 @@
 
 #include "accum.h"
 #include "bump.h"
+#include "fastkey.h"
 #include "groups.h"
 
 #define SHARD_BATCH 128
@@ -24,7 +25,8 @@
 typedef struct ViewShard {
         const ViewPlan *plan;
         GroupTable groups;
-        uint64_t *deferred; /* records of 3 + n_accs words: group, missing mask, time, inputs */
+        FastIndex fast;     /* packed keys -> state, in front of groups */
+        uint64_t *deferred; /* held-back rows: state and missing mask, time, inputs (shard.c) */
         size_t n_deferred, cap_deferred; /* in records */
         struct SelectRows *select;       /* select views (select.h) instead of groups */
 } ViewShard;

@@ -22,9 +22,9 @@ typedef struct VChunk {
  * the slot written, which the engine prefetches; the tail chunk's n is brought up to date
  * (sealed) before anything reads the chunks. */
 typedef struct VList {
-        VChunk *head, *tail;
-        uint64_t *next, *end;
+        uint64_t *next, *end; /* first: what a push touches shares one cache line */
         uint64_t n;
+        VChunk *head, *tail;
 } VList;
 
 typedef struct VPool {

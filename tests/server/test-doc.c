@@ -119,6 +119,107 @@ static void test_shortest_doubles_round_trip(void)
         }
 }
 
+/* The printf loop format_double_shortest falls back to (and replaced with exact integer
+ * arithmetic for most values): what the output was before, the oracle here. */
+static size_t printf_shortest(char *buf, double v)
+{
+        for (int prec = 15;; prec++) {
+                int n = snprintf(buf, 32, "%.*g", prec, v);
+                if (prec == 17 || strtod(buf, NULL) == v)
+                        return (size_t)n;
+        }
+}
+
+/* Whether the few-decimals path (r with k <= 8 decimals) prints v, not the printf loop. */
+static bool has_few_decimals(double v)
+{
+        static const double pow10[] = {1, 10, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+        double a = fabs(v);
+        if (!(a < 1e15) || (a != 0 && a < 1e-8))
+                return false;
+        for (unsigned k = 0; k < ELEMENTSOF(pow10); k++) {
+                double scaled = a * pow10[k];
+                if (scaled >= 9007199254740992.0)
+                        return false;
+                if ((double)(int64_t)(scaled + 0.5) / pow10[k] == a)
+                        return true;
+        }
+        return false;
+}
+
+static void check_like_printf(double v, unsigned *compared)
+{
+        if (!isfinite(v) || has_few_decimals(v))
+                return;
+        char got[32], want[32];
+        size_t n = format_double_shortest(got, v), w = printf_shortest(want, v);
+        got[n] = want[w] = 0;
+        if (strcmp(got, want) != 0)
+                fprintf(stderr, "# %a: %s, printf %s\n", v, got, want);
+        CHECK_STREQ(got, want);
+        (*compared)++;
+}
+
+static void test_shortest_doubles_match_printf(void)
+{
+        unsigned compared = 0;
+        /* exact ties at the 17th digit (half to even), powers of two, tiny and huge values */
+        static const double fixed[] = {123456789012345.125,
+                                       123456789012345.375,
+                                       -98765432109876.0625,
+                                       1125899906842624.25,
+                                       4503599627370495.5,
+                                       0.1 + 0.2,
+                                       1.0 / 3,
+                                       2.0 / 3,
+                                       1e-5 / 3,
+                                       1e-300 / 7,
+                                       1e300 / 7,
+                                       0x1p-20,
+                                       0x1p-60,
+                                       0x1.fffffffffffffp+52,
+                                       0x1.0000000000001p-30,
+                                       20876.349999999995,
+                                       47589.159999999996,
+                                       580.35560975609746};
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i++) {
+                check_like_printf(fixed[i], &compared);
+                check_like_printf(-fixed[i], &compared);
+        }
+        uint64_t x = 88172645463325252ull;
+        for (int i = 0; i < 600000; i++) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                double v;
+                switch (i % 6) {
+                case 0: memcpy(&v, &x, sizeof(v)); break; /* any double */
+                case 1:                                   /* log-uniform over 1e-9 .. 1e17 */
+                        v = pow(10, -9 + 26 * ((double)(x >> 11) / 9007199254740992.0));
+                        break;
+                case 2: { /* a sum of two-decimal amounts, as sum() makes them */
+                        double sum = 0;
+                        for (int k = 0; k < 1 + (int)(x % 97); k++)
+                                sum += (double)((x >> (k % 40)) % 100000) / 100.0;
+                        v = sum;
+                        break;
+                }
+                case 3: /* an average */
+                        v = (double)(x % 100000000) / 100.0 / (double)(1 + (x >> 40) % 1000);
+                        break;
+                case 4: /* n + a binary fraction: ties at some digit */
+                        v = (double)(x % 9007199254740992ull >> (x >> 58)) +
+                            (double)((x >> 20) % 16) / 16.0;
+                        break;
+                default: /* neighbours of a short decimal */
+                        v = nextafter((double)(x % 10000000) / 1000.0, (x & 1) ? INFINITY : 0);
+                        break;
+                }
+                check_like_printf(v, &compared);
+        }
+        CHECK(compared > 400000);
+}
+
 static void test_msgpack_reads_back(void)
 {
         Buf b = BUF_NULL;
@@ -241,5 +342,6 @@ static void test_resumed_map_continues_after_a_head(void)
 
 TEST_MAIN(TEST_CASE(test_json_separators), TEST_CASE(test_json_strings_are_escaped_and_valid_utf8),
           TEST_CASE(test_nonfinite_numbers_are_null), TEST_CASE(test_shortest_doubles_round_trip),
-          TEST_CASE(test_msgpack_reads_back), TEST_CASE(test_msgpack_uses_the_smallest_encoding),
+          TEST_CASE(test_shortest_doubles_match_printf), TEST_CASE(test_msgpack_reads_back),
+          TEST_CASE(test_msgpack_uses_the_smallest_encoding),
           TEST_CASE(test_resumed_map_continues_after_a_head))
