@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include "bytescan.h"
+
 #define REFUSE(st, msg) refuse(ret, st, "{\"error\":\"" msg "\",\"status\":" #st "}")
 
 static RequestOutcome refuse(RequestHead *ret, int status, const char *body)
@@ -11,13 +13,31 @@ static RequestOutcome refuse(RequestHead *ret, int status, const char *body)
         return REQUEST_REFUSED;
 }
 
-/* RFC 9110 tchar */
+/* RFC 9110 tchar. Letters and digits by arithmetic, the rest by a switch: the memchr()
+ * over the extra characters for every '-' in a header name was 5% of the parse
+ * (callgrind, bench rows at c50). */
 static bool is_tchar(unsigned char c)
 {
-        static const char extra[] = "!#$%&'*+-.^_`|~";
-        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        if ((unsigned)((c | 0x20) - 'a') < 26 || (unsigned)(c - '0') < 10)
                 return true;
-        return c && memchr(extra, c, sizeof(extra) - 1);
+        switch (c) {
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~': return true;
+        default: return false;
+        }
 }
 
 /* A field value's bytes: visible, SP, HT and obs-text; no other control characters. */
@@ -82,8 +102,13 @@ static RequestOutcome parse_request_line(char *p, char *eol, RequestHead *ret)
         if (mlen == 0 || p == eol || *p != ' ')
                 return REFUSE(400, "malformed request line");
         char *target = ++p;
-        while (p < eol && (unsigned char)*p > 0x20 && *p != 0x7f)
-                p++;
+        /* the target runs to the next SP; its bytes are checked a word at a time */
+        char *sp = memchr(p, ' ', (size_t)(eol - p));
+        if (sp && !bytescan_maybe(p, (size_t)(sp - p), 0x21))
+                p = sp;
+        else
+                while (p < eol && (unsigned char)*p > 0x20 && *p != 0x7f)
+                        p++;
         if (p == target || p == eol || *p != ' ')
                 return REFUSE(400, "malformed request line");
         *p++ = 0;

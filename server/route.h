@@ -41,7 +41,6 @@ typedef struct Route {
         RouteKind kind;
         Segment view;
         size_t n_keys; /* ROUTE_ROW: as many as the view's keys (one row) or fewer (a prefix) */
-        Segment keys[ROUTE_MAX_KEYS];
         bool has_limit;
         uint64_t limit;
         uint64_t offset;
@@ -53,6 +52,9 @@ typedef struct Route {
         /* ROUTE_BAD_PARAM: which parameter, and what is wrong with it */
         const char *bad_param;
         const char *bad_reason;
+        /* last: route_parse() clears and copies only what comes before, and the keys in
+         * use; keys[n_keys..] are undefined */
+        Segment keys[ROUTE_MAX_KEYS];
 } Route;
 
 /* What route_parse() made of a target: client errors are outcomes, not failures. */

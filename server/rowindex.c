@@ -78,6 +78,27 @@ int row_index_build(Arena *a, const SnapshotView *v, RowIndex *out)
                 if (!dup)
                         out->slots[i] = (uint32_t)row + 1;
         }
+        return row_index_tag(a, out);
+}
+
+static uint8_t tag_of(uint64_t h)
+{
+        return (uint8_t)(1 + (h >> 56) % 255);
+}
+
+int row_index_tag(Arena *a, RowIndex *ix)
+{
+        size_t n = (size_t)ix->mask + 1;
+        uint8_t *tags = arena_alloc0(a, n, 1);
+        if (!tags)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (ix->slots[i]) {
+                        uint32_t o = ix->slots[i] - 1;
+                        const char *k = ix->keys + ix->key_off[o];
+                        tags[i] = tag_of(key_hash(k, ix->key_off[o + 1] - ix->key_off[o]));
+                }
+        ix->tags = tags;
         return 0;
 }
 
@@ -94,7 +115,20 @@ ssize_t row_index_find(const RowIndex *v, const char *const *keys, const size_t 
                 memcpy(blob + len + 4, keys[k], lens[k]);
                 len += 4 + lens[k];
         }
-        uint32_t i = (uint32_t)key_hash(blob, len) & v->mask;
+        uint64_t h = key_hash(blob, len);
+        uint32_t i = (uint32_t)h & v->mask;
+        if (v->tags) {
+                uint8_t t = tag_of(h);
+                for (; v->tags[i]; i = (i + 1) & v->mask) {
+                        if (v->tags[i] != t)
+                                continue;
+                        uint32_t o = v->slots[i] - 1;
+                        if (v->key_off[o + 1] - v->key_off[o] == len &&
+                            memcmp(v->keys + v->key_off[o], blob, len) == 0)
+                                return o;
+                }
+                return -ENOENT;
+        }
         while (v->slots[i]) {
                 uint32_t o = v->slots[i] - 1;
                 if (v->key_off[o + 1] - v->key_off[o] == len &&

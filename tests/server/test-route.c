@@ -199,10 +199,42 @@ static void test_absolute_form(void)
         CHECK_EQ_INT(r.kind, ROUTE_STATUS);
 }
 
+static void test_escaped_and_plain_paths_agree(void)
+{
+        /* the same keys spelled with and without escapes (two code paths in route.c) */
+        static const char *const pairs[][2] = {
+            {"/v1/views/sales/rows/eu/p1", "/v1/views/%73ales/rows/%65u/p%31"},
+            {"/v1/views/sales/rows/eu/p1?limit=3", "/v1/views/sales/rows/e%75/p1?limit=3"},
+            {"/v1/views/s", "/v1/views/%73"},
+            {"/v1/views//rows/a", "/v1/views/%2F/rows/a"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(pairs); i++) {
+                Route a, b;
+                static char sa[256], sb[256];
+                CHECK_EQ_INT(route_parse(pairs[i][0], strlen(pairs[i][0]), sa, sizeof(sa), &a), 0);
+                CHECK_EQ_INT(route_parse(pairs[i][1], strlen(pairs[i][1]), sb, sizeof(sb), &b), 0);
+                if (i == 3) { /* an escaped slash is a byte of the name, not a separator */
+                        CHECK_EQ_INT(a.kind, ROUTE_NOT_FOUND);
+                        CHECK_EQ_INT(b.kind, ROUTE_ROW);
+                        CHECK(b.view.len == 1 && b.view.p[0] == '/');
+                        continue;
+                }
+                CHECK_EQ_INT(a.kind, b.kind);
+                CHECK(a.view.len == b.view.len && memcmp(a.view.p, b.view.p, a.view.len) == 0);
+                CHECK_EQ_INT(a.n_keys, b.n_keys);
+                for (size_t k = 0; k < a.n_keys; k++)
+                        CHECK(a.keys[k].len == b.keys[k].len &&
+                              memcmp(a.keys[k].p, b.keys[k].p, a.keys[k].len) == 0);
+                CHECK_EQ_INT(a.has_limit, b.has_limit);
+                CHECK_EQ_INT(a.limit, b.limit);
+        }
+}
+
 TEST_MAIN(TEST_CASE(test_fixed_endpoints), TEST_CASE(test_unknown_paths_are_not_found),
           TEST_CASE(test_view_and_query), TEST_CASE(test_bad_queries_are_rejected),
           TEST_CASE(test_time_ranges), TEST_CASE(test_fields_and_format),
           TEST_CASE(test_prefixes_are_row_routes_with_fewer_keys),
           TEST_CASE(test_row_keys_are_percent_decoded), TEST_CASE(test_bad_escapes_are_rejected),
           TEST_CASE(test_too_many_keys_are_malformed),
-          TEST_CASE(test_targets_beyond_the_limit_are_too_long), TEST_CASE(test_absolute_form))
+          TEST_CASE(test_targets_beyond_the_limit_are_too_long), TEST_CASE(test_absolute_form),
+          TEST_CASE(test_escaped_and_plain_paths_agree))

@@ -66,6 +66,37 @@ static void test_numbers_are_keyed_by_their_shortest_text(void)
         CHECK_EQ_INT(find(&ix.by_id, "042", NULL), -ENOENT);
 }
 
+/* The tags only skip keys that cannot match: with and without them, every row's own key
+ * finds the row (the first of equal keys) and keys next to them find nothing. */
+static void test_tags_agree_with_the_plain_probe(void)
+{
+        _cleanup_(indexed_done) Indexed ix = {0};
+        CHECK(indexed(&ix) == 0);
+        CHECK(ix.sales.tags != NULL);
+        RowIndex plain = ix.sales;
+        plain.tags = NULL;
+        size_t tagged_slots = 0;
+        for (size_t i = 0; i <= ix.sales.mask; i++) {
+                CHECK_EQ_INT(ix.sales.tags[i] != 0, ix.sales.slots[i] != 0);
+                tagged_slots += ix.sales.tags[i] != 0;
+        }
+        CHECK(tagged_slots > 0);
+        const SnapshotView *v = &ix.snapshot->views[0];
+        for (size_t r = 0; r < v->n_rows; r++) {
+                const Value *row = snapshot_view_row(v, r);
+                char other[64];
+                snprintf(other, sizeof(other), "%.*sx", (int)row[1].len, row[1].s);
+                const char *keys[2] = {row[0].s, row[1].s}, *miss[2] = {row[0].s, other};
+                size_t lens[2] = {row[0].len, row[1].len}, mlens[2] = {row[0].len, strlen(other)};
+                ssize_t a = row_index_find(&ix.sales, keys, lens, 2);
+                CHECK(a >= 0 && (size_t)a <= r);
+                CHECK_EQ_INT(a, row_index_find(&plain, keys, lens, 2));
+                CHECK_EQ_INT(row_index_find(&ix.sales, miss, mlens, 2),
+                             row_index_find(&plain, miss, mlens, 2));
+        }
+}
+
 TEST_MAIN(TEST_CASE(test_rows_are_found_by_key_text),
           TEST_CASE(test_key_boundaries_are_not_blurred), TEST_CASE(test_wrong_arity_finds_nothing),
-          TEST_CASE(test_numbers_are_keyed_by_their_shortest_text))
+          TEST_CASE(test_numbers_are_keyed_by_their_shortest_text),
+          TEST_CASE(test_tags_agree_with_the_plain_probe))

@@ -1,0 +1,229 @@
+/* bench/body-send: which way of putting a multi-megabyte body on a socket costs the server
+ * least CPU, for tallyd's whole-view responses (docs/performance.md).
+ *
+ * One thread, level-triggered epoll, keep-alive: every request gets a 200 with FILE's
+ * bytes, sent the way MODE says, in slices of at most 512 KiB per wake-up (as tallyd's
+ * conn.c does, so 50 clients take turns), arming EPOLLOUT only when the socket is full:
+ *   writev    from a private anonymous copy of the file (tallyd's snapshot image)
+ *   splice    vmsplice() of that copy into a 1 MiB pipe, splice() into the socket
+ *             (tallyd's zero-copy path for pieces of 256 KiB and more)
+ *   sendfile  sendfile(2) from the file itself, at the body's offset (what nginx does)
+ * SNDBUF (bytes, 0 = the kernel's autotuning) sets SO_SNDBUF on every connection.
+ * Built only with `meson -Dbench=true`; bench/server does not run it.
+ *
+ *   body-send MODE PORT FILE [SNDBUF] */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* vmsplice, splice, accept4, memmem */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define MAX_EVENTS 256
+#define SLICE      (512 * 1024)
+#define PIPE_BYTES (1024 * 1024)
+
+enum { M_WRITEV, M_SPLICE, M_SENDFILE };
+
+typedef struct Conn {
+        int fd;
+        int pipe[2];
+        size_t in_pipe;
+        size_t have;
+        size_t sent; /* of head + body, while a response is going out */
+        int busy;
+        char buf[8192];
+} Conn;
+
+static int mode, file_fd, ep;
+static char head[256], *body;
+static size_t head_len, body_len;
+
+/* 1 when the response is out, 0 when the socket is full, -1 on error */
+static int push(Conn *c)
+{
+        size_t budget = SLICE, total = head_len + body_len;
+        while (c->sent < total || c->in_pipe) {
+                if (!budget)
+                        return 0; /* the others' turn: level-triggered EPOLLOUT comes back */
+                ssize_t n;
+                if (c->in_pipe) {
+                        n = splice(c->pipe[0], NULL, c->fd, NULL, c->in_pipe,
+                                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                        if (n < 0)
+                                return errno == EAGAIN ? 0 : -1;
+                        c->in_pipe -= (size_t)n;
+                        budget -= (size_t)n < budget ? (size_t)n : budget;
+                        continue;
+                }
+                if (c->sent < head_len || mode == M_WRITEV) {
+                        struct iovec iov[2];
+                        int k = 0;
+                        if (c->sent < head_len)
+                                iov[k++] = (struct iovec){head + c->sent, head_len - c->sent};
+                        size_t off = c->sent > head_len ? c->sent - head_len : 0;
+                        if (mode == M_WRITEV || k == 0)
+                                iov[k++] = (struct iovec){body + off, body_len - off};
+                        n = writev(c->fd, iov, k);
+                } else if (mode == M_SPLICE) {
+                        size_t off = c->sent - head_len;
+                        struct iovec iov = {body + off, body_len - off};
+                        n = vmsplice(c->pipe[1], &iov, 1, SPLICE_F_NONBLOCK);
+                        if (n > 0) {
+                                c->in_pipe = (size_t)n;
+                                c->sent += (size_t)n;
+                                continue;
+                        }
+                } else {
+                        off_t off = (off_t)(c->sent - head_len);
+                        size_t want = body_len - (size_t)off;
+                        n = sendfile(c->fd, file_fd, &off, want < budget ? want : budget);
+                }
+                if (n < 0)
+                        return errno == EAGAIN ? 0 : -1;
+                c->sent += (size_t)n;
+                budget -= (size_t)n < budget ? (size_t)n : budget;
+        }
+        return 1;
+}
+
+static void want(Conn *c, int out)
+{
+        struct epoll_event ev = {.events = out ? EPOLLOUT : EPOLLIN, .data.ptr = c};
+        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* -1 when the connection is done */
+static int serve(Conn *c, int writable)
+{
+        for (;;) {
+                if (c->busy) {
+                        int r = push(c);
+                        if (r < 0)
+                                return -1;
+                        if (r == 0) {
+                                if (!writable)
+                                        want(c, 1);
+                                return 0;
+                        }
+                        c->busy = 0;
+                        if (writable) {
+                                want(c, 0);
+                                writable = 0;
+                        }
+                }
+                char *e = memmem(c->buf, c->have, "\r\n\r\n", 4);
+                if (e) {
+                        size_t done = (size_t)(e - c->buf) + 4;
+                        memmove(c->buf, c->buf + done, c->have - done);
+                        c->have -= done;
+                        c->busy = 1;
+                        c->sent = 0;
+                        continue;
+                }
+                if (writable)
+                        return 0;
+                ssize_t k = read(c->fd, c->buf + c->have, sizeof c->buf - c->have);
+                if (k == 0 || (k < 0 && errno != EAGAIN) || c->have == sizeof c->buf)
+                        return -1;
+                if (k < 0)
+                        return 0;
+                c->have += (size_t)k;
+                if (!memmem(c->buf, c->have, "\r\n\r\n", 4))
+                        return 0;
+        }
+}
+
+int main(int argc, char **argv)
+{
+        if (argc < 4 || argc > 5) {
+                fprintf(stderr, "usage: %s writev|splice|sendfile PORT FILE [SNDBUF]\n", argv[0]);
+                return 64;
+        }
+        mode = strcmp(argv[1], "writev") == 0     ? M_WRITEV
+               : strcmp(argv[1], "splice") == 0   ? M_SPLICE
+               : strcmp(argv[1], "sendfile") == 0 ? M_SENDFILE
+                                                  : -1;
+        if (mode < 0) {
+                fprintf(stderr, "unknown mode %s\n", argv[1]);
+                return 64;
+        }
+        int sndbuf = argc == 5 ? atoi(argv[4]) : 0;
+        struct stat st;
+        file_fd = open(argv[3], O_RDONLY | O_CLOEXEC);
+        if (file_fd < 0 || fstat(file_fd, &st) < 0 || st.st_size == 0) {
+                perror(argv[3]);
+                return 1;
+        }
+        body_len = (size_t)st.st_size;
+        body = mmap(NULL, body_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (body == MAP_FAILED || pread(file_fd, body, body_len, 0) != (ssize_t)body_len) {
+                perror("read");
+                return 1;
+        }
+        head_len = (size_t)snprintf(head, sizeof head,
+                                    "HTTP/1.1 200 OK\r\nContent-Type: application/json; "
+                                    "charset=utf-8\r\nContent-Length: %zu\r\n\r\n",
+                                    body_len);
+        int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
+        setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)atoi(argv[2])),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) < 0 || listen(ls, 4096) < 0) {
+                perror("listen");
+                return 1;
+        }
+        ep = epoll_create1(0);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+        epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+        struct epoll_event evs[MAX_EVENTS];
+        for (;;) {
+                int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
+                for (int i = 0; i < n; i++) {
+                        Conn *c = evs[i].data.ptr;
+                        if (!c) {
+                                int fd;
+                                while ((fd = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+                                        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                                        if (sndbuf)
+                                                setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+                                                           sizeof sndbuf);
+                                        Conn *nc = calloc(1, sizeof *nc);
+                                        if (!nc || (mode == M_SPLICE &&
+                                                    pipe2(nc->pipe, O_NONBLOCK | O_CLOEXEC) < 0)) {
+                                                free(nc);
+                                                close(fd);
+                                                continue;
+                                        }
+                                        if (mode == M_SPLICE)
+                                                fcntl(nc->pipe[1], F_SETPIPE_SZ, PIPE_BYTES);
+                                        nc->fd = fd;
+                                        struct epoll_event cev = {.events = EPOLLIN,
+                                                                  .data.ptr = nc};
+                                        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
+                                }
+                                continue;
+                        }
+                        if (serve(c, !!(evs[i].events & EPOLLOUT)) < 0) {
+                                close(c->fd);
+                                if (mode == M_SPLICE) {
+                                        close(c->pipe[0]);
+                                        close(c->pipe[1]);
+                                }
+                                free(c);
+                        }
+                }
+        }
+}
