@@ -15,7 +15,9 @@
 
 #include "nats_manifest.h"
 
+#ifndef FETCH_WINDOW /* -DFETCH_WINDOW=1 for bench/cluster's before and after */
 #define FETCH_WINDOW 4
+#endif
 
 enum {
         FETCH_OK = 0,

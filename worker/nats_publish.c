@@ -21,7 +21,9 @@
  * that do not shrink again) 2.50:1 against 2.70:1 for level 4 and 2.81:1 for 6, at half
  * or less of their CPU (README "Many hosts"). Every serving host gains the bytes; the
  * worker pays the CPU once. */
+#ifndef PUBLISH_DEFLATE_LEVEL /* -DPUBLISH_DEFLATE_LEVEL=0: sent as is (level 0 never shrinks) */
 #define PUBLISH_DEFLATE_LEVEL 1
+#endif
 /* Deflated only if that saves at least 1/16: below, inflating on every host costs more
  * than the bytes saved. */
 #define PUBLISH_DEFLATE_MIN_SAVING 16
