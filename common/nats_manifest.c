@@ -26,6 +26,12 @@ size_t nats_manifest_format(const NatsManifest *m, char *buf, size_t n)
                          "last_seq %" PRIu64 "\n",
                          m->generation, m->bytes, m->chunks, m->chunk_bytes, m->xxh3, m->subject,
                          m->first_seq, m->last_seq);
+        if (k >= 0 && (size_t)k < n && m->encoding == NATS_ENCODING_DEFLATE)
+                k += snprintf(buf + k, n - (size_t)k,
+                              "encoding deflate\n"
+                              "raw_bytes %" PRIu64 "\n"
+                              "wire_xxh3 %016" PRIx64 "\n",
+                              m->raw_bytes, m->wire_xxh3);
         return k < 0 ? 0 : MIN((size_t)k, n - 1);
 }
 
@@ -65,8 +71,15 @@ static bool is_hex_token(const char *s)
 int nats_manifest_parse(const void *data, size_t len, const char *bucket, NatsManifest *ret,
                         char *reason, size_t reason_size)
 {
-        static const char *const keys[] = {"generation", "bytes",   "chunks",    "chunk_bytes",
-                                           "xxh3",       "subject", "first_seq", "last_seq"};
+        static const char *const keys[] = {"generation", "bytes",     "chunks",    "chunk_bytes",
+                                           "xxh3",       "subject",   "first_seq", "last_seq",
+                                           "encoding",   "raw_bytes", "wire_xxh3"};
+        enum {
+                REQUIRED = (1u << 8) - 1,
+                ENCODING = 1u << 8,
+                RAW_BYTES = 1u << 9,
+                WIRE_XXH3 = 1u << 10
+        };
         char text[NATS_MANIFEST_MAX_BYTES + 1];
         NatsManifest m = {};
         unsigned seen = 0;
@@ -104,12 +117,39 @@ int nats_manifest_parse(const void *data, size_t len, const char *bucket, NatsMa
                 case 5: r = strcpy_checked(m.subject, sizeof(m.subject), val); break;
                 case 6: r = parse_uint(val, 1, UINT64_MAX / 2, &m.first_seq); break;
                 case 7: r = parse_uint(val, 1, UINT64_MAX / 2, &m.last_seq); break;
+                case 8:
+                        if (strcmp(val, "deflate") == 0)
+                                m.encoding = NATS_ENCODING_DEFLATE;
+                        else if (strcmp(val, "identity") != 0)
+                                FAIL("unknown encoding '%.40s'", val);
+                        break;
+                case 9: r = parse_uint(val, 1, UINT64_C(1) << 40, &m.raw_bytes); break;
+                case 10: r = parse_hex64(val, &m.wire_xxh3); break;
                 }
                 if (r < 0)
                         FAIL("field '%s': bad value '%.40s'", key, val);
         }
-        if (seen != (1u << ELEMENTSOF(keys)) - 1)
+        if ((seen & REQUIRED) != REQUIRED)
                 FAIL("a field is missing");
+        if (m.encoding == NATS_ENCODING_IDENTITY) {
+                if ((seen & RAW_BYTES) && m.raw_bytes != m.bytes)
+                        FAIL("raw_bytes %" PRIu64 " but %" PRIu64 " bytes sent as is", m.raw_bytes,
+                             m.bytes);
+                if ((seen & WIRE_XXH3) && m.wire_xxh3 != m.xxh3)
+                        FAIL("wire_xxh3 differs from xxh3 for a file sent as is");
+                m.raw_bytes = m.bytes;
+                m.wire_xxh3 = m.xxh3;
+        } else {
+                if ((seen & (RAW_BYTES | WIRE_XXH3)) != (RAW_BYTES | WIRE_XXH3))
+                        FAIL("encoding deflate needs raw_bytes and wire_xxh3");
+                /* the publisher deflates only what it makes smaller */
+                if (m.bytes >= m.raw_bytes)
+                        FAIL("%" PRIu64 " deflated bytes for a file of %" PRIu64, m.bytes,
+                             m.raw_bytes);
+                if (m.raw_bytes / NATS_DEFLATE_MAX_RATIO > m.bytes)
+                        FAIL("%" PRIu64 " deflated bytes cannot inflate to %" PRIu64, m.bytes,
+                             m.raw_bytes);
+        }
         if ((m.bytes + m.chunk_bytes - 1) / m.chunk_bytes != m.chunks)
                 FAIL("%" PRIu64 " chunks of %" PRIu64 " bytes cannot hold %" PRIu64 " bytes",
                      m.chunks, m.chunk_bytes, m.bytes);

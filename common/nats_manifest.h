@@ -1,6 +1,7 @@
 /* The wire contract between tally-worker and tally-sync over JetStream.
  *
- * A snapshot file travels as chunks (each at most the server's max_payload minus room for
+ * A snapshot file travels, deflated (raw RFC 1951, libdeflate) when that makes it smaller,
+ * as chunks (each at most the server's max_payload minus room for
  * headers) published to the stream NATS_STREAM_PREFIX<bucket> on the subject
  *   tally.<bucket>.chunks.<generation>.<16 hex digits, random per publish>
  * each with the headers Nats-Msg-Id (so a retry after a leader change is deduplicated)
@@ -9,13 +10,19 @@
  * publisher read (create if none): two workers cannot overwrite each other, and a
  * manifest only ever names chunks that are already stored. A consumer fetches stream
  * sequences first_seq..last_seq, keeps the messages on the manifest's subject, places them
- * by Tally-Chunk, and accepts the file only if every chunk is there, the sizes add up
- * and xxh3-64 of the whole file matches; then it validates the file as tallyd does.
+ * by Tally-Chunk, and accepts the wire bytes only if every chunk is there, the sizes add
+ * up and (deflated) their xxh3-64 matches wire_xxh3; it inflates them into exactly
+ * raw_bytes, checks xxh3-64 of the file, then validates the file as tallyd does.
  *
  * The manifest is text so an operator can read it with any NATS tool:
  *   tally-manifest 1\n  generation N\n  bytes N\n  chunks N\n  chunk_bytes N\n
  *   xxh3 <16 hex>\n  subject S\n  first_seq N\n  last_seq N\n
- * Parsing treats it as untrusted: every field required, bounded and consistent. */
+ * and, for a deflated file (written only then, so a file sent as is reads as it did
+ * before these fields existed):
+ *   encoding deflate\n  raw_bytes N\n  wire_xxh3 <16 hex>\n
+ * bytes and chunks count the wire bytes; xxh3 is always the file's own (raw) hash.
+ * Parsing treats it as untrusted: every field required, bounded and consistent; a manifest
+ * without encoding is identity (bytes == raw_bytes). */
 #pragma once
 
 #include "util.h"
@@ -29,16 +36,27 @@
 /* Sequences a consumer may scan for one manifest: a concurrent publisher's chunks may
  * interleave with ours, but not without bound. */
 #define NATS_MAX_SCAN_FACTOR 4
+/* Deflate cannot expand more than 1032:1 (258 bytes per 2-bit code): a manifest claiming
+ * more is lying before a byte is fetched. */
+#define NATS_DEFLATE_MAX_RATIO 1032
+
+typedef enum NatsEncoding {
+        NATS_ENCODING_IDENTITY = 0,
+        NATS_ENCODING_DEFLATE = 1,
+} NatsEncoding;
 
 typedef struct NatsManifest {
         uint64_t generation;
-        uint64_t bytes;
+        uint64_t bytes; /* on the wire: what the chunks add up to */
         uint64_t chunks;
         uint64_t chunk_bytes;
         uint64_t xxh3;
         char subject[NATS_MAX_SUBJECT];
         uint64_t first_seq;
         uint64_t last_seq;
+        NatsEncoding encoding;
+        uint64_t raw_bytes; /* the file's size: == bytes for identity */
+        uint64_t wire_xxh3; /* of the wire bytes: == xxh3 for identity */
 } NatsManifest;
 
 /* "tally-chunks-<bucket>" and "tally.<bucket>.chunks" into buf. */

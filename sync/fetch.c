@@ -3,7 +3,19 @@
 #include <inttypes.h>
 #include <xxhash.h>
 
+#include "inflate.h"
 #include "nats_connect.h"
+
+/* How long one outstanding direct get may take before the fetch counts as failed (and is
+ * retried): a replica that died mid-fetch never answers. */
+#define FETCH_REPLY_TIMEOUT_MSEC 5000
+
+typedef struct Assembly {
+        const NatsManifest *m;
+        char *buf; /* m->bytes */
+        uint8_t *have;
+        uint64_t got;
+} Assembly;
 
 /* Tally-Chunk: decimal index, nothing else. */
 static int chunk_index(natsMsg *msg, uint64_t n_chunks, uint64_t *ret)
@@ -38,64 +50,166 @@ static const char *chunk_subject(natsMsg *msg)
         return natsMsg_GetSubject(msg);
 }
 
-int fetch_snapshot(jsCtx *js, const char *stream, const NatsManifest *m, volatile const int *stop,
-                   void **ret_buf, char *reason, size_t rs)
+/* Places the message stored at seq (and destroys it): 0, or FETCH_DAMAGED. */
+static int take_chunk(Assembly *a, uint64_t seq, natsMsg *msg, char *reason, size_t rs)
+{
+        const NatsManifest *m = a->m;
+        uint64_t idx;
+        const char *subj = chunk_subject(msg);
+        if (!subj || strcmp(subj, m->subject) != 0) {
+                natsMsg_Destroy(msg); /* another publish interleaved: not ours */
+                return 0;
+        }
+        if (chunk_index(msg, m->chunks, &idx) < 0) {
+                natsMsg_Destroy(msg);
+                snprintf(reason, rs, "chunk at sequence %" PRIu64 " has no valid %s", seq,
+                         NATS_CHUNK_HEADER);
+                return FETCH_DAMAGED;
+        }
+        uint64_t off = idx * m->chunk_bytes;
+        uint64_t want = MIN(m->chunk_bytes, m->bytes - off);
+        int len = natsMsg_GetDataLength(msg);
+        if (a->have[idx] || len < 0 || (uint64_t)len != want) {
+                snprintf(reason, rs,
+                         "chunk %" PRIu64 " at sequence %" PRIu64 " is %d bytes, expected %" PRIu64
+                         "%s",
+                         idx, seq, len, want, a->have[idx] ? " (and a duplicate)" : "");
+                natsMsg_Destroy(msg);
+                return FETCH_DAMAGED;
+        }
+        memcpy(a->buf + off, natsMsg_GetData(msg), want);
+        natsMsg_Destroy(msg);
+        a->have[idx] = 1;
+        a->got++;
+        return 0;
+}
+
+/* Fetches sequences first_seq..last_seq until every chunk is placed, FETCH_WINDOW
+ * direct gets outstanding, each on its own reply subject <inbox>.<seq>. A reply that is a
+ * status (not found on a lagging replica, no responders) is asked again the slow way. */
+static int fetch_window(natsConnection *nc, jsCtx *js, const char *stream, Assembly *a,
+                        volatile const int *stop, char *reason, size_t rs)
+{
+        const NatsManifest *m = a->m;
+        natsInbox *inbox = NULL;
+        natsSubscription *sub = NULL;
+        char wild[128], get_subject[160], reply[160], body[48];
+        uint64_t outstanding[FETCH_WINDOW];
+        unsigned n_out = 0;
+        int r = 0;
+
+        natsStatus s = natsInbox_Create(&inbox);
+        if (s == NATS_OK) {
+                snprintf(wild, sizeof(wild), "%s.*", (const char *)inbox);
+                s = natsConnection_SubscribeSync(&sub, nc, wild);
+        }
+        if (s != NATS_OK) {
+                natsInbox_Destroy(inbox);
+                return nats_error(s, "cannot subscribe for chunks", reason, rs);
+        }
+        size_t inbox_len = strlen(inbox);
+        snprintf(get_subject, sizeof(get_subject), "$JS.API.DIRECT.GET.%s", stream);
+        uint64_t next = m->first_seq;
+        while (r == 0 && a->got < m->chunks && (next <= m->last_seq || n_out > 0)) {
+                if (*stop) {
+                        r = -ECANCELED;
+                        break;
+                }
+                while (n_out < FETCH_WINDOW && next <= m->last_seq && s == NATS_OK) {
+                        snprintf(reply, sizeof(reply), "%s.%" PRIu64, (const char *)inbox, next);
+                        int bl = snprintf(body, sizeof(body), "{\"seq\":%" PRIu64 "}", next);
+                        s = natsConnection_PublishRequest(nc, get_subject, reply, body, bl);
+                        if (s == NATS_OK)
+                                outstanding[n_out++] = next++;
+                }
+                natsMsg *msg = NULL;
+                if (s == NATS_OK)
+                        s = natsSubscription_NextMsg(&msg, sub, FETCH_REPLY_TIMEOUT_MSEC);
+                if (s != NATS_OK) {
+                        r = nats_error(s, "cannot fetch a chunk", reason, rs);
+                        break;
+                }
+                /* our own reply subject, but still checked: anyone may publish to it */
+                const char *subj = natsMsg_GetSubject(msg);
+                uint64_t seq = 0;
+                unsigned k = n_out;
+                if (subj && strncmp(subj, inbox, inbox_len) == 0 && subj[inbox_len] == '.' &&
+                    parse_uint(subj + inbox_len + 1, m->first_seq, m->last_seq, &seq) == 0)
+                        for (k = 0; k < n_out && outstanding[k] != seq; k++)
+                                ;
+                if (k == n_out) {
+                        natsMsg_Destroy(msg);
+                        continue;
+                }
+                outstanding[k] = outstanding[--n_out];
+                const char *status = NULL;
+                if (natsMsgHeader_Get(msg, "Status", &status) == NATS_OK && status) {
+                        natsMsg_Destroy(msg);
+                        msg = NULL;
+                        s = get_chunk(js, stream, seq, &msg);
+                        if (s == NATS_NOT_FOUND) {
+                                s = NATS_OK;
+                                continue; /* purged or deleted: counted as missing */
+                        }
+                        if (s != NATS_OK) {
+                                r = nats_error(s, "cannot fetch a chunk", reason, rs);
+                                break;
+                        }
+                }
+                r = take_chunk(a, seq, msg, reason, rs);
+        }
+        natsSubscription_Destroy(sub); /* replies still on their way are dropped */
+        natsInbox_Destroy(inbox);
+        return r;
+}
+
+int fetch_snapshot(natsConnection *nc, jsCtx *js, const char *stream, const NatsManifest *m,
+                   volatile const int *stop, void **ret_buf, FetchTiming *timing, char *reason,
+                   size_t rs)
 {
         _cleanup_free_ char *buf = malloc(m->bytes);
         _cleanup_free_ uint8_t *have = calloc(m->chunks, 1);
-        uint64_t got = 0;
         if (!buf || !have)
                 return -ENOMEM;
-        for (uint64_t seq = m->first_seq; seq <= m->last_seq && got < m->chunks; seq++) {
-                if (*stop)
-                        return -ECANCELED;
-                natsMsg *msg = NULL;
-                natsStatus s = get_chunk(js, stream, seq, &msg);
-                if (s == NATS_NOT_FOUND)
-                        continue; /* purged or deleted: counted as missing below */
-                if (s != NATS_OK)
-                        return nats_error(s, "cannot fetch a chunk", reason, rs);
-                uint64_t idx;
-                const char *subj = chunk_subject(msg);
-                if (!subj || strcmp(subj, m->subject) != 0) {
-                        natsMsg_Destroy(msg); /* another publish interleaved: not ours */
-                        continue;
-                }
-                if (chunk_index(msg, m->chunks, &idx) < 0) {
-                        natsMsg_Destroy(msg);
-                        snprintf(reason, rs, "chunk at sequence %" PRIu64 " has no valid %s", seq,
-                                 NATS_CHUNK_HEADER);
-                        return FETCH_DAMAGED;
-                }
-                uint64_t off = idx * m->chunk_bytes;
-                uint64_t want = MIN(m->chunk_bytes, m->bytes - off);
-                int len = natsMsg_GetDataLength(msg);
-                if (have[idx] || len < 0 || (uint64_t)len != want) {
-                        snprintf(reason, rs,
-                                 "chunk %" PRIu64 " at sequence %" PRIu64
-                                 " is %d bytes, expected %" PRIu64 "%s",
-                                 idx, seq, len, want, have[idx] ? " (and a duplicate)" : "");
-                        natsMsg_Destroy(msg);
-                        return FETCH_DAMAGED;
-                }
-                memcpy(buf + off, natsMsg_GetData(msg), want);
-                natsMsg_Destroy(msg);
-                have[idx] = 1;
-                got++;
-        }
-        if (got != m->chunks) {
-                snprintf(reason, rs, "only %" PRIu64 " of %" PRIu64 " chunks in the stream", got,
+        Assembly a = {.m = m, .buf = buf, .have = have};
+        int r = fetch_window(nc, js, stream, &a, stop, reason, rs);
+        if (r != 0)
+                return r;
+        if (a.got != m->chunks) {
+                snprintf(reason, rs, "only %" PRIu64 " of %" PRIu64 " chunks in the stream", a.got,
                          m->chunks);
                 return FETCH_DAMAGED;
         }
         uint64_t sum = XXH3_64bits(buf, m->bytes);
-        if (sum != m->xxh3) {
+        if (sum != m->wire_xxh3) {
                 snprintf(reason, rs,
-                         "xxh3 of the reassembled file is %016" PRIx64
+                         "xxh3 of the reassembled %s is %016" PRIx64
                          ", the manifest says %016" PRIx64,
-                         sum, m->xxh3);
+                         m->encoding == NATS_ENCODING_DEFLATE ? "deflated bytes" : "file", sum,
+                         m->wire_xxh3);
                 return FETCH_DAMAGED;
         }
+        timing->fetched = now_realtime_usec();
+        if (m->encoding == NATS_ENCODING_DEFLATE) {
+                void *raw = NULL;
+                free(TAKE_PTR(have));
+                r = inflate_exact(buf, m->bytes, m->raw_bytes, &raw, reason, rs);
+                if (r < 0)
+                        return r;
+                if (r == INFLATE_REFUSED)
+                        return FETCH_DAMAGED;
+                free(buf);
+                buf = raw;
+                sum = XXH3_64bits(buf, m->raw_bytes);
+                if (sum != m->xxh3) {
+                        snprintf(reason, rs,
+                                 "xxh3 of the inflated file is %016" PRIx64
+                                 ", the manifest says %016" PRIx64,
+                                 sum, m->xxh3);
+                        return FETCH_DAMAGED;
+                }
+        }
+        timing->inflated = now_realtime_usec();
         *ret_buf = TAKE_PTR(buf);
         return FETCH_OK;
 }

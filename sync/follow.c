@@ -155,17 +155,19 @@ static int handle(Follower *f, uint64_t rev, const void *data, size_t len)
                 f->last_revision = rev;
                 return 0;
         }
-        if (m.bytes > f->cfg->max_snapshot_bytes) {
+        if (m.raw_bytes > f->cfg->max_snapshot_bytes) {
+                /* before allocating anything: raw_bytes bounds the wire bytes too */
                 snprintf(reason, sizeof(reason),
-                         "%" PRIu64 " bytes, max_snapshot_bytes is %" PRIu64, m.bytes,
+                         "%" PRIu64 " bytes, max_snapshot_bytes is %" PRIu64, m.raw_bytes,
                          f->cfg->max_snapshot_bytes);
                 refuse(f, rev, &m, reason);
                 f->last_revision = rev;
                 return 0;
         }
-        uint64_t t0 = now_monotonic_usec();
+        uint64_t t0 = now_monotonic_usec(), seen = now_realtime_usec(), verified = 0;
+        FetchTiming ft = {};
         _cleanup_free_ void *buf = NULL;
-        r = fetch_snapshot(f->js, f->stream, &m, f->stop, &buf, reason, sizeof(reason));
+        r = fetch_snapshot(f->nc, f->js, f->stream, &m, f->stop, &buf, &ft, reason, sizeof(reason));
         if (r == -ECANCELED)
                 return 0;
         if (r < 0) {
@@ -186,8 +188,8 @@ static int handle(Follower *f, uint64_t rev, const void *data, size_t len)
                 refuse(f, rev, &m, reason);
                 return 0;
         }
-        r = install_snapshot(f->cfg->snapshot_dir, f->cfg->keep, m.generation, buf, m.bytes, reason,
-                             sizeof(reason));
+        r = install_snapshot(f->cfg->snapshot_dir, f->cfg->keep, m.generation, buf, m.raw_bytes,
+                             &verified, reason, sizeof(reason));
         if (r == INSTALL_REFUSED) {
                 refuse(f, rev, &m, reason);
                 return 0;
@@ -200,17 +202,23 @@ static int handle(Follower *f, uint64_t rev, const void *data, size_t len)
                 f->retry = true;
                 return 0;
         }
+        uint64_t installed = now_realtime_usec();
         f->installed++;
         /* Hand the snapshot's pages back now: a daemon that holds one snapshot at a time
          * should not keep the last one's worth of heap between updates. */
         free(TAKE_PTR(buf));
         malloc_trim(0);
         uint64_t ms = (now_monotonic_usec() - t0) / USEC_PER_MSEC;
-        log_info("installed snapshot %" PRIu64 " from NATS bucket %s: %" PRIu64 " bytes in %" PRIu64
-                 " chunks, %" PRIu64 " ms",
-                 m.generation, f->cfg->nats.bucket, m.bytes, m.chunks, ms);
+        log_info("installed snapshot %" PRIu64 " from NATS bucket %s: %" PRIu64 " bytes (%" PRIu64
+                 " %s) in %" PRIu64 " chunks, %" PRIu64 " ms",
+                 m.generation, f->cfg->nats.bucket, m.raw_bytes, m.bytes,
+                 m.encoding == NATS_ENCODING_DEFLATE ? "deflated" : "sent as is", m.chunks, ms);
+        /* bench/cluster reads this line (realtime usec) */
+        log_debug("sync timing: generation %" PRIu64 " seen %" PRIu64 " fetched %" PRIu64
+                  " inflated %" PRIu64 " verified %" PRIu64 " installed %" PRIu64,
+                  m.generation, seen, ft.fetched, ft.inflated, verified, installed);
         notify_status("serving generation %" PRIu64 " from NATS bucket %s", m.generation,
-                           f->cfg->nats.bucket);
+                      f->cfg->nats.bucket);
         return 0;
 }
 

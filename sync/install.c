@@ -6,7 +6,7 @@
 #include "snapshot_write.h"
 
 int install_snapshot(const char *dir, unsigned keep, uint64_t generation, const void *buf,
-                     size_t len, char *reason, size_t rs)
+                     size_t len, uint64_t *verified_usec, char *reason, size_t rs)
 {
         /* The very check tallyd's loader makes; the decoded copy is dropped at once, so at
          * most two copies of one snapshot are ever held. */
@@ -27,6 +27,7 @@ int install_snapshot(const char *dir, unsigned keep, uint64_t generation, const 
                 return INSTALL_REFUSED;
         }
         s = snapshot_free(s);
+        *verified_usec = now_realtime_usec();
         r = snapshot_install(dir, generation, buf, len, keep);
         if (r == SNAPSHOT_INSTALL_NOT_NEWER)
                 return INSTALL_NOT_NEWER;

@@ -12,5 +12,6 @@ enum {
         INSTALL_NOT_NEWER = 2, /* the directory already holds it or a newer one */
 };
 
+/* *verified_usec: when validation ended (CLOCK_REALTIME), for bench/cluster's breakdown. */
 int install_snapshot(const char *dir, unsigned keep, uint64_t generation, const void *buf,
-                     size_t len, char *reason, size_t reason_size);
+                     size_t len, uint64_t *verified_usec, char *reason, size_t reason_size);

@@ -5,11 +5,19 @@
  *                                      puts a damaged snapshot into the bucket as GEN
  * MODE: garbage (random bytes, honest xxh3), xxh3 (FILE's bytes, wrong xxh3), flip (FILE
  * with one payload byte flipped, honest xxh3: only the snapshot's own checksum catches it),
- * missing (a manifest naming a chunk never published).
+ * missing (a manifest naming a chunk never published); deflated ones: truncated (FILE
+ * deflated, the stream's last KiB cut off), raw-over (FILE deflated, raw_bytes announcing
+ * 4 KiB more than it inflates to), bomb (64 MiB of zeros deflated, announced as FILE's
+ * size), bomb-big (300 MiB of zeros, announced honestly: over max_snapshot_bytes), ratio
+ * (FILE deflated, raw_bytes claiming more than deflate can expand). For truncated and
+ * raw-over the manifest's xxh3 is FILE's with a bit flipped (another per mode), so tally-sync's
+ * memory of refused (generation, xxh3) pairs does not take one for the other: both are refused
+ * before that hash is compared.
  * It writes through the same wire contract as tally-worker (nats_manifest.h), with a
  * compare-and-swap on the revision it read, so the damage is exactly what a buggy or
  * hostile publisher could leave. */
 #include <inttypes.h>
+#include <libdeflate.h>
 #include <sys/random.h>
 #include <xxhash.h>
 
@@ -107,12 +115,8 @@ int main(int argc, char **argv)
         if (strcmp(cmd, "damage") != 0 || argc != 7)
                 return 64;
         const char *mode = argv[4];
-        NatsManifest m;
-        if (nats_manifest_parse(kvEntry_Value(e), (size_t)kvEntry_ValueLen(e), cfg.bucket, &m,
-                                reason, sizeof(reason)) < 0) {
-                fprintf(stderr, "cluster-tool: current manifest: %s\n", reason);
-                return 1;
-        }
+        /* the current manifest may itself be one of ours that does not parse: only its
+         * revision matters */
         uint64_t rev = kvEntry_Revision(e);
         char *buf = NULL;
         size_t len = 0;
@@ -122,13 +126,53 @@ int main(int argc, char **argv)
                 (void)!getrandom(buf, len, 0);
         else if (strcmp(mode, "flip") == 0)
                 buf[len / 2] ^= 0x20;
-        else if (strcmp(mode, "xxh3") != 0 && strcmp(mode, "missing") != 0)
-                return 64;
-
         NatsManifest d = {
             .generation = strtoull(argv[6], NULL, 10), .bytes = len, .xxh3 = XXH3_64bits(buf, len)};
-        if (strcmp(mode, "xxh3") == 0)
-                d.xxh3 ^= 1;
+        bool deflated = true;
+        if (strcmp(mode, "bomb") == 0 || strcmp(mode, "bomb-big") == 0) {
+                size_t zeros = (size_t)(strcmp(mode, "bomb") == 0 ? 64 : 300) << 20;
+                free(buf);
+                buf = calloc(zeros, 1);
+                if (!buf)
+                        return 1;
+                d.xxh3 = XXH3_64bits(buf, zeros);
+                d.raw_bytes = strcmp(mode, "bomb") == 0 ? len : zeros;
+                len = zeros;
+        } else if (strcmp(mode, "truncated") == 0 || strcmp(mode, "raw-over") == 0 ||
+                   strcmp(mode, "ratio") == 0) {
+                d.raw_bytes = len;
+                d.xxh3 ^= strcmp(mode, "truncated") == 0  ? 2
+                          : strcmp(mode, "raw-over") == 0 ? 4
+                                                          : 8;
+        } else if (strcmp(mode, "xxh3") == 0 || strcmp(mode, "missing") == 0 ||
+                   strcmp(mode, "garbage") == 0 || strcmp(mode, "flip") == 0) {
+                deflated = false;
+                if (strcmp(mode, "xxh3") == 0)
+                        d.xxh3 ^= 1;
+        } else
+                return 64;
+        if (deflated) {
+                /* the bombs' zeros shrink about 1000:1 */
+                struct libdeflate_compressor *c = libdeflate_alloc_compressor(6);
+                size_t cap = libdeflate_deflate_compress_bound(c, len);
+                char *out = malloc(cap);
+                size_t n = out ? libdeflate_deflate_compress(c, buf, len, out, cap) : 0;
+                libdeflate_free_compressor(c);
+                if (n == 0)
+                        return 1;
+                free(buf);
+                buf = out;
+                len = n;
+                if (strcmp(mode, "truncated") == 0)
+                        len -= MIN(len / 2, 1024);
+                else if (strcmp(mode, "raw-over") == 0)
+                        d.raw_bytes += 4096;
+                else if (strcmp(mode, "ratio") == 0)
+                        d.raw_bytes = (uint64_t)len * (NATS_DEFLATE_MAX_RATIO + 1);
+                d.encoding = NATS_ENCODING_DEFLATE;
+                d.bytes = len;
+                d.wire_xxh3 = XXH3_64bits(buf, len);
+        }
         d.chunk_bytes = (uint64_t)natsConnection_GetMaxPayload(nc) - 4096;
         d.chunks = (len + d.chunk_bytes - 1) / d.chunk_bytes;
         uint64_t nonce;

@@ -36,8 +36,10 @@ for h in s1 s2; do wait_for 30 serves "$h" "$G" || fail "$h does not serve gener
 pass "generation $G from the worker host is served by s1 and s2"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/${PID[$1-sync]}/status"; }
 RSS0=$(rss s1)
-has -E "published to NATS bucket tally: [0-9]+ bytes in ([2-9]|[1-9][0-9]+) chunks" "$T/w.log" ||
+has -E "published to NATS bucket tally: [0-9]+ bytes \([0-9]+ on the wire\) in ([2-9]|[1-9][0-9]+) chunks" "$T/w.log" ||
         fail "the snapshot did not need several chunks; the test would not test chunking"
+has -E "installed snapshot $G from NATS bucket tally: [0-9]+ bytes \([0-9]+ deflated\)" "$T/s1-sync.log" ||
+        fail "the snapshot did not travel deflated"
 
 # --- kill -9 of the chunk stream's leader while the worker publishes
 leader_kill() {
@@ -130,22 +132,39 @@ stop_serving s2
 rm -rf "$T/s2/snap"
 start_serving s2
 wait_for 30 serves s2 "$G" || fail "restarted s2 did not catch up to $G"
+echo STARTED >>"$T/s2.served"
 pass "s2 restarted with an empty directory serves $G"
 
-# --- damaged snapshots put into the bucket directly are refused everywhere
+# --- damaged snapshots put into the bucket directly are refused everywhere. The first
+# four are sent as is; the others deflated: a truncated stream, a manifest announcing more
+# than the stream inflates to, a deflate bomb announced as a small file, an honest bomb
+# over max_snapshot_bytes, and a raw size deflate cannot reach. Each is refused with its
+# reason (the pattern after the colon), never installed, and never a crash.
 D=$((G + 1))
 file=$T/w/snap/$(printf 'snapshot-%020d.msgpack' "$G")
-for mode in garbage xxh3 flip missing; do
+for spec in garbage xxh3 flip missing "ratio:0 .*cannot inflate to" \
+        "truncated:$D .*not a complete deflate stream" \
+        "raw-over:$D .*inflate to [0-9]+ bytes, [0-9]+ announced" \
+        "bomb:$D .*inflate to more than the [0-9]+ announced" \
+        "bomb-big:$D .*314572800 bytes, max_snapshot_bytes is"; do
+        mode=${spec%%:*} want=${spec#*:}
+        [[ $spec == *:* ]] || want=$D
         on w "$TOOL" "$URLS" tally damage "$mode" "$file" "$D" >/dev/null || fail "cluster-tool damage $mode"
         for h in s1 s2; do
-                wait_for 20 eval "(( \$(grep -c 'refused snapshot $D' '$T/$h-sync.log') >= ${n_refused:-1} ))" ||
-                        fail "$h did not refuse the damaged ($mode) snapshot"
+                if [[ $spec == *:* ]]; then
+                        wait_for 20 eval "grep -qE 'refused snapshot $want' '$T/$h-sync.log'" ||
+                                fail "$h did not refuse the damaged ($mode) snapshot with its reason"
+                else
+                        wait_for 20 eval "(( \$(grep -c 'refused snapshot $D' '$T/$h-sync.log') >= ${n_refused:-1} ))" ||
+                                fail "$h did not refuse the damaged ($mode) snapshot"
+                fi
+                kill -0 "${PID[$h-sync]}" || fail "tally-sync on $h died on the damaged ($mode) snapshot"
                 serves "$h" "$G" || fail "$h no longer serves $G after a damaged ($mode) one"
                 [[ ! -e $T/$h/snap/$(printf 'snapshot-%020d.msgpack' "$D") ]] || fail "$h installed the damaged ($mode) one"
         done
-        n_refused=$((${n_refused:-1} + 1))
+        [[ $spec == *:* ]] || n_refused=$((${n_refused:-1} + 1))
 done
-pass "damaged snapshots (garbage, wrong xxh3, flipped byte, missing chunk) refused on s1 and s2; $G kept serving"
+pass "damaged snapshots (garbage, wrong xxh3, flipped byte, missing chunk; deflated: lying raw size, truncated stream, short stream, deflate bombs) refused on s1 and s2; $G kept serving"
 # The bucket now names generation D: the worker's next run (also D) is superseded and
 # says so with 75; the run after publishes.
 run_worker 40s
@@ -189,13 +208,16 @@ for h in s1 s2; do
         wait "${PID[$h-monitor]}" 2>/dev/null || true
         unset "PID[$h-monitor]"
         awk -v h="$h" '
+                # from RESTART (before the stop) to STARTED (serving again) requests may
+                # fail, and the old tallyd may still answer right after RESTART
                 $1 == "RESTART" { restarting = 1; next }
+                $1 == "STARTED" { restarting = 0; next }
                 $1 == "SLOW" { slow++; next }
                 $1 == "PIN" { pinned = 1; next }
                 $1 == "UNPIN" { pinned = 0; next }
                 $1 == "ERR" { if (seen && !restarting) { print h ": a request failed after serving " last; bad = 1 } next }
                 { if (seen && $1 < last && !pinned) { print h ": went back from " last " to " $1; bad = 1 }
-                  seen = 1; last = $1; restarting = 0 }
+                  seen = 1; last = $1 }
                 END { if (slow) print h ": " slow " requests took over 5 s (busy machine)"; exit bad }' "$T/$h.served" ||
                         fail "$h served something older, or failed"
         for f in "$T/$h"/snap/snapshot-*.msgpack; do

@@ -13,8 +13,20 @@ static NatsManifest sample(void)
             .xxh3 = UINT64_C(0x0123456789abcdef),
             .first_seq = 100,
             .last_seq = 102,
+            .raw_bytes = 2500000,                      /* sent as is: the file */
+            .wire_xxh3 = UINT64_C(0x0123456789abcdef), /* is the wire bytes */
         };
         snprintf(m.subject, sizeof(m.subject), "tally.tally.chunks.42.00ff00ff00ff00ff");
+        return m;
+}
+
+/* The sample as a deflated file of 7,000,000 bytes sent as its 2,500,000 wire bytes. */
+static NatsManifest deflated(void)
+{
+        NatsManifest m = sample();
+        m.encoding = NATS_ENCODING_DEFLATE;
+        m.raw_bytes = 7000000;
+        m.wire_xxh3 = UINT64_C(0xfedcba9876543210);
         return m;
 }
 
@@ -34,6 +46,94 @@ static void round_trips(void)
         CHECK(memcmp(&m, &back, sizeof(m)) == 0);
         CHECK_EQ_INT(nats_manifest_parse(buf, n, "other", &back, reason, sizeof(reason)), -EINVAL);
         CHECK(strstr(reason, "not under tally.other.chunks") != NULL);
+}
+
+/* A manifest without the encoding fields (as written before they existed, and still for
+ * a file sent as is) reads as identity: the file is the wire bytes. */
+static void identity_needs_no_encoding_fields(void)
+{
+        NatsManifest m = sample(), back;
+        char buf[NATS_MANIFEST_MAX_BYTES];
+        size_t n = nats_manifest_format(&m, buf, sizeof(buf));
+        CHECK(strstr(buf, "encoding") == NULL);
+        CHECK_EQ_INT(parse_text(buf, &back), 0);
+        CHECK_EQ_INT(back.encoding, NATS_ENCODING_IDENTITY);
+        CHECK(back.raw_bytes == m.bytes);
+        CHECK(back.wire_xxh3 == m.xxh3);
+        /* explicit identity, consistent: accepted; inconsistent: refused */
+        char text[2 * NATS_MANIFEST_MAX_BYTES];
+        snprintf(text, sizeof(text), "%.*sencoding identity\nraw_bytes 2500000\n", (int)n, buf);
+        CHECK_EQ_INT(parse_text(text, &back), 0);
+        snprintf(text, sizeof(text), "%.*sraw_bytes 2500001\n", (int)n, buf);
+        CHECK_EQ_INT(parse_text(text, &back), -EINVAL);
+        snprintf(text, sizeof(text), "%.*swire_xxh3 0000000000000001\n", (int)n, buf);
+        CHECK_EQ_INT(parse_text(text, &back), -EINVAL);
+}
+
+static void deflated_round_trips(void)
+{
+        NatsManifest m = deflated(), back;
+        char buf[NATS_MANIFEST_MAX_BYTES];
+        nats_manifest_format(&m, buf, sizeof(buf));
+        CHECK(strstr(buf, "encoding deflate\nraw_bytes 7000000\nwire_xxh3 fedcba9876543210\n"));
+        CHECK_EQ_INT(parse_text(buf, &back), 0);
+        CHECK(memcmp(&m, &back, sizeof(m)) == 0);
+}
+
+/* Formats the deflated sample with its line for key replaced (or dropped: ""). */
+static int parse_deflated_with(const char *key, const char *line, char *reason, size_t rs)
+{
+        NatsManifest m = deflated();
+        char buf[NATS_MANIFEST_MAX_BYTES], out[2 * NATS_MANIFEST_MAX_BYTES] = "";
+        nats_manifest_format(&m, buf, sizeof(buf));
+        char *save = NULL;
+        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                bool match = strncmp(l, key, strlen(key)) == 0 && l[strlen(key)] == ' ';
+                strcat(out, match ? line : l);
+                if (*(match ? line : l))
+                        strcat(out, "\n");
+        }
+        return nats_manifest_parse(out, strlen(out), "tally", &m, reason, rs);
+}
+
+/* Sizes are what tally-sync allocates by, before a byte is fetched: a manifest lying about
+ * them is refused, naming the lie. */
+static void lying_sizes_are_refused(void)
+{
+        char reason[256] = "";
+        CHECK_EQ_INT(parse_deflated_with("encoding", "encoding zstd", reason, sizeof(reason)),
+                     -EINVAL);
+        CHECK(strstr(reason, "unknown encoding 'zstd'"));
+        CHECK_EQ_INT(parse_deflated_with("raw_bytes", "", reason, sizeof(reason)), -EINVAL);
+        CHECK(strstr(reason, "needs raw_bytes and wire_xxh3"));
+        CHECK_EQ_INT(parse_deflated_with("wire_xxh3", "", reason, sizeof(reason)), -EINVAL);
+        CHECK_EQ_INT(parse_deflated_with("wire_xxh3", "wire_xxh3 xyz", reason, sizeof(reason)),
+                     -EINVAL);
+        /* deflated but not smaller */
+        CHECK_EQ_INT(parse_deflated_with("raw_bytes", "raw_bytes 2500000", reason, sizeof(reason)),
+                     -EINVAL);
+        CHECK(strstr(reason, "2500000 deflated bytes for a file of 2500000"));
+        /* more than deflate can expand: 2.5 MB cannot be 3 GB */
+        CHECK_EQ_INT(
+            parse_deflated_with("raw_bytes", "raw_bytes 3000000000", reason, sizeof(reason)),
+            -EINVAL);
+        CHECK(strstr(reason, "cannot inflate to 3000000000"));
+        /* the largest expansion deflate allows is accepted (the inflate bound does the rest) */
+        CHECK_EQ_INT(
+            parse_deflated_with("raw_bytes", "raw_bytes 2580000000", reason, sizeof(reason)), 0);
+        CHECK_EQ_INT(
+            parse_deflated_with("raw_bytes", "raw_bytes 9999999999999", reason, sizeof(reason)),
+            -EINVAL); /* over the 1 TiB bound */
+        CHECK_EQ_INT(parse_deflated_with("raw_bytes", "raw_bytes 0", reason, sizeof(reason)),
+                     -EINVAL);
+        CHECK_EQ_INT(parse_deflated_with("raw_bytes", "raw_bytes -5", reason, sizeof(reason)),
+                     -EINVAL);
+        CHECK_EQ_INT(parse_deflated_with("encoding", "encoding deflate\nencoding deflate", reason,
+                                         sizeof(reason)),
+                     -EINVAL);
+        /* the chunk arithmetic counts wire bytes: 3 chunks cannot hold 7 MB raw, but do hold
+         * the 2.5 MB sent */
+        CHECK_EQ_INT(parse_deflated_with("chunks", "chunks 7", reason, sizeof(reason)), -EINVAL);
 }
 
 /* Replaces the line starting with key in the formatted sample. */
@@ -83,5 +183,6 @@ static void garbage_is_refused(void)
                      -EINVAL);
 }
 
-TEST_MAIN(TEST_CASE(round_trips), TEST_CASE(inconsistent_manifests_are_refused),
-          TEST_CASE(garbage_is_refused))
+TEST_MAIN(TEST_CASE(round_trips), TEST_CASE(identity_needs_no_encoding_fields),
+          TEST_CASE(deflated_round_trips), TEST_CASE(lying_sizes_are_refused),
+          TEST_CASE(inconsistent_manifests_are_refused), TEST_CASE(garbage_is_refused))
