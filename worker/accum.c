@@ -256,6 +256,29 @@ static int quantile_of(AccumStore *st, const Acc *acc, VList *l, double q, Value
         return 0;
 }
 
+static void prefetch_list(const VList *l)
+{
+        if (!l->head)
+                return;
+        __builtin_prefetch(l->head);
+        /* the last chunk is the largest: its first 8 lines (the list's end is in its state) */
+        const char *t = (const char *)l->tail, *end = (const char *)l->end;
+        for (int i = 0; i < 8 && t < end; i++, t += 64)
+                __builtin_prefetch(t);
+}
+
+void accum_prefetch_lists(const ViewPlan *vp, const void *state)
+{
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                const Acc *acc = &vp->accs[a];
+                const char *p = (const char *)state + acc->offset;
+                if (acc->kind == ACC_VALUES)
+                        prefetch_list((const VList *)p);
+                else if (acc->kind == ACC_SET)
+                        prefetch_list(&((const DistinctSet *)p)->list);
+        }
+}
+
 int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out)
 {
         for (size_t a = 0; a < vp->cfg->n_aggregates; a++) {
