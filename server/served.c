@@ -156,31 +156,41 @@ typedef struct ViewJobs {
         Served *sv;
         const Snapshot *s;
         size_t n_jobs;
+        atomic_size_t next; /* the next job not taken */
 } ViewJobs;
 
-/* Part k of n takes jobs k, k + n, ...: job j is view j / 3 in format j % 3. The largest
- * view's three renderings then go to three parts. */
+/* Every part takes the next job not taken until none is left: job j is view j / 3 in
+ * format j % 3, JSON (the largest body, and gzipped) first, then CSV (gzipped), then
+ * msgpack. Taking jobs as parts come free rather than k, k + n, ... keeps both threads
+ * busy on one view: one does the JSON while the other does the CSV, then the msgpack. */
 static int view_jobs_part(size_t k, size_t n, void *userdata)
 {
-        const ViewJobs *jobs = userdata;
-        for (size_t j = k; j < jobs->n_jobs; j += n) {
+        (void)k;
+        (void)n;
+        ViewJobs *jobs = userdata;
+        for (;;) {
+                size_t j = atomic_fetch_add_explicit(&jobs->next, 1, memory_order_relaxed);
+                if (j >= jobs->n_jobs)
+                        return 0;
                 size_t i = j / 3;
                 ServedView *out = &jobs->sv->views[i];
                 const SnapshotView *v = &jobs->s->views[i];
                 int r = j % 3 == 0 ? render_view_format(jobs->sv, jobs->s, i, DOC_JSON, &out->json)
                         : j % 3 == 1
-                            ? render_view_format(jobs->sv, jobs->s, i, DOC_MSGPACK, &out->mp)
-                            : render_csv_view(jobs->sv, v, &out->csv);
-                if (r < 0)
+                            ? render_csv_view(jobs->sv, v, &out->csv)
+                            : render_view_format(jobs->sv, jobs->s, i, DOC_MSGPACK, &out->mp);
+                if (r < 0) {
+                        /* the others stop after their current job */
+                        atomic_store_explicit(&jobs->next, jobs->n_jobs, memory_order_relaxed);
                         return r;
+                }
         }
-        return 0;
 }
 
 /* Every view's documents, on the runner's threads when one is set. */
 static int served_run_views(Served *sv, const Snapshot *s)
 {
-        ViewJobs jobs = {sv, s, 3 * s->n_views};
+        ViewJobs jobs = {sv, s, 3 * s->n_views, 0};
         size_t parts = MIN(runner_threads, jobs.n_jobs);
         if (!runner || parts < 2)
                 return view_jobs_part(0, 1, &jobs);

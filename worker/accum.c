@@ -161,10 +161,89 @@ int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_
         return 0;
 }
 
+/* At most this many of the largest values are kept by quantile_top. */
+#define QUANTILE_TOP_MAX 16
+
+/* quantile_cont when q is near 1 (p95 of a few hundred values per group): the two order
+ * statistics around q * (n - 1) are among the m = n - lo largest, so one pass over the
+ * chunks keeping those m in a small sorted array (a value below the smallest kept, nearly
+ * all of them, costs one compare) replaces the copy to scratch and the selection. Same
+ * order statistics, same arithmetic as quantile_cont_*, so the same result; false (the
+ * caller selects) when m > QUANTILE_TOP_MAX, and for doubles when either statistic is a zero, whose
+ * sign the selection's order would decide. */
+#define DEFINE_QUANTILE_TOP(name, T, from_bits, check)                                 \
+        static bool name(VList *l, double q, double *ret)                              \
+        {                                                                              \
+                size_t n = l->n;                                                       \
+                double pos = q * (double)(n - 1);                                      \
+                size_t lo = (size_t)floor(pos);                                        \
+                if (lo >= n - 1)                                                       \
+                        lo = n - 1;                                                    \
+                size_t m = n - lo, have = 0;                                           \
+                if (m > QUANTILE_TOP_MAX)                                              \
+                        return false;                                                  \
+                T top[QUANTILE_TOP_MAX]; /* ascending: top[0] is the m-th largest */   \
+                vlist_seal(l);                                                         \
+                for (const VChunk *k = l->head; k; k = k->next)                        \
+                        for (uint32_t i = 0; i < k->n; i++) {                          \
+                                T x = from_bits(k->v[i]);                              \
+                                size_t j;                                              \
+                                if (have < m) {                                        \
+                                        for (j = have++; j > 0 && top[j - 1] > x; j--) \
+                                                top[j] = top[j - 1];                   \
+                                        top[j] = x;                                    \
+                                } else if (x > top[0]) {                               \
+                                        for (j = 0; j + 1 < m && top[j + 1] < x; j++)  \
+                                                top[j] = top[j + 1];                   \
+                                        top[j] = x;                                    \
+                                }                                                      \
+                        }                                                              \
+                T a = top[0];                                                          \
+                if (lo == n - 1 || pos == (double)lo) {                                \
+                        if (!check(a))                                                 \
+                                return false;                                          \
+                        *ret = (double)a;                                              \
+                        return true;                                                   \
+                }                                                                      \
+                T b = top[1];                                                          \
+                if (!check(a) || !check(b))                                            \
+                        return false;                                                  \
+                *ret = (double)a + (pos - (double)lo) * ((double)b - (double)a);       \
+                return true;                                                           \
+        }
+
+static inline double double_from_bits(uint64_t u)
+{
+        double d;
+        memcpy(&d, &u, sizeof(d));
+        return d;
+}
+static inline int64_t int_from_bits(uint64_t u)
+{
+        return (int64_t)u;
+}
+static inline bool nonzero(double d)
+{
+        return d != 0;
+}
+static inline bool any_int(int64_t i)
+{
+        (void)i;
+        return true;
+}
+DEFINE_QUANTILE_TOP(quantile_top_double, double, double_from_bits, nonzero)
+DEFINE_QUANTILE_TOP(quantile_top_int, int64_t, int_from_bits, any_int)
+
 static int quantile_of(AccumStore *st, const Acc *acc, VList *l, double q, Value *out)
 {
         if (l->n == 0) {
                 *out = (Value){.type = VALUE_NIL};
+                return 0;
+        }
+        double top;
+        if (acc->type == VALUE_NUM ? quantile_top_double(l, q, &top)
+                                   : quantile_top_int(l, q, &top)) {
+                *out = (Value){.type = VALUE_NUM, .d = top};
                 return 0;
         }
         int r = scratch_reserve(st, l->n);
@@ -175,6 +254,29 @@ static int quantile_of(AccumStore *st, const Acc *acc, VList *l, double q, Value
                                           : quantile_cont_int((int64_t *)st->scratch, l->n, q);
         *out = (Value){.type = VALUE_NUM, .d = v};
         return 0;
+}
+
+static void prefetch_list(const VList *l)
+{
+        if (!l->head)
+                return;
+        __builtin_prefetch(l->head);
+        /* the last chunk is the largest: its first 8 lines (the list's end is in its state) */
+        const char *t = (const char *)l->tail, *end = (const char *)l->end;
+        for (int i = 0; i < 8 && t < end; i++, t += 64)
+                __builtin_prefetch(t);
+}
+
+void accum_prefetch_lists(const ViewPlan *vp, const void *state)
+{
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                const Acc *acc = &vp->accs[a];
+                const char *p = (const char *)state + acc->offset;
+                if (acc->kind == ACC_VALUES)
+                        prefetch_list((const VList *)p);
+                else if (acc->kind == ACC_SET)
+                        prefetch_list(&((const DistinctSet *)p)->list);
+        }
 }
 
 int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out)

@@ -198,5 +198,9 @@ int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_
 /* The aggregate values of one group, one Value per aggregate of the view (VALUE_NIL where
  * undefined). May reorder the group's stored values. */
 int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out);
+/* Prefetches the value lists' first and last chunks of a state whose lines are already
+ * on their way: accum_values reads them a few groups later (groups come in key order, so
+ * every one is a miss). */
+void accum_prefetch_lists(const ViewPlan *vp, const void *state);
 /* Frees what a group state owns outside the store (sketches, HyperLogLogs). */
 void accum_state_done(const ViewPlan *vp, void *state);

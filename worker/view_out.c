@@ -34,7 +34,20 @@ static int finish_part(size_t k, size_t nk, void *userdata)
 {
         FinishJob *j = userdata;
         size_t na = j->vp->cfg->n_aggregates;
-        for (size_t i = j->n * k / nk; i < j->n * (k + 1) / nk; i++) {
+        size_t from = j->n * k / nk, to = j->n * (k + 1) / nk;
+        Group **g = j->order + j->from;
+        for (size_t i = from; i < to; i++) {
+                /* in key order every group is a miss: its record 12 groups ahead, its
+                 * state 8 ahead, its value lists 4 ahead */
+                if (i + 12 < to)
+                        __builtin_prefetch(g[i + 12]);
+                if (i + 8 < to) {
+                        __builtin_prefetch(g[i + 8]->state);
+                        __builtin_prefetch((const char *)g[i + 8]->state + 64);
+                        __builtin_prefetch((const char *)g[i + 8]->state + 128);
+                }
+                if (i + 4 < to)
+                        accum_prefetch_lists(j->vp, g[i + 4]->state);
                 int r = accum_values(&j->set->shards[k].store, j->vp, j->order[j->from + i]->state,
                                      &j->vals[i * na]);
                 if (r < 0)
