@@ -122,6 +122,8 @@ def tally_result(args, snapdir):
 
 
 def epoch_seconds(v):
+    if v.startswith("@"):  # snapdump's time cell: microseconds since the epoch
+        return int(v[1:]) // 1_000_000
     if v.lstrip("-").isdigit():
         return int(v)
     from datetime import datetime
