@@ -11,7 +11,9 @@
  * size), bomb-big (300 MiB of zeros, announced honestly: over max_snapshot_bytes), ratio
  * (FILE deflated, raw_bytes claiming more than deflate can expand); per chunk
  * (deflate-chunks): chunk-lie (FILE deflated chunk by chunk, chunk 0 from one byte less
- * than its slice, so it inflates short: the sizes still add up). For truncated and
+ * than its slice, so it inflates short: the sizes still add up); and one that is no
+ * damage: whole (FILE honestly deflated as a whole, encoding deflate, as an older
+ * tally-worker publishes it; it must be accepted). For truncated and
  * raw-over the manifest's xxh3 is FILE's with a bit flipped (another per mode), so tally-sync's
  * memory of refused (generation, xxh3) pairs does not take one for the other: both are refused
  * before that hash is compared.
@@ -141,6 +143,8 @@ int main(int argc, char **argv)
                 d.xxh3 = XXH3_64bits(buf, zeros);
                 d.raw_bytes = strcmp(mode, "bomb") == 0 ? len : zeros;
                 len = zeros;
+        } else if (strcmp(mode, "whole") == 0) {
+                d.raw_bytes = len;
         } else if (strcmp(mode, "truncated") == 0 || strcmp(mode, "raw-over") == 0 ||
                    strcmp(mode, "ratio") == 0) {
                 d.raw_bytes = len;

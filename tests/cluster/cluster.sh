@@ -204,6 +204,21 @@ G=$(newest_local)
 for h in s1 s2; do wait_for 30 serves "$h" "$G" || fail "$h does not serve $G after NATS came back"; done
 pass "NATS down: exit 75 and the local snapshot kept; the next run publishes $G"
 
+# --- an older worker's manifest (the whole file deflated, encoding deflate) is still
+# read: a run without [nats] writes the next generation locally, cluster-tool puts it
+# into the bucket that way, and both hosts install it
+sed '/^\[nats\]/,$d' "$T/w/tally.conf" >"$T/w/local.conf"
+on w "$TALLY_WORKER" --config "$T/w/local.conf" --deadline 40s >>"$T/w.log" 2>&1 || fail "a local run failed"
+G=$(newest_local)
+on w "$TOOL" "$URLS" tally damage whole "$T/w/snap/$(printf 'snapshot-%020d.msgpack' "$G")" "$G" >/dev/null ||
+        fail "cluster-tool damage whole"
+for h in s1 s2; do
+        wait_for 30 serves "$h" "$G" || fail "$h does not serve $G published as a whole deflated file"
+        has -E "installed snapshot $G from NATS bucket tally: [0-9]+ bytes \([0-9]+ deflated\)" "$T/$h-sync.log" ||
+                fail "$h did not install $G as a whole deflated file"
+done
+pass "an older worker's whole-file deflate manifest is read: $G served everywhere"
+
 # --- nothing partial or older was ever served, and every served file is the worker's
 for h in s1 s2; do
         kill "${PID[$h-monitor]}"
