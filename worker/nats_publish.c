@@ -149,6 +149,10 @@ static bool deflate_next(Publisher *p, struct libdeflate_compressor *c)
                 free(out);
                 out = NULL;
                 k = n;
+        } else {
+                void *shrunk = realloc(out, k); /* held until the run ends: keep only k */
+                if (shrunk)
+                        out = shrunk;
         }
         pthread_mutex_lock(&p->lock);
         p->wire[i] = (struct WireChunk){out, k, true};
@@ -269,11 +273,13 @@ static int publisher_connect(Publisher *p, char *reason, size_t rs)
                         p->chunk_bytes = 512;
                 p->n_chunks = (p->len + p->chunk_bytes - 1) / p->chunk_bytes;
                 p->acked = calloc(p->n_chunks, 1);
-                if (!p->acked)
-                        return -ENOMEM;
-                r = start_deflaters(p);
-                if (r < 0)
+                r = p->acked ? start_deflaters(p) : -ENOMEM;
+                if (r < 0) { /* the next attempt sizes the chunks again */
+                        free(p->acked);
+                        p->acked = NULL;
+                        p->chunk_bytes = 0;
                         return r;
+                }
         }
         return 0;
 }
