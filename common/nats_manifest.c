@@ -32,6 +32,11 @@ size_t nats_manifest_format(const NatsManifest *m, char *buf, size_t n)
                               "raw_bytes %" PRIu64 "\n"
                               "wire_xxh3 %016" PRIx64 "\n",
                               m->raw_bytes, m->wire_xxh3);
+        else if (k >= 0 && (size_t)k < n && m->encoding == NATS_ENCODING_DEFLATE_CHUNKS)
+                k += snprintf(buf + k, n - (size_t)k,
+                              "encoding deflate-chunks\n"
+                              "raw_bytes %" PRIu64 "\n",
+                              m->raw_bytes);
         return k < 0 ? 0 : MIN((size_t)k, n - 1);
 }
 
@@ -120,6 +125,8 @@ int nats_manifest_parse(const void *data, size_t len, const char *bucket, NatsMa
                 case 8:
                         if (strcmp(val, "deflate") == 0)
                                 m.encoding = NATS_ENCODING_DEFLATE;
+                        else if (strcmp(val, "deflate-chunks") == 0)
+                                m.encoding = NATS_ENCODING_DEFLATE_CHUNKS;
                         else if (strcmp(val, "identity") != 0)
                                 FAIL("unknown encoding '%.40s'", val);
                         break;
@@ -139,7 +146,7 @@ int nats_manifest_parse(const void *data, size_t len, const char *bucket, NatsMa
                         FAIL("wire_xxh3 differs from xxh3 for a file sent as is");
                 m.raw_bytes = m.bytes;
                 m.wire_xxh3 = m.xxh3;
-        } else {
+        } else if (m.encoding == NATS_ENCODING_DEFLATE) {
                 if ((seen & (RAW_BYTES | WIRE_XXH3)) != (RAW_BYTES | WIRE_XXH3))
                         FAIL("encoding deflate needs raw_bytes and wire_xxh3");
                 /* the publisher deflates only what it makes smaller */
@@ -149,10 +156,28 @@ int nats_manifest_parse(const void *data, size_t len, const char *bucket, NatsMa
                 if (m.raw_bytes / NATS_DEFLATE_MAX_RATIO > m.bytes)
                         FAIL("%" PRIu64 " deflated bytes cannot inflate to %" PRIu64, m.bytes,
                              m.raw_bytes);
+        } else {
+                if (!(seen & RAW_BYTES))
+                        FAIL("encoding deflate-chunks needs raw_bytes");
+                if (seen & WIRE_XXH3)
+                        FAIL("encoding deflate-chunks has no wire_xxh3");
+                /* each chunk is its slice or shorter, at least one byte, and at most
+                 * 1032 times shorter */
+                if (m.bytes > m.raw_bytes)
+                        FAIL("%" PRIu64 " bytes on the wire for a file of %" PRIu64, m.bytes,
+                             m.raw_bytes);
+                if (m.raw_bytes / NATS_DEFLATE_MAX_RATIO > m.bytes)
+                        FAIL("%" PRIu64 " deflated bytes cannot inflate to %" PRIu64, m.bytes,
+                             m.raw_bytes);
         }
-        if ((m.bytes + m.chunk_bytes - 1) / m.chunk_bytes != m.chunks)
+        /* the chunks cut the wire bytes, or (deflate-chunks) the file */
+        uint64_t cut = m.encoding == NATS_ENCODING_DEFLATE_CHUNKS ? m.raw_bytes : m.bytes;
+        if ((cut + m.chunk_bytes - 1) / m.chunk_bytes != m.chunks)
                 FAIL("%" PRIu64 " chunks of %" PRIu64 " bytes cannot hold %" PRIu64 " bytes",
-                     m.chunks, m.chunk_bytes, m.bytes);
+                     m.chunks, m.chunk_bytes, cut);
+        if (m.bytes < m.chunks)
+                FAIL("%" PRIu64 " bytes on the wire cannot fill %" PRIu64 " chunks", m.bytes,
+                     m.chunks);
         if (m.last_seq < m.first_seq || m.last_seq - m.first_seq + 1 < m.chunks ||
             m.last_seq - m.first_seq + 1 > m.chunks * NATS_MAX_SCAN_FACTOR)
                 FAIL("sequences %" PRIu64 "..%" PRIu64 " do not fit %" PRIu64 " chunks",

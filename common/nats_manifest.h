@@ -1,7 +1,6 @@
 /* The wire contract between tally-worker and tally-sync over JetStream.
  *
- * A snapshot file travels, deflated (raw RFC 1951, libdeflate) when that makes it smaller,
- * as chunks (each at most the server's max_payload minus room for
+ * A snapshot file travels as chunks (each at most the server's max_payload minus room for
  * headers) published to the stream NATS_STREAM_PREFIX<bucket> on the subject
  *   tally.<bucket>.chunks.<generation>.<16 hex digits, random per publish>
  * each with the headers Nats-Msg-Id (so a retry after a leader change is deduplicated)
@@ -10,17 +9,26 @@
  * publisher read (create if none): two workers cannot overwrite each other, and a
  * manifest only ever names chunks that are already stored. A consumer fetches stream
  * sequences first_seq..last_seq, keeps the messages on the manifest's subject, places them
- * by Tally-Chunk, and accepts the wire bytes only if every chunk is there, the sizes add
- * up and (deflated) their xxh3-64 matches wire_xxh3; it inflates them into exactly
- * raw_bytes, checks xxh3-64 of the file, then validates the file as tallyd does.
+ * by Tally-Chunk, and accepts them only if every chunk is there and the sizes add up;
+ * then the file's xxh3-64 must match, and the file must validate as tallyd's would.
+ *
+ * Three encodings. deflate-chunks (what tally-worker sends): the file is cut into slices
+ * of chunk_bytes (the last one shorter) and chunk i carries slice i, deflated on its own
+ * (raw RFC 1951, libdeflate) or, when that saves too little, as is: a chunk exactly as
+ * long as its slice is the slice itself, a shorter one must inflate to exactly the slice.
+ * So the publisher deflates chunk i+1 while chunk i is being stored and a consumer
+ * inflates each chunk into its place as it arrives. identity: the file as is, cut into
+ * chunk_bytes. deflate (an older worker): the whole file deflated, then cut; the wire
+ * bytes hash to wire_xxh3.
  *
  * The manifest is text so an operator can read it with any NATS tool:
  *   tally-manifest 1\n  generation N\n  bytes N\n  chunks N\n  chunk_bytes N\n
  *   xxh3 <16 hex>\n  subject S\n  first_seq N\n  last_seq N\n
- * and, for a deflated file (written only then, so a file sent as is reads as it did
- * before these fields existed):
+ * and, when not identity (so a file sent as is reads as it did before these fields):
+ *   encoding deflate-chunks\n  raw_bytes N\n
  *   encoding deflate\n  raw_bytes N\n  wire_xxh3 <16 hex>\n
- * bytes and chunks count the wire bytes; xxh3 is always the file's own (raw) hash.
+ * bytes counts the wire bytes (all chunks together); chunk_bytes is the raw slice for
+ * deflate-chunks, the wire chunk otherwise; xxh3 is always the file's own (raw) hash.
  * Parsing treats it as untrusted: every field required, bounded and consistent; a manifest
  * without encoding is identity (bytes == raw_bytes). */
 #pragma once
@@ -42,21 +50,22 @@
 
 typedef enum NatsEncoding {
         NATS_ENCODING_IDENTITY = 0,
-        NATS_ENCODING_DEFLATE = 1,
+        NATS_ENCODING_DEFLATE = 1,        /* the whole file, then cut */
+        NATS_ENCODING_DEFLATE_CHUNKS = 2, /* each raw slice on its own, or as is */
 } NatsEncoding;
 
 typedef struct NatsManifest {
         uint64_t generation;
         uint64_t bytes; /* on the wire: what the chunks add up to */
         uint64_t chunks;
-        uint64_t chunk_bytes;
+        uint64_t chunk_bytes; /* deflate-chunks: the raw slice; else the wire chunk */
         uint64_t xxh3;
         char subject[NATS_MAX_SUBJECT];
         uint64_t first_seq;
         uint64_t last_seq;
         NatsEncoding encoding;
         uint64_t raw_bytes; /* the file's size: == bytes for identity */
-        uint64_t wire_xxh3; /* of the wire bytes: == xxh3 for identity */
+        uint64_t wire_xxh3; /* of the wire bytes: == xxh3 for identity, 0 for chunks */
 } NatsManifest;
 
 /* "tally-chunks-<bucket>" and "tally.<bucket>.chunks" into buf. */

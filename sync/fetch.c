@@ -1,6 +1,7 @@
 #include "fetch.h"
 
 #include <inttypes.h>
+#include <libdeflate.h>
 #include <xxhash.h>
 
 #include "inflate.h"
@@ -12,9 +13,11 @@
 
 typedef struct Assembly {
         const NatsManifest *m;
-        char *buf; /* m->bytes */
+        char *buf; /* m->bytes; for deflate-chunks m->raw_bytes, each chunk inflated into place */
         uint8_t *have;
         uint64_t got;
+        uint64_t wire;                     /* bytes received in placed chunks */
+        struct libdeflate_decompressor *d; /* deflate-chunks only */
 } Assembly;
 
 /* Tally-Chunk: decimal index, nothing else. */
@@ -67,20 +70,37 @@ static int take_chunk(Assembly *a, uint64_t seq, natsMsg *msg, char *reason, siz
                 return FETCH_DAMAGED;
         }
         uint64_t off = idx * m->chunk_bytes;
-        uint64_t want = MIN(m->chunk_bytes, m->bytes - off);
+        bool chunked = m->encoding == NATS_ENCODING_DEFLATE_CHUNKS;
+        uint64_t want = MIN(m->chunk_bytes, (chunked ? m->raw_bytes : m->bytes) - off);
         int len = natsMsg_GetDataLength(msg);
-        if (a->have[idx] || len < 0 || (uint64_t)len != want) {
+        /* deflate-chunks: as is (== want) or deflated (shorter), never longer */
+        bool size_ok = len >= 0 && (chunked ? (uint64_t)len <= want : (uint64_t)len == want);
+        if (a->have[idx] || !size_ok || a->wire + (uint64_t)len > m->bytes) {
                 snprintf(reason, rs,
-                         "chunk %" PRIu64 " at sequence %" PRIu64 " is %d bytes, expected %" PRIu64
-                         "%s",
-                         idx, seq, len, want, a->have[idx] ? " (and a duplicate)" : "");
+                         "chunk %" PRIu64 " at sequence %" PRIu64
+                         " is %d bytes, expected %s%" PRIu64 "%s",
+                         idx, seq, len, chunked ? "at most " : "", want,
+                         a->have[idx] ? " (and a duplicate)" : "");
                 natsMsg_Destroy(msg);
                 return FETCH_DAMAGED;
         }
-        memcpy(a->buf + off, natsMsg_GetData(msg), want);
-        natsMsg_Destroy(msg);
+        if (chunked) {
+                char why[200];
+                int r = inflate_chunk(a->d, natsMsg_GetData(msg), (size_t)len, a->buf + off,
+                                      (size_t)want, why, sizeof(why));
+                natsMsg_Destroy(msg);
+                if (r != INFLATE_OK) {
+                        snprintf(reason, rs, "chunk %" PRIu64 " at sequence %" PRIu64 ": %s", idx,
+                                 seq, why);
+                        return FETCH_DAMAGED;
+                }
+        } else {
+                memcpy(a->buf + off, natsMsg_GetData(msg), want);
+                natsMsg_Destroy(msg);
+        }
         a->have[idx] = 1;
         a->got++;
+        a->wire += (uint64_t)len;
         return 0;
 }
 
@@ -167,18 +187,43 @@ int fetch_snapshot(natsConnection *nc, jsCtx *js, const char *stream, const Nats
                    volatile const int *stop, void **ret_buf, FetchTiming *timing, char *reason,
                    size_t rs)
 {
-        _cleanup_free_ char *buf = malloc(m->bytes);
+        bool chunked = m->encoding == NATS_ENCODING_DEFLATE_CHUNKS;
+        _cleanup_free_ char *buf = malloc(MAX(chunked ? m->raw_bytes : m->bytes, 1));
         _cleanup_free_ uint8_t *have = calloc(m->chunks, 1);
         if (!buf || !have)
                 return -ENOMEM;
         Assembly a = {.m = m, .buf = buf, .have = have};
+        if (chunked && !(a.d = libdeflate_alloc_decompressor()))
+                return -ENOMEM;
         int r = fetch_window(nc, js, stream, &a, stop, reason, rs);
+        libdeflate_free_decompressor(a.d);
         if (r != 0)
                 return r;
         if (a.got != m->chunks) {
                 snprintf(reason, rs, "only %" PRIu64 " of %" PRIu64 " chunks in the stream", a.got,
                          m->chunks);
                 return FETCH_DAMAGED;
+        }
+        if (a.wire != m->bytes) {
+                snprintf(reason, rs,
+                         "the chunks hold %" PRIu64 " bytes, the manifest says %" PRIu64, a.wire,
+                         m->bytes);
+                return FETCH_DAMAGED;
+        }
+        timing->fetched = now_realtime_usec();
+        if (chunked) {
+                /* every chunk is already in place: the inflate hid behind the fetch */
+                uint64_t sum = XXH3_64bits(buf, m->raw_bytes);
+                if (sum != m->xxh3) {
+                        snprintf(reason, rs,
+                                 "xxh3 of the inflated file is %016" PRIx64
+                                 ", the manifest says %016" PRIx64,
+                                 sum, m->xxh3);
+                        return FETCH_DAMAGED;
+                }
+                timing->inflated = now_realtime_usec();
+                *ret_buf = TAKE_PTR(buf);
+                return FETCH_OK;
         }
         uint64_t sum = XXH3_64bits(buf, m->bytes);
         if (sum != m->wire_xxh3) {
@@ -189,7 +234,6 @@ int fetch_snapshot(natsConnection *nc, jsCtx *js, const char *stream, const Nats
                          m->wire_xxh3);
                 return FETCH_DAMAGED;
         }
-        timing->fetched = now_realtime_usec();
         if (m->encoding == NATS_ENCODING_DEFLATE) {
                 void *raw = NULL;
                 free(TAKE_PTR(have));

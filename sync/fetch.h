@@ -1,14 +1,16 @@
 /* Reassembling one snapshot file from its chunks on the stream, as a manifest names them.
  * Everything received is untrusted: a chunk must be on the manifest's subject, carry an
- * index in range, have exactly the size its place needs and arrive once; the wire bytes
- * must then hash to the manifest's wire_xxh3, inflate (inflate.h) to exactly raw_bytes
- * when deflated, and the file must hash to its xxh3.
+ * index in range, have the size its place allows and arrive once. deflate-chunks: each
+ * chunk is inflated (inflate.h) into its slice of the file as it arrives, so inflating
+ * hides behind fetching, and must fill exactly that slice. The whole-file encodings: the
+ * wire bytes must hash to wire_xxh3 and (deflate) inflate to exactly raw_bytes. The chunks
+ * must add up to the manifest's bytes, and the file must hash to its xxh3.
  *
  * Chunks are fetched by direct get, FETCH_WINDOW requests outstanding at once: one at a
  * time would pay a round trip (and the responder's scheduling on a busy host) per chunk.
- * Memory: the wire bytes (manifest.bytes) and, while inflating, the file (raw_bytes),
- * both bounded by the caller against max_snapshot_bytes; the wire buffer is gone before
- * fetch_snapshot returns, and at most FETCH_WINDOW chunks wait in libnats. */
+ * Memory: deflate-chunks needs only the file (raw_bytes, bounded by the caller against
+ * max_snapshot_bytes); the whole-file deflate needs the wire bytes too while inflating,
+ * gone before fetch_snapshot returns. At most FETCH_WINDOW chunks wait in libnats. */
 #pragma once
 
 #include <nats/nats.h>

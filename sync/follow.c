@@ -212,7 +212,10 @@ static int handle(Follower *f, uint64_t rev, const void *data, size_t len)
         log_info("installed snapshot %" PRIu64 " from NATS bucket %s: %" PRIu64 " bytes (%" PRIu64
                  " %s) in %" PRIu64 " chunks, %" PRIu64 " ms",
                  m.generation, f->cfg->nats.bucket, m.raw_bytes, m.bytes,
-                 m.encoding == NATS_ENCODING_DEFLATE ? "deflated" : "sent as is", m.chunks, ms);
+                 m.encoding == NATS_ENCODING_IDENTITY  ? "sent as is"
+                 : m.encoding == NATS_ENCODING_DEFLATE ? "deflated"
+                                                       : "deflated per chunk",
+                 m.chunks, ms);
         /* bench/cluster reads this line (realtime usec) */
         log_debug("sync timing: generation %" PRIu64 " seen %" PRIu64 " fetched %" PRIu64
                   " inflated %" PRIu64 " verified %" PRIu64 " installed %" PRIu64,

@@ -13,6 +13,15 @@ enum {
         INFLATE_REFUSED = 1, /* with a reason: do not retry this snapshot */
 };
 
+struct libdeflate_decompressor;
+
+/* One chunk of a deflate-chunks snapshot (nats_manifest.h) into its place out[0..raw_len):
+ * in_len == raw_len is the slice as is, a shorter chunk must inflate to exactly raw_len,
+ * a longer or empty one is refused. No allocation: the caller's one snapshot buffer.
+ * INFLATE_OK or INFLATE_REFUSED. */
+int inflate_chunk(struct libdeflate_decompressor *d, const void *in, size_t in_len, void *out,
+                  size_t raw_len, char *reason, size_t reason_size);
+
 /* Inflates raw deflate in[0..in_len) into a malloc'd *ret of exactly raw_len bytes.
  * INFLATE_OK, INFLATE_REFUSED, or -ENOMEM. */
 int inflate_exact(const void *in, size_t in_len, size_t raw_len, void **ret, char *reason,

@@ -24,9 +24,12 @@
 #ifndef PUBLISH_DEFLATE_LEVEL /* -DPUBLISH_DEFLATE_LEVEL=0: sent as is (level 0 never shrinks) */
 #define PUBLISH_DEFLATE_LEVEL 1
 #endif
-/* Deflated only if that saves at least 1/16: below, inflating on every host costs more
- * than the bytes saved. */
+/* A chunk is deflated only if that saves at least 1/16 of it: below, inflating on every
+ * host costs more than the bytes saved; it travels as is. */
 #define PUBLISH_DEFLATE_MIN_SAVING 16
+/* Threads deflating chunks ahead of the publishing loop (the worker host has 2 cores): the
+ * loop itself only hands chunks to libnats and is mostly waiting for acks. */
+#define PUBLISH_DEFLATERS 2
 
 static volatile sig_atomic_t stop_requested;
 
@@ -47,21 +50,29 @@ typedef struct Publisher {
         size_t len;
         uint64_t generation;
         uint64_t xxh3;
-        /* what travels: buf itself, or its deflated copy */
-        void *deflated;
-        const char *wire;
-        size_t wire_len;
-        uint64_t wire_xxh3;
+        /* what travels (nats_manifest.h): deflate-chunks, or identity with level 0 */
         NatsEncoding encoding;
         /* progress, kept across attempts so a retry resumes */
         char subject[NATS_MAX_SUBJECT];
         uint64_t nonce;
         size_t chunk_bytes;
         uint64_t n_chunks;
-        pthread_mutex_t lock; /* the fields below are written by on_ack */
+        pthread_mutex_t lock; /* the fields below are written by on_ack and the deflaters */
         uint8_t *acked;       /* per chunk */
         uint64_t n_acked, first_seq, last_seq;
         natsStatus ack_error;
+        /* chunk i's wire bytes, deflated ahead of the publishing loop by the deflaters */
+        struct WireChunk {
+                void *deflated; /* NULL: the slice as is */
+                size_t len;
+                bool ready;
+        } * wire;
+        pthread_cond_t ready_cond; /* a chunk became ready */
+        uint64_t next_deflate, n_ready;
+        bool deflate_cancel;
+        uint64_t deflated_at; /* realtime usec the last chunk became ready */
+        pthread_t deflaters[PUBLISH_DEFLATERS];
+        unsigned n_deflaters;
 } Publisher;
 
 static void publisher_disconnect(Publisher *p)
@@ -116,30 +127,118 @@ static int read_newest(const char *dir, uint64_t max_bytes, Publisher *p)
         return 0;
 }
 
-/* Deflates the file when that saves enough (nats_manifest.h: the wire encoding), else
- * sends it as is. Out of memory only costs the saving. */
-static void prepare_wire(Publisher *p)
+/* Deflates the next chunk nobody has taken yet (or sends it as is when that saves too
+ * little, or memory is short): false when none is left. Called with p->lock held; drops it
+ * while deflating. */
+static bool deflate_next(Publisher *p, struct libdeflate_compressor *c)
 {
-        p->wire = p->buf;
-        p->wire_len = p->len;
-        p->wire_xxh3 = p->xxh3;
-        p->encoding = NATS_ENCODING_IDENTITY;
-        size_t avail = p->len - p->len / PUBLISH_DEFLATE_MIN_SAVING;
-        struct libdeflate_compressor *c = libdeflate_alloc_compressor(PUBLISH_DEFLATE_LEVEL);
-        p->deflated = c && avail ? malloc(avail) : NULL;
+        uint64_t i = p->next_deflate;
+        if (p->deflate_cancel || i >= p->n_chunks)
+                return false;
+        p->next_deflate++;
+        pthread_mutex_unlock(&p->lock);
+        size_t off = (size_t)i * p->chunk_bytes, n = MIN(p->chunk_bytes, p->len - off);
+        /* strictly shorter than the slice: a chunk as long as its slice is the slice */
+        size_t saving = MAX(n / PUBLISH_DEFLATE_MIN_SAVING, 1), avail = n > saving ? n - saving : 0;
+        void *out =
+            c && avail && p->encoding == NATS_ENCODING_DEFLATE_CHUNKS ? malloc(avail) : NULL;
         /* 0: it would not fit in avail, i.e. not worth it */
-        size_t n =
-            p->deflated ? libdeflate_deflate_compress(c, p->buf, p->len, p->deflated, avail) : 0;
-        libdeflate_free_compressor(c);
-        if (n == 0) {
-                free(p->deflated);
-                p->deflated = NULL;
-                return;
+        size_t k =
+            out ? libdeflate_deflate_compress(c, (const char *)p->buf + off, n, out, avail) : 0;
+        if (k == 0) {
+                free(out);
+                out = NULL;
+                k = n;
+        } else {
+                void *shrunk = realloc(out, k); /* held until the run ends: keep only k */
+                if (shrunk)
+                        out = shrunk;
         }
-        p->wire = p->deflated;
-        p->wire_len = n;
-        p->wire_xxh3 = XXH3_64bits(p->wire, n);
-        p->encoding = NATS_ENCODING_DEFLATE;
+        pthread_mutex_lock(&p->lock);
+        p->wire[i] = (struct WireChunk){out, k, true};
+        if (++p->n_ready == p->n_chunks)
+                p->deflated_at = now_realtime_usec();
+        pthread_cond_broadcast(&p->ready_cond);
+        return true;
+}
+
+static void *deflater(void *userdata)
+{
+        Publisher *p = userdata;
+        struct libdeflate_compressor *c = libdeflate_alloc_compressor(PUBLISH_DEFLATE_LEVEL);
+        pthread_mutex_lock(&p->lock);
+        while (deflate_next(p, c))
+                ;
+        pthread_mutex_unlock(&p->lock);
+        libdeflate_free_compressor(c);
+        return NULL;
+}
+
+/* Once the chunk size is known: the deflaters start on chunk 0 while the loop waits. */
+static int start_deflaters(Publisher *p)
+{
+        p->wire = calloc(p->n_chunks, sizeof(*p->wire));
+        if (!p->wire)
+                return -ENOMEM;
+        for (unsigned i = 0; i < PUBLISH_DEFLATERS && i < p->n_chunks; i++)
+                if (pthread_create(&p->deflaters[p->n_deflaters], NULL, deflater, p) == 0)
+                        p->n_deflaters++;
+        return 0;
+}
+
+static void stop_deflaters(Publisher *p)
+{
+        pthread_mutex_lock(&p->lock);
+        p->deflate_cancel = true;
+        pthread_mutex_unlock(&p->lock);
+        for (unsigned i = 0; i < p->n_deflaters; i++)
+                pthread_join(p->deflaters[i], NULL);
+        for (uint64_t i = 0; p->wire && i < p->n_chunks; i++)
+                free(p->wire[i].deflated);
+        free(p->wire);
+}
+
+/* Waits for chunk i's wire bytes (deflating itself if no thread could start). 0, or
+ * -ECANCELED / -ETIME. */
+static int wait_chunk(Publisher *p, uint64_t i, const void **ret, size_t *ret_len)
+{
+        pthread_mutex_lock(&p->lock);
+        while (!p->wire[i].ready) {
+                if (stop_requested || remaining_ms(p) == 0) {
+                        pthread_mutex_unlock(&p->lock);
+                        return stop_requested ? -ECANCELED : -ETIME;
+                }
+                if (p->n_deflaters == 0) {
+                        struct libdeflate_compressor *c =
+                            libdeflate_alloc_compressor(PUBLISH_DEFLATE_LEVEL);
+                        (void)deflate_next(p, c);
+                        libdeflate_free_compressor(c);
+                        continue;
+                }
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 100 * 1000 * 1000;
+                if (ts.tv_nsec >= 1000000000) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000;
+                }
+                (void)pthread_cond_timedwait(&p->ready_cond, &p->lock, &ts);
+        }
+        struct WireChunk w = p->wire[i];
+        pthread_mutex_unlock(&p->lock);
+        *ret = w.deflated ? w.deflated : (const char *)p->buf + (size_t)i * p->chunk_bytes;
+        *ret_len = w.len;
+        return 0;
+}
+
+static size_t wire_bytes(Publisher *p)
+{
+        size_t n = 0;
+        pthread_mutex_lock(&p->lock);
+        for (uint64_t i = 0; p->wire && i < p->n_chunks; i++)
+                n += p->wire[i].len;
+        pthread_mutex_unlock(&p->lock);
+        return n;
 }
 
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
@@ -172,10 +271,15 @@ static int publisher_connect(Publisher *p, char *reason, size_t rs)
                 p->chunk_bytes = maxp > 16384 ? (size_t)(maxp - 4096) : (size_t)(maxp / 2);
                 if (p->chunk_bytes == 0)
                         p->chunk_bytes = 512;
-                p->n_chunks = (p->wire_len + p->chunk_bytes - 1) / p->chunk_bytes;
+                p->n_chunks = (p->len + p->chunk_bytes - 1) / p->chunk_bytes;
                 p->acked = calloc(p->n_chunks, 1);
-                if (!p->acked)
-                        return -ENOMEM;
+                r = p->acked ? start_deflaters(p) : -ENOMEM;
+                if (r < 0) { /* the next attempt sizes the chunks again */
+                        free(p->acked);
+                        p->acked = NULL;
+                        p->chunk_bytes = 0;
+                        return r;
+                }
         }
         return 0;
 }
@@ -201,7 +305,8 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void
 }
 
 /* Publishes every chunk not yet stored, up to PUBLISH_WINDOW in flight (one at a time
- * would pay a replicated round trip per MB), and waits for their acks. A chunk sent again
+ * would pay a replicated round trip per MB), each as soon as it is deflated (so deflating
+ * chunk i+1 overlaps storing chunk i), and waits for their acks. A chunk sent again
  * after a failure carries the same Nats-Msg-Id: the stream keeps one copy. */
 static int publish_chunks(Publisher *p, char *reason, size_t rs)
 {
@@ -214,14 +319,17 @@ static int publish_chunks(Publisher *p, char *reason, size_t rs)
                 pthread_mutex_unlock(&p->lock);
                 if (done)
                         continue;
-                size_t off = (size_t)i * p->chunk_bytes;
-                size_t n = MIN(p->chunk_bytes, p->wire_len - off);
+                const void *data;
+                size_t n;
+                int r = wait_chunk(p, i, &data, &n);
+                if (r < 0)
+                        return r;
                 char id[96], idx[24];
                 snprintf(id, sizeof(id), "%" PRIu64 ".%016" PRIx64 ".%" PRIu64, p->generation,
                          p->nonce, i);
                 snprintf(idx, sizeof(idx), "%" PRIu64, i);
                 natsMsg *msg = NULL;
-                s = natsMsg_Create(&msg, p->subject, NULL, p->wire + off, (int)n);
+                s = natsMsg_Create(&msg, p->subject, NULL, data, (int)n);
                 if (s == NATS_OK)
                         s = natsMsgHeader_Set(msg, NATS_CHUNK_HEADER, idx);
                 jsPubOptions po;
@@ -324,7 +432,7 @@ static int attempt(Publisher *p, NatsPublishResult *res)
                 res->timing.chunks_stored = now_realtime_usec();
                 NatsManifest m = {
                     .generation = p->generation,
-                    .bytes = p->wire_len,
+                    .bytes = wire_bytes(p),
                     .chunks = p->n_chunks,
                     .chunk_bytes = p->chunk_bytes,
                     .xxh3 = p->xxh3,
@@ -332,7 +440,6 @@ static int attempt(Publisher *p, NatsPublishResult *res)
                     .last_seq = p->last_seq,
                     .encoding = p->encoding,
                     .raw_bytes = p->len,
-                    .wire_xxh3 = p->wire_xxh3,
                 };
                 strcpy_checked(m.subject, sizeof(m.subject), p->subject);
                 char text[NATS_MANIFEST_MAX_BYTES];
@@ -361,10 +468,13 @@ static int attempt(Publisher *p, NatsPublishResult *res)
 int nats_publish_newest(const Config *cfg, uint64_t deadline_usec, NatsPublishResult *res)
 {
         *res = (NatsPublishResult){.timing.start = now_realtime_usec()};
-        _cleanup_(freep) void *owned = NULL, *owned_deflated = NULL;
+        _cleanup_(freep) void *owned = NULL;
         Publisher p = {
             .cfg = &cfg->nats,
             .lock = PTHREAD_MUTEX_INITIALIZER,
+            .ready_cond = PTHREAD_COND_INITIALIZER,
+            .encoding =
+                PUBLISH_DEFLATE_LEVEL > 0 ? NATS_ENCODING_DEFLATE_CHUNKS : NATS_ENCODING_IDENTITY,
             .deadline =
                 deadline_usec ? deadline_usec : now_monotonic_usec() + NATS_PUBLISH_DEFAULT_TIMEOUT,
         };
@@ -379,10 +489,6 @@ int nats_publish_newest(const Config *cfg, uint64_t deadline_usec, NatsPublishRe
         res->generation = p.generation;
         res->bytes = p.len;
         res->timing.read = now_realtime_usec();
-        prepare_wire(&p);
-        owned_deflated = p.deflated;
-        res->wire_bytes = p.wire_len;
-        res->timing.compressed = now_realtime_usec();
         if (getrandom(&p.nonce, sizeof(p.nonce), 0) != sizeof(p.nonce))
                 p.nonce = now_realtime_usec() ^ ((uint64_t)getpid() << 32);
         char prefix[128]; /* bucket names are at most 64 bytes */
@@ -413,7 +519,11 @@ int nats_publish_newest(const Config *cfg, uint64_t deadline_usec, NatsPublishRe
                 backoff = MIN(backoff * 2, USEC_PER_SEC);
         }
         res->chunks = p.n_chunks;
+        res->wire_bytes = wire_bytes(&p);
         publisher_disconnect(&p); /* no ack callback runs after this */
+        stop_deflaters(&p);
+        /* deflating overlaps storing: this stamps when the last chunk was ready */
+        res->timing.compressed = p.deflated_at ? p.deflated_at : res->timing.connected;
         free(p.acked);
         nats_Close();
         return r;

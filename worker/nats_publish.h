@@ -19,13 +19,14 @@ enum {
 /* Wall-clock stamps (CLOCK_REALTIME, usec) of one publish, for bench/cluster's breakdown of
  * where the time goes between the worker's rename and the serving hosts. */
 typedef struct NatsPublishTiming {
-        uint64_t start, connected, read, compressed, chunks_stored, manifest_stored;
+        uint64_t start, connected, read, chunks_stored, manifest_stored;
+        uint64_t compressed; /* the last chunk deflated (overlaps storing the others) */
 } NatsPublishTiming;
 
 typedef struct NatsPublishResult {
         uint64_t generation;
         uint64_t bytes;      /* the file */
-        uint64_t wire_bytes; /* what the chunks carry (deflated when that is smaller) */
+        uint64_t wire_bytes; /* what the chunks carry (each deflated when that saves) */
         uint64_t chunks;
         NatsPublishTiming timing;
         uint64_t revision;          /* of the manifest in the KV bucket */

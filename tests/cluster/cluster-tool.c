@@ -9,7 +9,11 @@
  * deflated, the stream's last KiB cut off), raw-over (FILE deflated, raw_bytes announcing
  * 4 KiB more than it inflates to), bomb (64 MiB of zeros deflated, announced as FILE's
  * size), bomb-big (300 MiB of zeros, announced honestly: over max_snapshot_bytes), ratio
- * (FILE deflated, raw_bytes claiming more than deflate can expand). For truncated and
+ * (FILE deflated, raw_bytes claiming more than deflate can expand); per chunk
+ * (deflate-chunks): chunk-lie (FILE deflated chunk by chunk, chunk 0 from one byte less
+ * than its slice, so it inflates short: the sizes still add up); and one that is no
+ * damage: whole (FILE honestly deflated as a whole, encoding deflate, as an older
+ * tally-worker publishes it; it must be accepted). For truncated and
  * raw-over the manifest's xxh3 is FILE's with a bit flipped (another per mode), so tally-sync's
  * memory of refused (generation, xxh3) pairs does not take one for the other: both are refused
  * before that hash is compared.
@@ -129,6 +133,7 @@ int main(int argc, char **argv)
         NatsManifest d = {
             .generation = strtoull(argv[6], NULL, 10), .bytes = len, .xxh3 = XXH3_64bits(buf, len)};
         bool deflated = true;
+        size_t wire_len[64] = {};
         if (strcmp(mode, "bomb") == 0 || strcmp(mode, "bomb-big") == 0) {
                 size_t zeros = (size_t)(strcmp(mode, "bomb") == 0 ? 64 : 300) << 20;
                 free(buf);
@@ -138,12 +143,45 @@ int main(int argc, char **argv)
                 d.xxh3 = XXH3_64bits(buf, zeros);
                 d.raw_bytes = strcmp(mode, "bomb") == 0 ? len : zeros;
                 len = zeros;
+        } else if (strcmp(mode, "whole") == 0) {
+                d.raw_bytes = len;
         } else if (strcmp(mode, "truncated") == 0 || strcmp(mode, "raw-over") == 0 ||
                    strcmp(mode, "ratio") == 0) {
                 d.raw_bytes = len;
                 d.xxh3 ^= strcmp(mode, "truncated") == 0  ? 2
                           : strcmp(mode, "raw-over") == 0 ? 4
                                                           : 8;
+        } else if (strcmp(mode, "chunk-lie") == 0) {
+                /* each slice deflated on its own, as tally-worker does */
+                deflated = false;
+                d.encoding = NATS_ENCODING_DEFLATE_CHUNKS;
+                d.raw_bytes = len;
+                d.xxh3 ^= 16;
+                d.chunk_bytes = (uint64_t)natsConnection_GetMaxPayload(nc) - 4096;
+                d.chunks = (len + d.chunk_bytes - 1) / d.chunk_bytes;
+                struct libdeflate_compressor *c = libdeflate_alloc_compressor(1);
+                char *out = malloc(len);
+                size_t at = 0;
+                for (uint64_t i = 0; out && i < d.chunks; i++) {
+                        size_t off = (size_t)(i * d.chunk_bytes);
+                        size_t n = MIN(d.chunk_bytes, len - off), in = i == 0 ? n - 1 : n;
+                        size_t k = libdeflate_deflate_compress(c, buf + off, in, out + at, n - 1);
+                        if (k == 0) { /* does not shrink: as is (chunk 0 must lie: give up) */
+                                if (i == 0)
+                                        return 1;
+                                memcpy(out + at, buf + off, n);
+                                k = n;
+                        }
+                        wire_len[i < 64 ? i : 63] = k; /* the first 64 are enough here */
+                        at += k;
+                }
+                libdeflate_free_compressor(c);
+                if (!out || d.chunks > 64)
+                        return 1;
+                free(buf);
+                buf = out;
+                len = at;
+                d.bytes = at;
         } else if (strcmp(mode, "xxh3") == 0 || strcmp(mode, "missing") == 0 ||
                    strcmp(mode, "garbage") == 0 || strcmp(mode, "flip") == 0) {
                 deflated = false;
@@ -173,8 +211,10 @@ int main(int argc, char **argv)
                 d.bytes = len;
                 d.wire_xxh3 = XXH3_64bits(buf, len);
         }
-        d.chunk_bytes = (uint64_t)natsConnection_GetMaxPayload(nc) - 4096;
-        d.chunks = (len + d.chunk_bytes - 1) / d.chunk_bytes;
+        if (d.encoding != NATS_ENCODING_DEFLATE_CHUNKS) {
+                d.chunk_bytes = (uint64_t)natsConnection_GetMaxPayload(nc) - 4096;
+                d.chunks = (len + d.chunk_bytes - 1) / d.chunk_bytes;
+        }
         uint64_t nonce;
         (void)!getrandom(&nonce, sizeof(nonce), 0);
         char prefix[128], stream[128];
@@ -186,9 +226,14 @@ int main(int argc, char **argv)
         if (publish == 0) { /* one chunk only: publish it under another index */
                 publish = 1;
         }
-        for (uint64_t i = 0; i < publish; i++) {
+        for (uint64_t i = 0, at = 0; i < publish; i++) {
                 size_t off = (size_t)(i * d.chunk_bytes);
                 size_t n = MIN(d.chunk_bytes, len - off);
+                if (d.encoding == NATS_ENCODING_DEFLATE_CHUNKS) { /* variable sizes */
+                        off = at;
+                        n = wire_len[i];
+                        at += n;
+                }
                 natsMsg *msg = NULL;
                 char idx[24];
                 snprintf(idx, sizeof(idx), "%" PRIu64,

@@ -38,8 +38,8 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/${PID[$1-sync]}/status"; }
 RSS0=$(rss s1)
 has -E "published to NATS bucket tally: [0-9]+ bytes \([0-9]+ on the wire\) in ([2-9]|[1-9][0-9]+) chunks" "$T/w.log" ||
         fail "the snapshot did not need several chunks; the test would not test chunking"
-has -E "installed snapshot $G from NATS bucket tally: [0-9]+ bytes \([0-9]+ deflated\)" "$T/s1-sync.log" ||
-        fail "the snapshot did not travel deflated"
+has -E "installed snapshot $G from NATS bucket tally: [0-9]+ bytes \([0-9]+ deflated per chunk\)" "$T/s1-sync.log" ||
+        fail "the snapshot did not travel deflated per chunk"
 
 # --- kill -9 of the chunk stream's leader while the worker publishes
 leader_kill() {
@@ -138,7 +138,8 @@ pass "s2 restarted with an empty directory serves $G"
 # --- damaged snapshots put into the bucket directly are refused everywhere. The first
 # four are sent as is; the others deflated: a truncated stream, a manifest announcing more
 # than the stream inflates to, a deflate bomb announced as a small file, an honest bomb
-# over max_snapshot_bytes, and a raw size deflate cannot reach. Each is refused with its
+# over max_snapshot_bytes, a raw size deflate cannot reach, and (deflate-chunks) a chunk
+# that inflates to one byte less than its slice. Each is refused with its
 # reason (the pattern after the colon), never installed, and never a crash.
 D=$((G + 1))
 file=$T/w/snap/$(printf 'snapshot-%020d.msgpack' "$G")
@@ -146,7 +147,8 @@ for spec in garbage xxh3 flip missing "ratio:0 .*cannot inflate to" \
         "truncated:$D .*not a complete deflate stream" \
         "raw-over:$D .*inflate to [0-9]+ bytes, [0-9]+ announced" \
         "bomb:$D .*inflate to more than the [0-9]+ announced" \
-        "bomb-big:$D .*314572800 bytes, max_snapshot_bytes is"; do
+        "bomb-big:$D .*314572800 bytes, max_snapshot_bytes is" \
+        "chunk-lie:$D .*chunk 0 at sequence [0-9]+: the deflated bytes inflate to [0-9]+ bytes, [0-9]+ announced"; do
         mode=${spec%%:*} want=${spec#*:}
         [[ $spec == *:* ]] || want=$D
         on w "$TOOL" "$URLS" tally damage "$mode" "$file" "$D" >/dev/null || fail "cluster-tool damage $mode"
@@ -164,7 +166,7 @@ for spec in garbage xxh3 flip missing "ratio:0 .*cannot inflate to" \
         done
         [[ $spec == *:* ]] || n_refused=$((${n_refused:-1} + 1))
 done
-pass "damaged snapshots (garbage, wrong xxh3, flipped byte, missing chunk; deflated: lying raw size, truncated stream, short stream, deflate bombs) refused on s1 and s2; $G kept serving"
+pass "damaged snapshots (garbage, wrong xxh3, flipped byte, missing chunk; deflated: lying raw size, truncated stream, short stream, deflate bombs; per chunk: a chunk inflating short) refused on s1 and s2; $G kept serving"
 # The bucket now names generation D: the worker's next run (also D) is superseded and
 # says so with 75; the run after publishes.
 run_worker 40s
@@ -201,6 +203,21 @@ run_worker 60s
 G=$(newest_local)
 for h in s1 s2; do wait_for 30 serves "$h" "$G" || fail "$h does not serve $G after NATS came back"; done
 pass "NATS down: exit 75 and the local snapshot kept; the next run publishes $G"
+
+# --- an older worker's manifest (the whole file deflated, encoding deflate) is still
+# read: a run without [nats] writes the next generation locally, cluster-tool puts it
+# into the bucket that way, and both hosts install it
+sed '/^\[nats\]/,$d' "$T/w/tally.conf" >"$T/w/local.conf"
+on w "$TALLY_WORKER" --config "$T/w/local.conf" --deadline 40s >>"$T/w.log" 2>&1 || fail "a local run failed"
+G=$(newest_local)
+on w "$TOOL" "$URLS" tally damage whole "$T/w/snap/$(printf 'snapshot-%020d.msgpack' "$G")" "$G" >/dev/null ||
+        fail "cluster-tool damage whole"
+for h in s1 s2; do
+        wait_for 30 serves "$h" "$G" || fail "$h does not serve $G published as a whole deflated file"
+        has -E "installed snapshot $G from NATS bucket tally: [0-9]+ bytes \([0-9]+ deflated\)" "$T/$h-sync.log" ||
+                fail "$h did not install $G as a whole deflated file"
+done
+pass "an older worker's whole-file deflate manifest is read: $G served everywhere"
 
 # --- nothing partial or older was ever served, and every served file is the worker's
 for h in s1 s2; do

@@ -91,5 +91,63 @@ static void damaged_streams_are_refused(void)
         free(d);
 }
 
-TEST_MAIN(TEST_CASE(exact_size_inflates), TEST_CASE(wrong_sizes_are_refused),
+/* deflate-chunks: each chunk into its own slice of one buffer, exactly. */
+static void chunks_fill_their_slices(void)
+{
+        size_t n = 300000, slice = 100000, dl;
+        char *raw = text(n), *out = malloc(n), reason[256] = "";
+        struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+        memset(out, '?', n);
+        /* slice 0 deflated, slice 1 as is, slice 2 deflated */
+        for (size_t i = 0; i < 3; i++) {
+                char *z = deflate_of(raw + i * slice, slice, &dl);
+                CHECK(dl > 0 && dl < slice);
+                CHECK_EQ_INT(inflate_chunk(d, i == 1 ? raw + slice : z, i == 1 ? slice : dl,
+                                           out + i * slice, slice, reason, sizeof(reason)),
+                             INFLATE_OK);
+                free(z);
+        }
+        CHECK(memcmp(out, raw, n) == 0);
+        libdeflate_free_decompressor(d);
+        free(out);
+        free(raw);
+}
+
+static void lying_chunks_are_refused(void)
+{
+        size_t slice = 100000, dl;
+        char *raw = text(slice + 1), *out = malloc(slice + 4096), reason[256] = "";
+        struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+        /* deflated from one byte less than its slice: inflates short */
+        char *z = deflate_of(raw, slice - 1, &dl);
+        CHECK_EQ_INT(inflate_chunk(d, z, dl, out, slice, reason, sizeof(reason)), INFLATE_REFUSED);
+        CHECK(strstr(reason, "inflate to 99999 bytes, 100000 announced"));
+        free(z);
+        /* from one byte more: stops at the slice, never writes past it */
+        memset(out + slice, 'G', 4096);
+        z = deflate_of(raw, slice + 1, &dl);
+        CHECK_EQ_INT(inflate_chunk(d, z, dl, out, slice, reason, sizeof(reason)), INFLATE_REFUSED);
+        CHECK(strstr(reason, "more than the 100000 announced"));
+        CHECK(out[slice] == 'G' && out[slice + 4095] == 'G');
+        free(z);
+        /* longer than its slice, and empty */
+        CHECK_EQ_INT(inflate_chunk(d, raw, slice + 1, out, slice, reason, sizeof(reason)),
+                     INFLATE_REFUSED);
+        CHECK(strstr(reason, "100001 bytes for a slice of 100000"));
+        CHECK_EQ_INT(inflate_chunk(d, raw, 0, out, slice, reason, sizeof(reason)), INFLATE_REFUSED);
+        CHECK(strstr(reason, "0 bytes for a slice of 100000"));
+        /* a bomb in one chunk costs the slice, no more */
+        char *zeros = calloc(8 << 20, 1);
+        z = deflate_of(zeros, 8 << 20, &dl);
+        CHECK_EQ_INT(inflate_chunk(d, z, dl, out, slice, reason, sizeof(reason)), INFLATE_REFUSED);
+        CHECK(strstr(reason, "more than the 100000 announced"));
+        free(z);
+        free(zeros);
+        libdeflate_free_decompressor(d);
+        free(out);
+        free(raw);
+}
+
+TEST_MAIN(TEST_CASE(chunks_fill_their_slices), TEST_CASE(lying_chunks_are_refused),
+          TEST_CASE(exact_size_inflates), TEST_CASE(wrong_sizes_are_refused),
           TEST_CASE(bomb_is_bounded), TEST_CASE(damaged_streams_are_refused))

@@ -30,6 +30,20 @@ static NatsManifest deflated(void)
         return m;
 }
 
+/* What tally-worker sends: a 7,000,000-byte file in 7 raw slices of 1,000,000, each
+ * deflated on its own (or as is), 2,500,000 bytes on the wire in all. */
+static NatsManifest chunked(void)
+{
+        NatsManifest m = sample();
+        m.encoding = NATS_ENCODING_DEFLATE_CHUNKS;
+        m.raw_bytes = 7000000;
+        m.chunks = 7;
+        m.chunk_bytes = 1000000;
+        m.last_seq = 106;
+        m.wire_xxh3 = 0;
+        return m;
+}
+
 static int parse_text(const char *t, NatsManifest *m)
 {
         char reason[256];
@@ -183,6 +197,73 @@ static void garbage_is_refused(void)
                      -EINVAL);
 }
 
-TEST_MAIN(TEST_CASE(round_trips), TEST_CASE(identity_needs_no_encoding_fields),
+static void chunked_round_trips(void)
+{
+        NatsManifest m = chunked(), back;
+        char buf[NATS_MANIFEST_MAX_BYTES];
+        (void)nats_manifest_format(&m, buf, sizeof(buf));
+        CHECK(strstr(buf, "encoding deflate-chunks\nraw_bytes 7000000\n") != NULL);
+        CHECK(strstr(buf, "wire_xxh3") == NULL);
+        CHECK_EQ_INT(parse_text(buf, &back), 0);
+        CHECK(memcmp(&m, &back, sizeof(m)) == 0);
+}
+
+/* Formats m, then parses it: the reason, or "" when accepted. */
+static const char *verdict(const NatsManifest *m, char *reason, size_t rs)
+{
+        char buf[NATS_MANIFEST_MAX_BYTES];
+        NatsManifest back;
+        size_t n = nats_manifest_format(m, buf, sizeof(buf));
+        reason[0] = 0;
+        (void)nats_manifest_parse(buf, n, "tally", &back, reason, rs);
+        return reason;
+}
+
+static void chunked_lies_are_refused(void)
+{
+        char reason[256], buf[NATS_MANIFEST_MAX_BYTES];
+        NatsManifest m = chunked(), back;
+        /* the chunks cut the file, not the wire bytes: 7 slices, not 3 */
+        m.chunks = 3;
+        m.last_seq = 102;
+        CHECK(strstr(verdict(&m, reason, sizeof(reason)),
+                     "3 chunks of 1000000 bytes cannot hold 7000000 bytes"));
+        /* more on the wire than the file: no chunk is longer than its slice */
+        m = chunked();
+        m.bytes = 7000001;
+        CHECK(strstr(verdict(&m, reason, sizeof(reason)),
+                     "7000001 bytes on the wire for a file of 7000000"));
+        /* every chunk sent as is: bytes == raw_bytes is honest */
+        m.bytes = 7000000;
+        CHECK(strcmp(verdict(&m, reason, sizeof(reason)), "") == 0);
+        /* fewer wire bytes than chunks: a chunk would be empty */
+        m = chunked();
+        m.raw_bytes = 7000;
+        m.chunk_bytes = 1000;
+        m.bytes = 6;
+        CHECK(strstr(verdict(&m, reason, sizeof(reason)),
+                     "6 bytes on the wire cannot fill 7 chunks"));
+        /* a ratio deflate cannot reach */
+        m = chunked();
+        m.bytes = 7000000 / NATS_DEFLATE_MAX_RATIO - 1;
+        CHECK(strstr(verdict(&m, reason, sizeof(reason)), "cannot inflate to 7000000"));
+        /* raw_bytes missing, wire_xxh3 given */
+        m = chunked();
+        size_t n = nats_manifest_format(&m, buf, sizeof(buf));
+        char *rb = strstr(buf, "raw_bytes");
+        CHECK(rb != NULL);
+        *rb = 0;
+        CHECK_EQ_INT(
+            nats_manifest_parse(buf, (size_t)(rb - buf), "tally", &back, reason, sizeof(reason)),
+            -EINVAL);
+        CHECK(strstr(reason, "deflate-chunks needs raw_bytes"));
+        n = nats_manifest_format(&m, buf, sizeof(buf));
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "wire_xxh3 0123456789abcdef\n");
+        CHECK_EQ_INT(nats_manifest_parse(buf, n, "tally", &back, reason, sizeof(reason)), -EINVAL);
+        CHECK(strstr(reason, "deflate-chunks has no wire_xxh3"));
+}
+
+TEST_MAIN(TEST_CASE(chunked_round_trips), TEST_CASE(chunked_lies_are_refused),
+          TEST_CASE(round_trips), TEST_CASE(identity_needs_no_encoding_fields),
           TEST_CASE(deflated_round_trips), TEST_CASE(lying_sizes_are_refused),
           TEST_CASE(inconsistent_manifests_are_refused), TEST_CASE(garbage_is_refused))
