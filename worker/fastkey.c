@@ -32,19 +32,12 @@ bool fast_key_pack_slow(const ViewConfig *v, const Value *row, uint64_t *w)
         uint64_t types = 0;
         for (size_t i = 0; i < v->n_group_by; i++) {
                 const Value *x = &row[v->group_by[i]];
-                uint64_t t = x->type;
-                if (v->bucket_usec && v->bucket_usec[i] && x->type == VALUE_TIME)
+                uint64_t t;
+                if (v->bucket_usec && v->bucket_usec[i] && x->type == VALUE_TIME) {
+                        t = x->type;
                         w[i + 1] = (uint64_t)key_bucket_start(x->i, v->bucket_usec[i]);
-                else if (x->type == VALUE_STR) {
-                        if (x->len > 8)
-                                return false;
-                        t |= (uint64_t)x->len << 4;
-                        w[i + 1] = fast_str_word(x->s, x->len);
-                } else if (x->type == VALUE_NUM) {
-                        double d = x->d == 0 ? 0.0 : x->d;
-                        memcpy(&w[i + 1], &d, 8);
-                } else
-                        w[i + 1] = x->type == VALUE_NIL ? 0 : (uint64_t)x->i;
+                } else if (!fast_key_cell(x, &t, &w[i + 1]))
+                        return false;
                 types |= t << (8 * i);
         }
         w[0] = types;

@@ -45,8 +45,26 @@ static inline uint64_t fast_str_word(const char *s, uint32_t len)
         return w;
 }
 
+/* One key cell: its type (and a string's length) into *t, its word into *w; false for a
+ * string longer than 8 bytes. Both packers below use it. */
+static inline bool fast_key_cell(const Value *x, uint64_t *t, uint64_t *w)
+{
+        *t = x->type;
+        if (x->type == VALUE_STR) {
+                if (x->len > 8)
+                        return false;
+                *t |= (uint64_t)x->len << 4;
+                *w = fast_str_word(x->s, x->len);
+        } else if (x->type == VALUE_NUM) {
+                double d = x->d == 0 ? 0.0 : x->d; /* -0 and 0 are one group */
+                memcpy(w, &d, 8);
+        } else
+                *w = x->type == VALUE_NIL ? 0 : (uint64_t)x->i;
+        return true;
+}
+
 /* Packs row's key into w[0..nw) as key_encode would encode it; false when it does not fit
- * (a string longer than 8 bytes). */
+ * (a string longer than 8 bytes). The _slow one also handles bucket items. */
 bool fast_key_pack_slow(const ViewConfig *v, const Value *row, uint64_t *w);
 static inline bool fast_key_pack(const ViewConfig *v, const Value *row, uint64_t *w)
 {
@@ -54,18 +72,9 @@ static inline bool fast_key_pack(const ViewConfig *v, const Value *row, uint64_t
                 return fast_key_pack_slow(v, row, w);
         uint64_t types = 0;
         for (size_t i = 0; i < v->n_group_by; i++) {
-                const Value *x = &row[v->group_by[i]];
-                uint64_t t = x->type;
-                if (x->type == VALUE_STR) {
-                        if (x->len > 8)
-                                return false;
-                        t |= (uint64_t)x->len << 4;
-                        w[i + 1] = fast_str_word(x->s, x->len);
-                } else if (x->type == VALUE_NUM) {
-                        double d = x->d == 0 ? 0.0 : x->d; /* -0 and 0 are one group */
-                        memcpy(&w[i + 1], &d, 8);
-                } else
-                        w[i + 1] = x->type == VALUE_NIL ? 0 : (uint64_t)x->i;
+                uint64_t t;
+                if (!fast_key_cell(&row[v->group_by[i]], &t, &w[i + 1]))
+                        return false;
                 types |= t << (8 * i);
         }
         w[0] = types;
