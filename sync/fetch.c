@@ -183,6 +183,18 @@ static int fetch_window(natsConnection *nc, jsCtx *js, const char *stream, Assem
         return r;
 }
 
+/* The xxh3 of [p, p+n) against the manifest's; false with the reason when they differ. */
+static bool xxh3_matches(const void *p, uint64_t n, uint64_t want, const char *what, char *reason,
+                         size_t rs)
+{
+        uint64_t sum = XXH3_64bits(p, n);
+        if (sum == want)
+                return true;
+        snprintf(reason, rs, "xxh3 of the %s is %016" PRIx64 ", the manifest says %016" PRIx64,
+                 what, sum, want);
+        return false;
+}
+
 int fetch_snapshot(natsConnection *nc, jsCtx *js, const char *stream, const NatsManifest *m,
                    volatile const int *stop, void **ret_buf, FetchTiming *timing, char *reason,
                    size_t rs)
@@ -211,48 +223,29 @@ int fetch_snapshot(natsConnection *nc, jsCtx *js, const char *stream, const Nats
                 return FETCH_DAMAGED;
         }
         timing->fetched = now_realtime_usec();
-        if (chunked) {
-                /* every chunk is already in place: the inflate hid behind the fetch */
-                uint64_t sum = XXH3_64bits(buf, m->raw_bytes);
-                if (sum != m->xxh3) {
-                        snprintf(reason, rs,
-                                 "xxh3 of the inflated file is %016" PRIx64
-                                 ", the manifest says %016" PRIx64,
-                                 sum, m->xxh3);
+        if (!chunked) {
+                if (!xxh3_matches(buf, m->bytes, m->wire_xxh3,
+                                  m->encoding == NATS_ENCODING_DEFLATE
+                                      ? "reassembled deflated bytes"
+                                      : "reassembled file",
+                                  reason, rs))
                         return FETCH_DAMAGED;
+                if (m->encoding == NATS_ENCODING_DEFLATE) {
+                        void *raw = NULL;
+                        free(TAKE_PTR(have));
+                        r = inflate_exact(buf, m->bytes, m->raw_bytes, &raw, reason, rs);
+                        if (r < 0)
+                                return r;
+                        if (r == INFLATE_REFUSED)
+                                return FETCH_DAMAGED;
+                        free(buf);
+                        buf = raw;
                 }
-                timing->inflated = now_realtime_usec();
-                *ret_buf = TAKE_PTR(buf);
-                return FETCH_OK;
         }
-        uint64_t sum = XXH3_64bits(buf, m->bytes);
-        if (sum != m->wire_xxh3) {
-                snprintf(reason, rs,
-                         "xxh3 of the reassembled %s is %016" PRIx64
-                         ", the manifest says %016" PRIx64,
-                         m->encoding == NATS_ENCODING_DEFLATE ? "deflated bytes" : "file", sum,
-                         m->wire_xxh3);
+        /* deflate-chunks: every chunk is already in place, the inflate hid behind the fetch */
+        if (m->encoding != NATS_ENCODING_IDENTITY &&
+            !xxh3_matches(buf, m->raw_bytes, m->xxh3, "inflated file", reason, rs))
                 return FETCH_DAMAGED;
-        }
-        if (m->encoding == NATS_ENCODING_DEFLATE) {
-                void *raw = NULL;
-                free(TAKE_PTR(have));
-                r = inflate_exact(buf, m->bytes, m->raw_bytes, &raw, reason, rs);
-                if (r < 0)
-                        return r;
-                if (r == INFLATE_REFUSED)
-                        return FETCH_DAMAGED;
-                free(buf);
-                buf = raw;
-                sum = XXH3_64bits(buf, m->raw_bytes);
-                if (sum != m->xxh3) {
-                        snprintf(reason, rs,
-                                 "xxh3 of the inflated file is %016" PRIx64
-                                 ", the manifest says %016" PRIx64,
-                                 sum, m->xxh3);
-                        return FETCH_DAMAGED;
-                }
-        }
         timing->inflated = now_realtime_usec();
         *ret_buf = TAKE_PTR(buf);
         return FETCH_OK;
