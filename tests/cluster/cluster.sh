@@ -66,7 +66,7 @@ leader_kill() {
         for h in s1 s2; do wait_for 30 serves "$h" "$G" || fail "$h does not serve $G after killing $leader"; done
         pass "killed leader $leader during a publish: generation $G everywhere within $((SECONDS - t0 + 1)) s"
         start_nats "$leader"
-        wait_for 30 nats_healthy "$leader" || fail "$leader did not come back"
+        wait_for 90 nats_healthy "$leader" || fail "$leader did not come back"
 }
 for ((i = 0; i < REPEAT; i++)); do leader_kill; done
 
@@ -197,7 +197,7 @@ L=$(newest_local)
 ((L == G + 1)) || fail "the local snapshot was not written with NATS down"
 has "snapshot $L written locally but not published" "$T/w.log" || fail "no log line for exit 75"
 for n in n1 n2 n3; do start_nats "$n"; done
-for n in n1 n2 n3; do wait_for 30 nats_healthy "$n" || fail "$n did not come back"; done
+for n in n1 n2 n3; do wait_for 90 nats_healthy "$n" || fail "$n did not come back"; done
 run_worker 60s
 ((WRC == 0)) || fail "worker after NATS came back exited $WRC"
 G=$(newest_local)
