@@ -104,64 +104,111 @@ static int take_chunk(Assembly *a, uint64_t seq, natsMsg *msg, char *reason, siz
         return 0;
 }
 
+/* How long a fetch refused early waits for the replies still on their way: collected
+ * now, they do not sit in libnats until the next fetch drops them. */
+#define FETCH_DRAIN_MSEC 1000
+
+struct FetchInbox {
+        natsConnection *nc;
+        natsInbox *inbox;
+        natsSubscription *sub; /* <inbox>.<fetch>.<seq> */
+        uint64_t fetches;      /* the number of the newest fetch */
+};
+
+int fetch_inbox_new(natsConnection *nc, FetchInbox **ret, char *reason, size_t rs)
+{
+        _cleanup_(fetch_inbox_freep) FetchInbox *in = calloc(1, sizeof(*in));
+        if (!in)
+                return -ENOMEM;
+        in->nc = nc;
+        char wild[128];
+        natsStatus s = natsInbox_Create(&in->inbox);
+        if (s == NATS_OK) {
+                snprintf(wild, sizeof(wild), "%s.*.*", (const char *)in->inbox);
+                s = natsConnection_SubscribeSync(&in->sub, nc, wild);
+        }
+        if (s != NATS_OK)
+                return nats_error(s, "cannot subscribe for chunks", reason, rs);
+        *ret = TAKE_PTR(in);
+        return 0;
+}
+
+FetchInbox *fetch_inbox_free(FetchInbox *in)
+{
+        if (in) {
+                natsSubscription_Destroy(in->sub);
+                natsInbox_Destroy(in->inbox);
+                free(in);
+        }
+        return NULL;
+}
+
+/* The sequence a reply of this fetch (reply subject prefix<seq>) answers, or 0 for a
+ * reply to an earlier fetch or anything else: our own reply subject, but still checked,
+ * anyone may publish to it. */
+static uint64_t reply_seq(natsMsg *msg, const char *prefix, size_t pl, const NatsManifest *m)
+{
+        const char *subj = natsMsg_GetSubject(msg);
+        uint64_t seq = 0;
+        if (!subj || strncmp(subj, prefix, pl) != 0 ||
+            parse_uint(subj + pl, m->first_seq, m->last_seq, &seq) < 0)
+                return 0;
+        return seq;
+}
+
+/* Takes seq off the outstanding list: false if it was not on it. */
+static bool settle(uint64_t *outstanding, unsigned *n_out, uint64_t seq)
+{
+        for (unsigned k = 0; k < *n_out; k++)
+                if (outstanding[k] == seq) {
+                        outstanding[k] = outstanding[--*n_out];
+                        return true;
+                }
+        return false;
+}
+
 /* Fetches sequences first_seq..last_seq until every chunk is placed, FETCH_WINDOW
- * direct gets outstanding, each on its own reply subject <inbox>.<seq>. A reply that is a
- * status (not found on a lagging replica, no responders) is asked again the slow way. */
-static int fetch_window(natsConnection *nc, jsCtx *js, const char *stream, Assembly *a,
+ * direct gets outstanding, each on its own reply subject <inbox>.<fetch>.<seq>. A reply
+ * that is a status (not found on a lagging replica, no responders) is asked again the
+ * slow way. */
+static int fetch_window(FetchInbox *in, jsCtx *js, const char *stream, Assembly *a,
                         volatile const int *stop, char *reason, size_t rs)
 {
         const NatsManifest *m = a->m;
-        natsInbox *inbox = NULL;
-        natsSubscription *sub = NULL;
-        char wild[128], get_subject[160], reply[160], body[48];
+        char prefix[96], get_subject[160], reply[160], body[48];
         uint64_t outstanding[FETCH_WINDOW];
         unsigned n_out = 0;
         int r = 0;
 
-        natsStatus s = natsInbox_Create(&inbox);
-        if (s == NATS_OK) {
-                snprintf(wild, sizeof(wild), "%s.*", (const char *)inbox);
-                s = natsConnection_SubscribeSync(&sub, nc, wild);
-        }
-        if (s != NATS_OK) {
-                natsInbox_Destroy(inbox);
-                return nats_error(s, "cannot subscribe for chunks", reason, rs);
-        }
-        size_t inbox_len = strlen(inbox);
+        int pl = snprintf(prefix, sizeof(prefix), "%s.%" PRIu64 ".", (const char *)in->inbox,
+                          ++in->fetches);
         snprintf(get_subject, sizeof(get_subject), "$JS.API.DIRECT.GET.%s", stream);
         uint64_t next = m->first_seq;
+        natsStatus s = NATS_OK;
         while (r == 0 && a->got < m->chunks && (next <= m->last_seq || n_out > 0)) {
                 if (*stop) {
                         r = -ECANCELED;
                         break;
                 }
                 while (n_out < FETCH_WINDOW && next <= m->last_seq && s == NATS_OK) {
-                        snprintf(reply, sizeof(reply), "%s.%" PRIu64, (const char *)inbox, next);
+                        snprintf(reply, sizeof(reply), "%s%" PRIu64, prefix, next);
                         int bl = snprintf(body, sizeof(body), "{\"seq\":%" PRIu64 "}", next);
-                        s = natsConnection_PublishRequest(nc, get_subject, reply, body, bl);
+                        s = natsConnection_PublishRequest(in->nc, get_subject, reply, body, bl);
                         if (s == NATS_OK)
                                 outstanding[n_out++] = next++;
                 }
                 natsMsg *msg = NULL;
                 if (s == NATS_OK)
-                        s = natsSubscription_NextMsg(&msg, sub, FETCH_REPLY_TIMEOUT_MSEC);
+                        s = natsSubscription_NextMsg(&msg, in->sub, FETCH_REPLY_TIMEOUT_MSEC);
                 if (s != NATS_OK) {
                         r = nats_error(s, "cannot fetch a chunk", reason, rs);
                         break;
                 }
-                /* our own reply subject, but still checked: anyone may publish to it */
-                const char *subj = natsMsg_GetSubject(msg);
-                uint64_t seq = 0;
-                unsigned k = n_out;
-                if (subj && strncmp(subj, inbox, inbox_len) == 0 && subj[inbox_len] == '.' &&
-                    parse_uint(subj + inbox_len + 1, m->first_seq, m->last_seq, &seq) == 0)
-                        for (k = 0; k < n_out && outstanding[k] != seq; k++)
-                                ;
-                if (k == n_out) {
+                uint64_t seq = reply_seq(msg, prefix, (size_t)pl, m);
+                if (!seq || !settle(outstanding, &n_out, seq)) {
                         natsMsg_Destroy(msg);
                         continue;
                 }
-                outstanding[k] = outstanding[--n_out];
                 const char *status = NULL;
                 if (natsMsgHeader_Get(msg, "Status", &status) == NATS_OK && status) {
                         natsMsg_Destroy(msg);
@@ -178,8 +225,20 @@ static int fetch_window(natsConnection *nc, jsCtx *js, const char *stream, Assem
                 }
                 r = take_chunk(a, seq, msg, reason, rs);
         }
-        natsSubscription_Destroy(sub); /* replies still on their way are dropped */
-        natsInbox_Destroy(inbox);
+        /* A refused chunk leaves replies on their way; the subscription stays (fetch.h) */
+        for (uint64_t end = now_monotonic_usec() + FETCH_DRAIN_MSEC * USEC_PER_MSEC;
+             r == FETCH_DAMAGED && n_out > 0 && !*stop;) {
+                uint64_t now = now_monotonic_usec();
+                natsMsg *msg = NULL;
+                if (now >= end ||
+                    natsSubscription_NextMsg(&msg, in->sub,
+                                             (int64_t)((end - now) / USEC_PER_MSEC) + 1) != NATS_OK)
+                        break;
+                uint64_t seq = reply_seq(msg, prefix, (size_t)pl, m);
+                if (seq)
+                        (void)settle(outstanding, &n_out, seq);
+                natsMsg_Destroy(msg);
+        }
         return r;
 }
 
@@ -195,7 +254,7 @@ static bool xxh3_matches(const void *p, uint64_t n, uint64_t want, const char *w
         return false;
 }
 
-int fetch_snapshot(natsConnection *nc, jsCtx *js, const char *stream, const NatsManifest *m,
+int fetch_snapshot(FetchInbox *in, jsCtx *js, const char *stream, const NatsManifest *m,
                    volatile const int *stop, void **ret_buf, FetchTiming *timing, char *reason,
                    size_t rs)
 {
@@ -207,7 +266,7 @@ int fetch_snapshot(natsConnection *nc, jsCtx *js, const char *stream, const Nats
         Assembly a = {.m = m, .buf = buf, .have = have};
         if (chunked && !(a.d = libdeflate_alloc_decompressor()))
                 return -ENOMEM;
-        int r = fetch_window(nc, js, stream, &a, stop, reason, rs);
+        int r = fetch_window(in, js, stream, &a, stop, reason, rs);
         libdeflate_free_decompressor(a.d);
         if (r != 0)
                 return r;

@@ -28,6 +28,7 @@ typedef struct Follower {
         jsCtx *js;
         kvStore *kv;
         kvWatcher *watch;
+        FetchInbox *inbox;
         uint64_t last_revision; /* of the manifest last handled */
         bool retry;             /* a transient failure: handle the current manifest again */
         Refused refused[REFUSED_MEMORY];
@@ -46,7 +47,12 @@ static struct {
 static void disconnect(Follower *f)
 {
         atomic_store(&hook_state.closing, true);
+        /* The connection first: closing it joins libnats' read loop, which (libnats 3.4,
+         * fetch.h) may still be using a subscription freed under it. */
+        if (f->nc)
+                natsConnection_Close(f->nc);
         kvWatcher_Destroy(f->watch);
+        f->inbox = fetch_inbox_free(f->inbox);
         kvStore_Destroy(f->kv);
         jsCtx_Destroy(f->js);
         natsConnection_Destroy(f->nc);
@@ -87,6 +93,9 @@ static int connect_all(Follower *f, char *reason, size_t rs)
         if (s != NATS_OK)
                 return nats_error(s, "JetStream", reason, rs);
         r = nats_open_bucket(&f->cfg->nats, f->js, false, &f->kv, reason, rs);
+        if (r < 0)
+                return r;
+        r = fetch_inbox_new(f->nc, &f->inbox, reason, rs);
         if (r < 0)
                 return r;
         s = kvStore_Watch(&f->watch, f->kv, NATS_MANIFEST_KEY, NULL);
@@ -167,7 +176,8 @@ static int handle(Follower *f, uint64_t rev, const void *data, size_t len)
         uint64_t t0 = now_monotonic_usec(), seen = now_realtime_usec(), verified = 0;
         FetchTiming ft = {};
         _cleanup_free_ void *buf = NULL;
-        r = fetch_snapshot(f->nc, f->js, f->stream, &m, f->stop, &buf, &ft, reason, sizeof(reason));
+        r = fetch_snapshot(f->inbox, f->js, f->stream, &m, f->stop, &buf, &ft, reason,
+                           sizeof(reason));
         if (r == -ECANCELED)
                 return 0;
         if (r < 0) {
