@@ -77,6 +77,11 @@ typedef struct Publisher {
 
 static void publisher_disconnect(Publisher *p)
 {
+        /* Close first, so libnats' read loop has stopped before the JetStream context (and
+         * its async-ack subscription) is freed: libnats 3.4 can touch a subscription freed
+         * while a message for it is being read (nats.c#637; tally-sync crashed on it). */
+        if (p->nc)
+                natsConnection_Close(p->nc);
         kvStore_Destroy(p->kv);
         jsCtx_Destroy(p->js);
         natsConnection_Destroy(p->nc);
