@@ -1,7 +1,10 @@
 /* A minimal test runner: each case is a function, run in order, reported as TAP so
- * `meson test` counts cases; a failed check prints file:line and the expression. */
+ * `meson test` counts cases; a failed check prints file:line and the expression. A
+ * table-driven case runs each row of its table through TEST_ROW, so every row is a TAP
+ * line of its own that names it, and a failed check ends its row, not the case. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +53,18 @@ extern int test_failures_in_case;
         }
 
 int test_run(const TestCase *cases, size_t n);
+
+void test_row_begin(void);
+void test_row_end(const char *row);
+
+/* Runs call (a function checking one row: a failed CHECK returns from it) as the TAP line
+ * "case: row"; the case's own line after its rows is "not ok" when any of them failed. */
+#define TEST_ROW(row, call)        \
+        do {                       \
+                test_row_begin();  \
+                call;              \
+                test_row_end(row); \
+        } while (0)
 
 #define TEST_MAIN(...)                                                    \
         int test_failures_in_case;                                        \
