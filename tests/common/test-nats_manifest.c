@@ -64,24 +64,38 @@ static void round_trips(void)
 
 /* A manifest without the encoding fields (as written before they existed, and still for
  * a file sent as is) reads as identity: the file is the wire bytes. */
+/* Text appended to a formatted manifest, and what parsing it returns. */
+typedef struct SuffixRow {
+        const char *suffix;
+        int r;
+} SuffixRow;
+
+static void check_suffix(const char *formatted, const SuffixRow *row)
+{
+        char text[2 * NATS_MANIFEST_MAX_BYTES];
+        NatsManifest back;
+        snprintf(text, sizeof(text), "%s%s", formatted, row->suffix);
+        CHECK_EQ_INT(parse_text(text, &back), row->r);
+}
+
 static void identity_needs_no_encoding_fields(void)
 {
         NatsManifest m = sample(), back;
         char buf[NATS_MANIFEST_MAX_BYTES];
-        size_t n = nats_manifest_format(&m, buf, sizeof(buf));
+        nats_manifest_format(&m, buf, sizeof(buf));
         CHECK(strstr(buf, "encoding") == NULL);
         CHECK_EQ_INT(parse_text(buf, &back), 0);
         CHECK_EQ_INT(back.encoding, NATS_ENCODING_IDENTITY);
         CHECK(back.raw_bytes == m.bytes);
         CHECK(back.wire_xxh3 == m.xxh3);
         /* explicit identity, consistent: accepted; inconsistent: refused */
-        char text[2 * NATS_MANIFEST_MAX_BYTES];
-        snprintf(text, sizeof(text), "%.*sencoding identity\nraw_bytes 2500000\n", (int)n, buf);
-        CHECK_EQ_INT(parse_text(text, &back), 0);
-        snprintf(text, sizeof(text), "%.*sraw_bytes 2500001\n", (int)n, buf);
-        CHECK_EQ_INT(parse_text(text, &back), -EINVAL);
-        snprintf(text, sizeof(text), "%.*swire_xxh3 0000000000000001\n", (int)n, buf);
-        CHECK_EQ_INT(parse_text(text, &back), -EINVAL);
+        static const SuffixRow rows[] = {
+            {"encoding identity\nraw_bytes 2500000\n", 0},
+            {"raw_bytes 2500001\n", -EINVAL},
+            {"wire_xxh3 0000000000000001\n", -EINVAL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++)
+                TEST_ROW(rows[i].suffix, check_suffix(buf, &rows[i]));
 }
 
 static void deflated_round_trips(void)
@@ -94,92 +108,93 @@ static void deflated_round_trips(void)
         CHECK(memcmp(&m, &back, sizeof(m)) == 0);
 }
 
-/* Formats the deflated sample with its line for key replaced (or dropped: ""). */
-static int parse_deflated_with(const char *key, const char *line, char *reason, size_t rs)
+/* A manifest formatted with its line for key replaced by line (or dropped: ""), and what
+ * parsing it returns, and the reason's words when want is set. */
+typedef struct LineRow {
+        const char *key, *line;
+        int r;
+        const char *want;
+} LineRow;
+
+static const char *line_row_name(const LineRow *row, char *buf, size_t n)
 {
-        NatsManifest m = deflated();
-        char buf[NATS_MANIFEST_MAX_BYTES], out[2 * NATS_MANIFEST_MAX_BYTES] = "";
+        if (*row->line)
+                return row->line;
+        snprintf(buf, n, "no %s", row->key);
+        return buf;
+}
+
+static void check_line(NatsManifest m, const LineRow *row)
+{
+        char buf[NATS_MANIFEST_MAX_BYTES], out[2 * NATS_MANIFEST_MAX_BYTES] = "", reason[256] = "";
         nats_manifest_format(&m, buf, sizeof(buf));
         char *save = NULL;
         for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                bool match = strncmp(l, key, strlen(key)) == 0 && l[strlen(key)] == ' ';
-                strcat(out, match ? line : l);
-                if (*(match ? line : l))
+                bool match =
+                    strncmp(l, row->key, strlen(row->key)) == 0 && l[strlen(row->key)] == ' ';
+                strcat(out, match ? row->line : l);
+                if (*(match ? row->line : l))
                         strcat(out, "\n");
         }
-        return nats_manifest_parse(out, strlen(out), "tally", &m, reason, rs);
+        CHECK_EQ_INT(nats_manifest_parse(out, strlen(out), "tally", &m, reason, sizeof(reason)),
+                     row->r);
+        if (row->want)
+                CHECK(strstr(reason, row->want));
+}
+
+static void check_lines(NatsManifest m, const LineRow *rows, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                char name[64];
+                TEST_ROW(line_row_name(&rows[i], name, sizeof(name)), check_line(m, &rows[i]));
+        }
 }
 
 /* Sizes are what tally-sync allocates by, before a byte is fetched: a manifest lying about
  * them is refused, naming the lie. */
 static void lying_sizes_are_refused(void)
 {
-        char reason[256] = "";
-        CHECK_EQ_INT(parse_deflated_with("encoding", "encoding zstd", reason, sizeof(reason)),
-                     -EINVAL);
-        CHECK(strstr(reason, "unknown encoding 'zstd'"));
-        CHECK_EQ_INT(parse_deflated_with("raw_bytes", "", reason, sizeof(reason)), -EINVAL);
-        CHECK(strstr(reason, "needs raw_bytes and wire_xxh3"));
-        CHECK_EQ_INT(parse_deflated_with("wire_xxh3", "", reason, sizeof(reason)), -EINVAL);
-        CHECK_EQ_INT(parse_deflated_with("wire_xxh3", "wire_xxh3 xyz", reason, sizeof(reason)),
-                     -EINVAL);
-        /* deflated but not smaller */
-        CHECK_EQ_INT(parse_deflated_with("raw_bytes", "raw_bytes 2500000", reason, sizeof(reason)),
-                     -EINVAL);
-        CHECK(strstr(reason, "2500000 deflated bytes for a file of 2500000"));
-        /* more than deflate can expand: 2.5 MB cannot be 3 GB */
-        CHECK_EQ_INT(
-            parse_deflated_with("raw_bytes", "raw_bytes 3000000000", reason, sizeof(reason)),
-            -EINVAL);
-        CHECK(strstr(reason, "cannot inflate to 3000000000"));
-        /* the largest expansion deflate allows is accepted (the inflate bound does the rest) */
-        CHECK_EQ_INT(
-            parse_deflated_with("raw_bytes", "raw_bytes 2580000000", reason, sizeof(reason)), 0);
-        CHECK_EQ_INT(
-            parse_deflated_with("raw_bytes", "raw_bytes 9999999999999", reason, sizeof(reason)),
-            -EINVAL); /* over the 1 TiB bound */
-        CHECK_EQ_INT(parse_deflated_with("raw_bytes", "raw_bytes 0", reason, sizeof(reason)),
-                     -EINVAL);
-        CHECK_EQ_INT(parse_deflated_with("raw_bytes", "raw_bytes -5", reason, sizeof(reason)),
-                     -EINVAL);
-        CHECK_EQ_INT(parse_deflated_with("encoding", "encoding deflate\nencoding deflate", reason,
-                                         sizeof(reason)),
-                     -EINVAL);
-        /* the chunk arithmetic counts wire bytes: 3 chunks cannot hold 7 MB raw, but do hold
-         * the 2.5 MB sent */
-        CHECK_EQ_INT(parse_deflated_with("chunks", "chunks 7", reason, sizeof(reason)), -EINVAL);
-}
-
-/* Replaces the line starting with key in the formatted sample. */
-static int parse_with(const char *key, const char *line)
-{
-        NatsManifest m = sample();
-        char buf[NATS_MANIFEST_MAX_BYTES], out[2 * NATS_MANIFEST_MAX_BYTES] = "";
-        nats_manifest_format(&m, buf, sizeof(buf));
-        char *save = NULL;
-        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                bool match = strncmp(l, key, strlen(key)) == 0 && l[strlen(key)] == ' ';
-                strcat(out, match ? line : l);
-                if (*(match ? line : l))
-                        strcat(out, "\n");
-        }
-        return parse_text(out, &m);
+        static const LineRow rows[] = {
+            {"encoding", "encoding zstd", -EINVAL, "unknown encoding 'zstd'"},
+            {"raw_bytes", "", -EINVAL, "needs raw_bytes and wire_xxh3"},
+            {"wire_xxh3", "", -EINVAL, NULL},
+            {"wire_xxh3", "wire_xxh3 xyz", -EINVAL, NULL},
+            /* deflated but not smaller */
+            {"raw_bytes", "raw_bytes 2500000", -EINVAL,
+             "2500000 deflated bytes for a file of 2500000"},
+            /* more than deflate can expand: 2.5 MB cannot be 3 GB */
+            {"raw_bytes", "raw_bytes 3000000000", -EINVAL, "cannot inflate to 3000000000"},
+            /* the largest expansion deflate allows is accepted (the inflate bound does the
+             * rest) */
+            {"raw_bytes", "raw_bytes 2580000000", 0, NULL},
+            {"raw_bytes", "raw_bytes 9999999999999", -EINVAL, NULL}, /* over the 1 TiB bound */
+            {"raw_bytes", "raw_bytes 0", -EINVAL, NULL},
+            {"raw_bytes", "raw_bytes -5", -EINVAL, NULL},
+            {"encoding", "encoding deflate\nencoding deflate", -EINVAL, NULL},
+            /* the chunk arithmetic counts wire bytes: 3 chunks cannot hold 7 MB raw, but do
+             * hold the 2.5 MB sent */
+            {"chunks", "chunks 7", -EINVAL, NULL},
+        };
+        check_lines(deflated(), rows, ELEMENTSOF(rows));
 }
 
 static void inconsistent_manifests_are_refused(void)
 {
-        CHECK_EQ_INT(parse_with("chunks", "chunks 4"), -EINVAL);
-        CHECK_EQ_INT(parse_with("bytes", "bytes 0"), -EINVAL);
-        CHECK_EQ_INT(parse_with("chunk_bytes", "chunk_bytes 1"), -EINVAL);
-        CHECK_EQ_INT(parse_with("last_seq", "last_seq 101"), -EINVAL);     /* 2 seqs, 3 chunks */
-        CHECK_EQ_INT(parse_with("last_seq", "last_seq 9999999"), -EINVAL); /* unbounded scan */
-        CHECK_EQ_INT(parse_with("xxh3", "xxh3 0123"), -EINVAL);
-        CHECK_EQ_INT(parse_with("subject", "subject tally.tally.chunks.41.00ff"), -EINVAL);
-        CHECK_EQ_INT(parse_with("subject", "subject tally.tally.chunks.42.>"), -EINVAL);
-        CHECK_EQ_INT(parse_with("generation", ""), -EINVAL); /* missing */
-        CHECK_EQ_INT(parse_with("generation", "generation 42\ngeneration 42"), -EINVAL);
-        CHECK_EQ_INT(parse_with("generation", "colour blue"), -EINVAL);
-        CHECK_EQ_INT(parse_with("bytes", "bytes 99999999999999999999"), -EINVAL);
+        static const LineRow rows[] = {
+            {"chunks", "chunks 4", -EINVAL, NULL},
+            {"bytes", "bytes 0", -EINVAL, NULL},
+            {"chunk_bytes", "chunk_bytes 1", -EINVAL, NULL},
+            {"last_seq", "last_seq 101", -EINVAL, NULL},     /* 2 seqs, 3 chunks */
+            {"last_seq", "last_seq 9999999", -EINVAL, NULL}, /* unbounded scan */
+            {"xxh3", "xxh3 0123", -EINVAL, NULL},
+            {"subject", "subject tally.tally.chunks.41.00ff", -EINVAL, NULL},
+            {"subject", "subject tally.tally.chunks.42.>", -EINVAL, NULL},
+            {"generation", "", -EINVAL, NULL}, /* missing */
+            {"generation", "generation 42\ngeneration 42", -EINVAL, NULL},
+            {"generation", "colour blue", -EINVAL, NULL},
+            {"bytes", "bytes 99999999999999999999", -EINVAL, NULL},
+        };
+        check_lines(sample(), rows, ELEMENTSOF(rows));
 }
 
 static void garbage_is_refused(void)
@@ -208,47 +223,56 @@ static void chunked_round_trips(void)
         CHECK(memcmp(&m, &back, sizeof(m)) == 0);
 }
 
-/* Formats m, then parses it: the reason, or "" when accepted. */
-static const char *verdict(const NatsManifest *m, char *reason, size_t rs)
+/* The chunked sample with these fields changed (0: as in the sample), and the reason's
+ * words when refused ("": accepted). */
+typedef struct ChunkedRow {
+        const char *name;
+        uint64_t chunks, last_seq, bytes, raw_bytes, chunk_bytes;
+        const char *want;
+} ChunkedRow;
+
+static void check_chunked(const ChunkedRow *row)
 {
-        char buf[NATS_MANIFEST_MAX_BYTES];
-        NatsManifest back;
-        size_t n = nats_manifest_format(m, buf, sizeof(buf));
-        reason[0] = 0;
-        (void)nats_manifest_parse(buf, n, "tally", &back, reason, rs);
-        return reason;
+        NatsManifest m = chunked(), back;
+        m.chunks = row->chunks ? row->chunks : m.chunks;
+        m.last_seq = row->last_seq ? row->last_seq : m.last_seq;
+        m.bytes = row->bytes ? row->bytes : m.bytes;
+        m.raw_bytes = row->raw_bytes ? row->raw_bytes : m.raw_bytes;
+        m.chunk_bytes = row->chunk_bytes ? row->chunk_bytes : m.chunk_bytes;
+        char buf[NATS_MANIFEST_MAX_BYTES], reason[256] = "";
+        size_t n = nats_manifest_format(&m, buf, sizeof(buf));
+        int r = nats_manifest_parse(buf, n, "tally", &back, reason, sizeof(reason));
+        if (!*row->want) {
+                CHECK_EQ_INT(r, 0);
+                CHECK_STREQ(reason, "");
+        } else {
+                CHECK_EQ_INT(r, -EINVAL);
+                CHECK(strstr(reason, row->want));
+        }
 }
 
 static void chunked_lies_are_refused(void)
 {
+        static const ChunkedRow rows[] = {
+            {"the chunks cut the file, not the wire bytes: 7 slices, not 3", .chunks = 3,
+             .last_seq = 102, .want = "3 chunks of 1000000 bytes cannot hold 7000000 bytes"},
+            {"more on the wire than the file: no chunk is longer than its slice", .bytes = 7000001,
+             .want = "7000001 bytes on the wire for a file of 7000000"},
+            {"every chunk sent as is: bytes == raw_bytes is honest", .bytes = 7000000, .want = ""},
+            {"fewer wire bytes than chunks: a chunk would be empty", .raw_bytes = 7000,
+             .chunk_bytes = 1000, .bytes = 6, .want = "6 bytes on the wire cannot fill 7 chunks"},
+            {"a ratio deflate cannot reach", .bytes = 7000000 / NATS_DEFLATE_MAX_RATIO - 1,
+             .want = "cannot inflate to 7000000"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++)
+                TEST_ROW(rows[i].name, check_chunked(&rows[i]));
+}
+
+static void chunked_needs_raw_bytes_and_no_wire_xxh3(void)
+{
         char reason[256], buf[NATS_MANIFEST_MAX_BYTES];
         NatsManifest m = chunked(), back;
-        /* the chunks cut the file, not the wire bytes: 7 slices, not 3 */
-        m.chunks = 3;
-        m.last_seq = 102;
-        CHECK(strstr(verdict(&m, reason, sizeof(reason)),
-                     "3 chunks of 1000000 bytes cannot hold 7000000 bytes"));
-        /* more on the wire than the file: no chunk is longer than its slice */
-        m = chunked();
-        m.bytes = 7000001;
-        CHECK(strstr(verdict(&m, reason, sizeof(reason)),
-                     "7000001 bytes on the wire for a file of 7000000"));
-        /* every chunk sent as is: bytes == raw_bytes is honest */
-        m.bytes = 7000000;
-        CHECK(strcmp(verdict(&m, reason, sizeof(reason)), "") == 0);
-        /* fewer wire bytes than chunks: a chunk would be empty */
-        m = chunked();
-        m.raw_bytes = 7000;
-        m.chunk_bytes = 1000;
-        m.bytes = 6;
-        CHECK(strstr(verdict(&m, reason, sizeof(reason)),
-                     "6 bytes on the wire cannot fill 7 chunks"));
-        /* a ratio deflate cannot reach */
-        m = chunked();
-        m.bytes = 7000000 / NATS_DEFLATE_MAX_RATIO - 1;
-        CHECK(strstr(verdict(&m, reason, sizeof(reason)), "cannot inflate to 7000000"));
         /* raw_bytes missing, wire_xxh3 given */
-        m = chunked();
         size_t n = nats_manifest_format(&m, buf, sizeof(buf));
         char *rb = strstr(buf, "raw_bytes");
         CHECK(rb != NULL);
@@ -264,6 +288,7 @@ static void chunked_lies_are_refused(void)
 }
 
 TEST_MAIN(TEST_CASE(chunked_round_trips), TEST_CASE(chunked_lies_are_refused),
-          TEST_CASE(round_trips), TEST_CASE(identity_needs_no_encoding_fields),
-          TEST_CASE(deflated_round_trips), TEST_CASE(lying_sizes_are_refused),
-          TEST_CASE(inconsistent_manifests_are_refused), TEST_CASE(garbage_is_refused))
+          TEST_CASE(chunked_needs_raw_bytes_and_no_wire_xxh3), TEST_CASE(round_trips),
+          TEST_CASE(identity_needs_no_encoding_fields), TEST_CASE(deflated_round_trips),
+          TEST_CASE(lying_sizes_are_refused), TEST_CASE(inconsistent_manifests_are_refused),
+          TEST_CASE(garbage_is_refused))

@@ -9,10 +9,14 @@ static void test_report(bool ok, const char *row)
 {
         printf("%s %zu - %s", ok ? "ok" : "not ok", ++test_points, test_case_name);
         if (row) {
-                /* a '#' would read as a TAP directive, a newline as the next line */
+                /* a '#' would read as a TAP directive, a newline as the next TAP line */
                 fputs(*row ? ": " : ": (empty)", stdout);
-                for (const char *c = row; *c; c++)
-                        putchar(*c == '#' || *c == '\n' || *c == '\r' ? '_' : *c);
+                for (const char *c = row; *c; c++) {
+                        if (*c == '\n')
+                                fputs("\\n", stdout);
+                        else
+                                putchar(*c == '#' || *c == '\r' ? '_' : *c);
+                }
         }
         putchar('\n');
         fflush(stdout);
