@@ -189,43 +189,63 @@ static void test_unknown_view_is_named_escaped(void)
         check_sales_gets(rows, ELEMENTSOF(rows));
 }
 
-static void test_other_methods_get_405_with_allow(void)
+/* A request for /healthz changed in its head, and what the answer must be: its status,
+ * whether the connection closes, and the Allow header when set. */
+typedef struct HeadRow {
+        const char *name;
+        HttpMethod method;
+        bool http10, no_host, has_body;
+        int status;
+        bool close;
+        const char *allow;
+} HeadRow;
+
+static void check_head(const HeadRow *row)
 {
         setup();
         _cleanup_(response_donep) Response r = RESPONSE_NULL;
-        Request req = request(METHOD_GET, "/healthz");
-        req.method = METHOD_OTHER;
+        Request req = request(row->method, "/healthz");
+        req.http11 = !row->http10;
+        req.has_host = !row->no_host;
+        req.has_body = row->has_body;
         RespondContext ctx = {.served = sv};
         respond(&ctx, &req, &r);
-        CHECK_EQ_INT(r.status, 405);
-        CHECK_STREQ(r.allow, "GET, HEAD");
+        CHECK_EQ_INT(r.status, row->status);
+        CHECK_EQ_INT(r.close, row->close);
+        if (row->allow)
+                CHECK_STREQ(r.allow, row->allow);
+}
+
+static void check_heads(const HeadRow *rows, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                TEST_ROW(rows[i].name, check_head(&rows[i]));
+}
+
+static void test_other_methods_get_405_with_allow(void)
+{
+        static const HeadRow rows[] = {
+            {"another method", METHOD_OTHER, .status = 405, .allow = "GET, HEAD"},
+        };
+        check_heads(rows, ELEMENTSOF(rows));
 }
 
 static void test_host_is_required_on_http11_only(void)
 {
-        setup();
-        _cleanup_(response_donep) Response r = RESPONSE_NULL;
-        Request req = request(METHOD_GET, "/healthz");
-        req.has_host = false;
-        RespondContext ctx = {.served = sv};
-        respond(&ctx, &req, &r);
-        CHECK_EQ_INT(r.status, 400);
-        CHECK(r.close);
-        req.http11 = false; /* HTTP/1.0 needs no Host */
-        respond(&ctx, &req, &r);
-        CHECK_EQ_INT(r.status, 200);
+        static const HeadRow rows[] = {
+            {"HTTP/1.1 without Host", METHOD_GET, .no_host = true, .status = 400, .close = true},
+            {"HTTP/1.0 without Host", METHOD_GET, .http10 = true, .no_host = true, .status = 200},
+        };
+        check_heads(rows, ELEMENTSOF(rows));
 }
 
 static void test_a_body_on_get_is_413_and_closes(void)
 {
-        setup();
-        _cleanup_(response_donep) Response r = RESPONSE_NULL;
-        Request req = request(METHOD_GET, "/healthz");
-        req.has_body = true;
-        RespondContext ctx = {.served = sv};
-        respond(&ctx, &req, &r);
-        CHECK_EQ_INT(r.status, 413);
-        CHECK(r.close); /* the body was not read: the stream is out of sync */
+        /* the body was not read: the stream is out of sync */
+        static const HeadRow rows[] = {
+            {"a body on GET", METHOD_GET, .has_body = true, .status = 413, .close = true},
+        };
+        check_heads(rows, ELEMENTSOF(rows));
 }
 
 /* A conditional GET with the validators the client holds, and the status it gets. */

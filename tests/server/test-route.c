@@ -12,10 +12,11 @@ static bool segment_is(Segment s, const char *want)
         return s.len == strlen(want) && memcmp(s.p, want, s.len) == 0;
 }
 
-/* A target that parses to a route of this kind. */
+/* A target that parses to a route of this kind and format. */
 typedef struct KindRow {
         const char *target;
         RouteKind kind;
+        RouteFormat format;
 } KindRow;
 
 static void check_kind(const KindRow *row)
@@ -23,6 +24,7 @@ static void check_kind(const KindRow *row)
         Route r;
         CHECK_EQ_INT(parse(row->target, &r), ROUTE_PARSED);
         CHECK_EQ_INT(r.kind, row->kind);
+        CHECK_EQ_INT(r.format, row->format);
 }
 
 static void test_fixed_endpoints(void)
@@ -192,27 +194,15 @@ static void test_fields_and_format(void)
         CHECK_EQ_INT(r.limit, 2);
 }
 
-typedef struct FormatRow {
-        const char *target;
-        RouteFormat format;
-} FormatRow;
-
-static void check_format(const FormatRow *row)
-{
-        Route r;
-        CHECK_EQ_INT(parse(row->target, &r), ROUTE_PARSED);
-        CHECK_EQ_INT(r.format, row->format);
-}
-
 static void test_formats(void)
 {
-        static const FormatRow rows[] = {
-            {"/v1/views/s?format=msgpack", ROUTE_FORMAT_MSGPACK},
-            {"/v1/views/s?format=json", ROUTE_FORMAT_JSON},
-            {"/v1/views/s", ROUTE_FORMAT_ANY},
+        static const KindRow rows[] = {
+            {"/v1/views/s?format=msgpack", ROUTE_VIEW, ROUTE_FORMAT_MSGPACK},
+            {"/v1/views/s?format=json", ROUTE_VIEW, ROUTE_FORMAT_JSON},
+            {"/v1/views/s", ROUTE_VIEW, ROUTE_FORMAT_ANY},
         };
         for (size_t i = 0; i < ELEMENTSOF(rows); i++)
-                TEST_ROW(rows[i].target, check_format(&rows[i]));
+                TEST_ROW(rows[i].target, check_kind(&rows[i]));
 }
 
 static void test_bad_fields_and_formats_are_rejected(void)
