@@ -3,19 +3,9 @@
  * honest and hostile. */
 #include <libdeflate.h>
 
+#include "deflatefix.h"
 #include "inflate.h"
 #include "test.h"
-
-/* n bytes of compressible text deflated into a malloc'd buffer; its length in *out_len. */
-static char *deflate_of(const char *in, size_t n, size_t *out_len)
-{
-        struct libdeflate_compressor *c = libdeflate_alloc_compressor(6);
-        size_t cap = libdeflate_deflate_compress_bound(c, n);
-        char *out = malloc(cap);
-        *out_len = libdeflate_deflate_compress(c, in, n, out, cap);
-        libdeflate_free_compressor(c);
-        return out;
-}
 
 static char *text(size_t n)
 {
@@ -28,7 +18,7 @@ static char *text(size_t n)
 static void exact_size_inflates(void)
 {
         size_t n = 200000, dl;
-        char *raw = text(n), *d = deflate_of(raw, n, &dl), reason[256] = "";
+        char *raw = text(n), *d = deflatefix_compress(raw, n, 6, &dl), reason[256] = "";
         void *out = NULL;
         CHECK(dl > 0 && dl < n);
         CHECK_EQ_INT(inflate_exact(d, dl, n, &out, reason, sizeof(reason)), INFLATE_OK);
@@ -70,7 +60,7 @@ static char *input_of(const RefusalRow *row, size_t *len)
                 *len = sizeof(junk);
                 return memcpy(malloc(sizeof(junk)), junk, sizeof(junk));
         default:
-                out = deflate_of(in, row->n, len);
+                out = deflatefix_compress(in, row->n, 6, len);
                 free(in);
                 break;
         }
@@ -148,7 +138,7 @@ static void chunks_fill_their_slices(void)
         memset(out, '?', n);
         /* slice 0 deflated, slice 1 as is, slice 2 deflated */
         for (size_t i = 0; i < 3; i++) {
-                char *z = deflate_of(raw + i * slice, slice, &dl);
+                char *z = deflatefix_compress(raw + i * slice, slice, 6, &dl);
                 CHECK(dl > 0 && dl < slice);
                 CHECK_EQ_INT(inflate_chunk(d, i == 1 ? raw + slice : z, i == 1 ? slice : dl,
                                            out + i * slice, slice, reason, sizeof(reason)),
