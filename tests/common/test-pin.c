@@ -33,6 +33,13 @@ static int put_file(int dirfd, const char *name, const char *text, size_t len)
         return r;
 }
 
+static void check_bad_pin(const char *text)
+{
+        uint64_t g = 5;
+        CHECK_EQ_INT(pin_parse(text, strlen(text), &g), -EBADMSG);
+        CHECK_EQ_INT(g, 5); /* untouched on failure */
+}
+
 static void parse_takes_digits_and_one_newline_only(void)
 {
         uint64_t g = 0;
@@ -54,11 +61,8 @@ static void parse_takes_digits_and_one_newline_only(void)
                              "18446744073709551615",
                              "18446744073709551616",
                              "99999999999999999999999"};
-        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                g = 5;
-                CHECK_EQ_INT(pin_parse(bad[i], strlen(bad[i]), &g), -EBADMSG);
-                CHECK_EQ_INT(g, 5); /* untouched on failure */
-        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                TEST_ROW(bad[i], check_bad_pin(bad[i]));
         CHECK_EQ_INT(pin_parse("1\0"
                                "2",
                                3, &g),
@@ -116,32 +120,60 @@ static void remove_says_whether_there_was_a_pin(void)
         rmtree(path);
 }
 
-static void read_refuses_what_is_not_a_small_regular_pin_file(void)
+/* What stands under the pin file's name (text: a file of it), and what pin_read() says. */
+typedef enum PinEntry { PIN_TEXT, PIN_BIG, PIN_FIFO, PIN_SYMLINK, PIN_DIR } PinEntry;
+
+typedef struct RefusedRow {
+        const char *name;
+        PinEntry entry;
+        const char *text;
+        int r;
+} RefusedRow;
+
+static int make_entry(int dfd, const RefusedRow *row)
+{
+        char big[4096];
+        switch (row->entry) {
+        case PIN_TEXT: return put_file(dfd, PIN_FILE_NAME, row->text, strlen(row->text));
+        case PIN_BIG:
+                memset(big, '1', sizeof(big));
+                return put_file(dfd, PIN_FILE_NAME, big, sizeof(big));
+        case PIN_FIFO: return mkfifoat(dfd, PIN_FILE_NAME, 0644) < 0 ? -errno : 0;
+        case PIN_SYMLINK:
+                if (put_file(dfd, "target", "5\n", 2) < 0)
+                        return -EIO;
+                return symlinkat("target", dfd, PIN_FILE_NAME) < 0 ? -errno : 0;
+        case PIN_DIR: return mkdirat(dfd, PIN_FILE_NAME, 0755) < 0 ? -errno : 0;
+        }
+        return -EINVAL;
+}
+
+static void check_refused(const RefusedRow *row)
 {
         char path[256];
         _cleanup_close_ int dfd = tmpdir(path, sizeof(path));
         CHECK(dfd >= 0);
         uint64_t g = 77;
-        CHECK(put_file(dfd, PIN_FILE_NAME, "garbage\n", 8) == 0);
-        CHECK_EQ_INT(pin_read(dfd, &g), -EBADMSG);
-        char big[4096];
-        memset(big, '1', sizeof(big));
-        CHECK(put_file(dfd, PIN_FILE_NAME, big, sizeof(big)) == 0);
-        CHECK_EQ_INT(pin_read(dfd, &g), -EFBIG);
-        CHECK(put_file(dfd, PIN_FILE_NAME, "", 0) == 0);
-        CHECK_EQ_INT(pin_read(dfd, &g), -EBADMSG);
-        CHECK(unlinkat(dfd, PIN_FILE_NAME, 0) == 0);
-        CHECK(mkfifoat(dfd, PIN_FILE_NAME, 0644) == 0); /* must not block */
-        CHECK_EQ_INT(pin_read(dfd, &g), -EINVAL);
-        CHECK(unlinkat(dfd, PIN_FILE_NAME, 0) == 0);
-        CHECK(put_file(dfd, "target", "5\n", 2) == 0);
-        CHECK(symlinkat("target", dfd, PIN_FILE_NAME) == 0);
-        CHECK_EQ_INT(pin_read(dfd, &g), -EINVAL);
-        CHECK(unlinkat(dfd, PIN_FILE_NAME, 0) == 0);
-        CHECK(mkdirat(dfd, PIN_FILE_NAME, 0755) == 0);
-        CHECK_EQ_INT(pin_read(dfd, &g), -EINVAL);
-        CHECK_EQ_INT(g, 77);
+        int made = make_entry(dfd, row);
+        int r = made == 0 ? pin_read(dfd, &g) : made;
         rmtree(path);
+        CHECK_EQ_INT(made, 0);
+        CHECK_EQ_INT(r, row->r);
+        CHECK_EQ_INT(g, 77); /* untouched on failure */
+}
+
+static void read_refuses_what_is_not_a_small_regular_pin_file(void)
+{
+        static const RefusedRow rows[] = {
+            {"garbage", PIN_TEXT, "garbage\n", -EBADMSG},
+            {"4096 digits", PIN_BIG, NULL, -EFBIG},
+            {"empty", PIN_TEXT, "", -EBADMSG},
+            {"a fifo", PIN_FIFO, NULL, -EINVAL}, /* must not block */
+            {"a symlink to a good pin", PIN_SYMLINK, NULL, -EINVAL},
+            {"a directory", PIN_DIR, NULL, -EINVAL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++)
+                TEST_ROW(rows[i].name, check_refused(&rows[i]));
 }
 
 static int publish_one(const char *dir, unsigned keep, uint64_t *gen)

@@ -12,10 +12,10 @@ static void test_report(bool ok, const char *row)
                 /* a '#' would read as a TAP directive, a newline as the next TAP line */
                 fputs(*row ? ": " : ": (empty)", stdout);
                 for (const char *c = row; *c; c++) {
-                        if (*c == '\n')
-                                fputs("\\n", stdout);
+                        if (*c == '\n' || *c == '\r')
+                                fputs(*c == '\n' ? "\\n" : "\\r", stdout);
                         else
-                                putchar(*c == '#' || *c == '\r' ? '_' : *c);
+                                putchar(*c == '#' ? '_' : *c);
                 }
         }
         putchar('\n');
