@@ -262,15 +262,24 @@ static void build_fixed(Conn *c, bool http10, int status, const char *body)
         c->status = status;
 }
 
+/* Gives the connection's pipe back: to the transport's spares when it is empty (the
+ * response went out whole), else closed with whatever it still holds. */
 static void close_pipe(Conn *c)
 {
         if (c->pipe[0] < 0)
                 return;
-        close(c->pipe[0]);
-        close(c->pipe[1]);
+        ConnServer *s = c->srv;
+        if (c->in_pipe == 0 && s->n_spare_pipes < CONN_SPARE_PIPES) {
+                s->spare_pipes[s->n_spare_pipes][0] = c->pipe[0];
+                s->spare_pipes[s->n_spare_pipes][1] = c->pipe[1];
+                s->n_spare_pipes++;
+        } else {
+                close(c->pipe[0]);
+                close(c->pipe[1]);
+                atomic_fetch_sub(&conn_pipes, 1);
+        }
         c->pipe[0] = c->pipe[1] = -1;
         c->in_pipe = 0;
-        atomic_fetch_sub(&conn_pipes, 1);
 }
 
 static void conn_close(Conn *c)
@@ -368,6 +377,13 @@ static bool open_pipe(Conn *c)
 {
         if (c->pipe[0] >= 0)
                 return true;
+        ConnServer *s = c->srv;
+        if (s->n_spare_pipes) {
+                s->n_spare_pipes--;
+                c->pipe[0] = s->spare_pipes[s->n_spare_pipes][0];
+                c->pipe[1] = s->spare_pipes[s->n_spare_pipes][1];
+                return true;
+        }
         if (atomic_fetch_add(&conn_pipes, 1) >= CONN_MAX_PIPES ||
             pipe2(c->pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
                 atomic_fetch_sub(&conn_pipes, 1);
@@ -434,7 +450,15 @@ static int write_some(Conn *c)
                 unsigned end = c->iov_i + 1;
                 while (end < c->iov_n && !(c->zerocopy & (1u << end)))
                         end++;
-                n = writev(c->fd, c->iov + c->iov_i, (int)(end - c->iov_i));
+                if (end < c->iov_n) {
+                        /* a zero-copy piece follows: MSG_MORE holds this batch (a head,
+                         * say) for it instead of pushing it as a segment of its own,
+                         * which TCP_NODELAY would, as sendfile with TCP_CORK does */
+                        struct msghdr m = {.msg_iov = c->iov + c->iov_i,
+                                           .msg_iovlen = end - c->iov_i};
+                        n = sendmsg(c->fd, &m, MSG_MORE | MSG_NOSIGNAL);
+                } else
+                        n = writev(c->fd, c->iov + c->iov_i, (int)(end - c->iov_i));
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -615,4 +639,10 @@ void conn_close_all(ConnServer *s)
                 free(c);
         }
         s->n_spare = 0;
+        while (s->n_spare_pipes) {
+                s->n_spare_pipes--;
+                close(s->spare_pipes[s->n_spare_pipes][0]);
+                close(s->spare_pipes[s->n_spare_pipes][1]);
+                atomic_fetch_sub(&conn_pipes, 1);
+        }
 }
