@@ -457,15 +457,11 @@ int snapshot_bodies_encode(const void *v1, size_t v1_len, const SnapshotBodies *
                            const void *bodies, size_t bodies_len, void **ret, size_t *ret_len)
 {
         /* the v1 payload and its map header */
-        MpCursor c;
-        mp_cursor_init(&c, v1, v1_len);
-        uint32_t n, name_len, payload_len, members;
-        const char *name;
+        uint32_t payload_len, members;
         const void *payload;
         uint64_t version;
-        if (mp_read_array(&c, &n) < 0 || n != 4 || mp_read_str(&c, &name, &name_len) < 0 ||
-            !mp_str_eq(SNAPSHOT_FORMAT_NAME, name, name_len) || mp_read_u64(&c, &version) < 0 ||
-            version != SNAPSHOT_FORMAT_VERSION || mp_read_bin(&c, &payload, &payload_len) < 0)
+        if (snapshot_envelope_payload(v1, v1_len, &version, &payload, &payload_len) < 0 ||
+            version != SNAPSHOT_FORMAT_VERSION)
                 return -EINVAL;
         MpCursor pc;
         mp_cursor_init(&pc, payload, payload_len);
