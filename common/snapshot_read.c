@@ -370,7 +370,8 @@ static int decode_views(Decoder *d, Snapshot *s)
 
 static int decode_payload(Decoder *d, Snapshot *s)
 {
-        /* sources, views, serve and bodies count once: a repeat is skipped as unknown */
+        /* from sources on (names[3..]) a member counts once, and serve and bodies (5, 6)
+         * only in v2: a repeat, or either of those in v1, is skipped as an unknown key is */
         static const char *const names[] = {"generation", "created_usec", "worker", "sources",
                                             "views",      "serve",        "bodies"};
         MpMembers m;
