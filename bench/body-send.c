@@ -11,14 +11,14 @@
  * SNDBUF (bytes, 0 = the kernel's autotuning) sets SO_SNDBUF on every connection.
  * Built only with `meson -Dbench=true`; bench/server does not run it.
  *
+ * The accept/epoll loop around it is epoll-loop.c.
+ *
  *   body-send MODE PORT FILE [SNDBUF] */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* vmsplice, splice, accept4, memmem */
+#define _GNU_SOURCE /* vmsplice, splice, memmem */
 #endif
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +30,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define MAX_EVENTS 256
+#include "epoll-loop.h"
+
 #define SLICE      (512 * 1024)
 #define PIPE_BYTES (1024 * 1024)
 
@@ -46,7 +47,8 @@ typedef struct Conn {
         char buf[8192];
 } Conn;
 
-static int mode, file_fd, ep;
+static int mode, file_fd, sndbuf;
+static EpollLoop loop;
 static char head[256], *body;
 static size_t head_len, body_len;
 
@@ -100,13 +102,14 @@ static int push(Conn *c)
 
 static void want(Conn *c, int out)
 {
-        struct epoll_event ev = {.events = out ? EPOLLOUT : EPOLLIN, .data.ptr = c};
-        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+        epoll_loop_want(&loop, c->fd, c, out ? EPOLLOUT : EPOLLIN);
 }
 
 /* -1 when the connection is done */
-static int serve(Conn *c, int writable)
+static int serve(void *conn, uint32_t events)
 {
+        Conn *c = conn;
+        int writable = !!(events & EPOLLOUT);
         for (;;) {
                 if (c->busy) {
                         int r = push(c);
@@ -145,6 +148,32 @@ static int serve(Conn *c, int writable)
         }
 }
 
+static void *accepted(int fd)
+{
+        if (sndbuf)
+                setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+        Conn *c = calloc(1, sizeof *c);
+        if (!c || (mode == M_SPLICE && pipe2(c->pipe, O_NONBLOCK | O_CLOEXEC) < 0)) {
+                free(c);
+                return NULL;
+        }
+        if (mode == M_SPLICE)
+                fcntl(c->pipe[1], F_SETPIPE_SZ, PIPE_BYTES);
+        c->fd = fd;
+        return c;
+}
+
+static void done(void *conn)
+{
+        Conn *c = conn;
+        close(c->fd);
+        if (mode == M_SPLICE) {
+                close(c->pipe[0]);
+                close(c->pipe[1]);
+        }
+        free(c);
+}
+
 int main(int argc, char **argv)
 {
         if (argc < 4 || argc > 5) {
@@ -159,7 +188,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "unknown mode %s\n", argv[1]);
                 return 64;
         }
-        int sndbuf = argc == 5 ? atoi(argv[4]) : 0;
+        sndbuf = argc == 5 ? atoi(argv[4]) : 0;
         struct stat st;
         file_fd = open(argv[3], O_RDONLY | O_CLOEXEC);
         if (file_fd < 0 || fstat(file_fd, &st) < 0 || st.st_size == 0) {
@@ -176,54 +205,10 @@ int main(int argc, char **argv)
                                     "HTTP/1.1 200 OK\r\nContent-Type: application/json; "
                                     "charset=utf-8\r\nContent-Length: %zu\r\n\r\n",
                                     body_len);
-        int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
-        setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        struct sockaddr_in a = {.sin_family = AF_INET,
-                                .sin_port = htons((uint16_t)atoi(argv[2])),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) < 0 || listen(ls, 4096) < 0) {
+        loop = (EpollLoop){.accepted = accepted, .ready = serve, .done = done};
+        if (epoll_loop_listen(&loop, argv[2]) < 0) {
                 perror("listen");
                 return 1;
         }
-        ep = epoll_create1(0);
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-        epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
-        struct epoll_event evs[MAX_EVENTS];
-        for (;;) {
-                int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
-                for (int i = 0; i < n; i++) {
-                        Conn *c = evs[i].data.ptr;
-                        if (!c) {
-                                int fd;
-                                while ((fd = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
-                                        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                                        if (sndbuf)
-                                                setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
-                                                           sizeof sndbuf);
-                                        Conn *nc = calloc(1, sizeof *nc);
-                                        if (!nc || (mode == M_SPLICE &&
-                                                    pipe2(nc->pipe, O_NONBLOCK | O_CLOEXEC) < 0)) {
-                                                free(nc);
-                                                close(fd);
-                                                continue;
-                                        }
-                                        if (mode == M_SPLICE)
-                                                fcntl(nc->pipe[1], F_SETPIPE_SZ, PIPE_BYTES);
-                                        nc->fd = fd;
-                                        struct epoll_event cev = {.events = EPOLLIN,
-                                                                  .data.ptr = nc};
-                                        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
-                                }
-                                continue;
-                        }
-                        if (serve(c, !!(evs[i].events & EPOLLOUT)) < 0) {
-                                close(c->fd);
-                                if (mode == M_SPLICE) {
-                                        close(c->pipe[0]);
-                                        close(c->pipe[1]);
-                                }
-                                free(c);
-                        }
-                }
-        }
+        epoll_loop_run(&loop);
 }

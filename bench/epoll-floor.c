@@ -11,23 +11,20 @@
  *
  * By default each readiness event gets one read (level-triggered epoll reports the rest):
  * one epoll_wait per batch, then one read and one write per request. --drain reads again
- * until EAGAIN, as many event loops do: one more syscall per request. */
+ * until EAGAIN, as many event loops do: one more syscall per request. The loop around it
+ * is epoll-loop.c. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* memmem, accept4 */
+#define _GNU_SOURCE /* memmem */
 #endif
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_EVENTS 256
-#define BUF_BYTES  16384
+#include "epoll-loop.h"
+
+#define BUF_BYTES 16384
 
 typedef struct Conn {
         int fd;
@@ -67,8 +64,10 @@ static int build_response(const char *body_path)
 static int drain;
 
 /* answers every complete request in c->buf; returns -1 when the connection is done */
-static int serve(Conn *c)
+static int serve(void *conn, uint32_t events)
 {
+        (void)events;
+        Conn *c = conn;
         for (;;) {
                 size_t room = sizeof c->buf - c->have;
                 ssize_t k = read(c->fd, c->buf + c->have, room);
@@ -99,6 +98,21 @@ static int serve(Conn *c)
         }
 }
 
+static void *accepted(int fd)
+{
+        Conn *c = calloc(1, sizeof *c);
+        if (c)
+                c->fd = fd;
+        return c;
+}
+
+static void done(void *conn)
+{
+        Conn *c = conn;
+        close(c->fd);
+        free(c);
+}
+
 int main(int argc, char **argv)
 {
         if (argc > 1 && strcmp(argv[1], "--drain") == 0) {
@@ -114,43 +128,10 @@ int main(int argc, char **argv)
                 perror("body");
                 return 1;
         }
-        int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
-        setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        struct sockaddr_in a = {.sin_family = AF_INET,
-                                .sin_port = htons((uint16_t)atoi(argv[1])),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) < 0 || listen(ls, 4096) < 0) {
+        EpollLoop l = {.accepted = accepted, .ready = serve, .done = done};
+        if (epoll_loop_listen(&l, argv[1]) < 0) {
                 perror("listen");
                 return 1;
         }
-        int ep = epoll_create1(0);
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-        epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
-        struct epoll_event evs[MAX_EVENTS];
-        for (;;) {
-                int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
-                for (int i = 0; i < n; i++) {
-                        Conn *c = evs[i].data.ptr;
-                        if (!c) {
-                                int fd;
-                                while ((fd = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
-                                        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                                        Conn *nc = calloc(1, sizeof *nc);
-                                        if (!nc) {
-                                                close(fd);
-                                                continue;
-                                        }
-                                        nc->fd = fd;
-                                        struct epoll_event cev = {.events = EPOLLIN,
-                                                                  .data.ptr = nc};
-                                        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
-                                }
-                                continue;
-                        }
-                        if (serve(c) < 0) {
-                                close(c->fd);
-                                free(c);
-                        }
-                }
-        }
+        epoll_loop_run(&l);
 }

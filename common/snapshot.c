@@ -2,6 +2,22 @@
 
 #include <inttypes.h>
 
+#include "mp_cursor.h"
+
+int snapshot_envelope_payload(const void *file, size_t len, uint64_t *ret_version,
+                              const void **ret_payload, uint32_t *ret_len)
+{
+        MpCursor c;
+        uint32_t n, name_len;
+        const char *name;
+        mp_cursor_init(&c, file, len);
+        if (mp_read_array(&c, &n) < 0 || n != 4 || mp_read_str(&c, &name, &name_len) < 0 ||
+            !mp_str_eq(SNAPSHOT_FORMAT_NAME, name, name_len) || mp_read_u64(&c, ret_version) < 0 ||
+            mp_read_bin(&c, ret_payload, ret_len) < 0)
+                return -EBADMSG;
+        return 0;
+}
+
 const SnapshotView *snapshot_find_view(const Snapshot *s, const char *name)
 {
         for (size_t i = 0; i < s->n_views; i++)

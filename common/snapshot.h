@@ -96,6 +96,13 @@ static inline const Value *snapshot_view_row(const SnapshotView *v, size_t row)
         return v->cells + row * v->n_columns;
 }
 
+/* The version and payload of a file image whose envelope is well formed (a 4-array, the
+ * format name, a uint, a bin): 0, or -EBADMSG. Neither the version nor the checksum is
+ * judged: for taking apart a file one trusts (the v2 encoder, the test tools that derive
+ * files from a valid one); a file from elsewhere goes through snapshot_read.h. */
+int snapshot_envelope_payload(const void *file, size_t len, uint64_t *ret_version,
+                              const void **ret_payload, uint32_t *ret_len);
+
 const SnapshotView *snapshot_find_view(const Snapshot *s, const char *name);
 
 /* How old a snapshot created at created_usec (CLOCK_REALTIME) is at now_usec; 0 when its

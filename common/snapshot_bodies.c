@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include "mp_cursor.h"
+#include "mp_members.h"
 
 typedef struct Check {
         MpCursor *c;
@@ -97,27 +98,23 @@ static int check_u32_array(Check *k, const char *what, uint64_t off, uint64_t n)
         return 0;
 }
 
-/* Every part of the directory is a map of named members: each name at most once and all
- * of them required; other keys are skipped (a newer writer's). members_next() walks one,
- * returning 1 with the index in names of the member whose value the caller reads next, 0
- * at the end, or a negative error; messages name the part as vbad() does. */
+/* Every part of the directory is a map of named members (mp_members.h): each name at
+ * most once and all of them required. members_next() returns 1 with the index in names
+ * of the member whose value the caller reads next, 0 at the end, or a negative error;
+ * messages name the part as vbad() does. */
 typedef struct Members {
+        MpMembers walk;
         Check *k;
         const SnapshotView *v;
         const char *part;
-        const char *const *names;
-        unsigned n_names;
-        uint32_t left;
-        unsigned seen;
-        const char *twice; /* the member just returned was a repeat: said once it is read */
-        uint32_t twice_len;
+        unsigned last; /* the member returned last */
 } Members;
 
 static int members_begin(Members *m, Check *k, const SnapshotView *v, const char *part,
                          const char *const *names, unsigned n_names)
 {
-        *m = (Members){.k = k, .v = v, .part = part, .names = names, .n_names = n_names};
-        if (mp_read_map(k->c, &m->left) < 0)
+        *m = (Members){.k = k, .v = v, .part = part};
+        if (mp_members_begin(&m->walk, k->c, names, n_names, SNAPSHOT_MAX_DEPTH) < 0)
                 return bad_in(k, v, part, "expected a map");
         return 0;
 }
@@ -125,37 +122,24 @@ static int members_begin(Members *m, Check *k, const SnapshotView *v, const char
 static int members_next(Members *m, unsigned *ret)
 {
         Check *k = m->k;
-        if (m->twice)
-                return bad_in(k, m->v, m->part, "%.*s twice", (int)m->twice_len, m->twice);
-        for (; m->left > 0; m->left--) {
-                const char *key;
-                uint32_t kl;
-                if (mp_read_str(k->c, &key, &kl) < 0)
-                        return bad_in(k, m->v, m->part, "map key is not a string");
-                unsigned f = 0;
-                while (f < m->n_names && !mp_str_eq(m->names[f], key, kl))
-                        f++;
-                if (f == m->n_names) {
-                        if (mp_skip(k->c, SNAPSHOT_MAX_DEPTH) < 0)
-                                return bad(k, "malformed value");
-                        continue;
-                }
-                if (m->seen & (1u << f)) {
-                        m->twice = key;
-                        m->twice_len = kl;
-                }
-                m->seen |= 1u << f;
-                m->left--;
-                *ret = f;
-                return 1;
-        }
-        if (m->seen == (1u << m->n_names) - 1)
-                return 0;
+        MpMembers *w = &m->walk;
+        /* a repeat is said once its value is read: the value's own fault comes first */
+        if (w->repeat)
+                return bad_in(k, m->v, m->part, "%s twice", w->names[m->last]);
+        int r = mp_members_next(w, &m->last);
+        if (r == -EBADMSG)
+                return w->fault == MP_MEMBERS_KEY_NOT_STR
+                           ? bad_in(k, m->v, m->part, "map key is not a string")
+                           : bad(k, "malformed value");
+        if (r > 0)
+                *ret = m->last;
+        if (r != 0 || mp_members_all_seen(w))
+                return r;
         char list[256]; /* "a, b and c" */
         size_t len = 0;
-        for (unsigned f = 0; f < m->n_names && len < sizeof(list); f++) {
-                const char *sep = f == 0 ? "" : f + 1 == m->n_names ? " and " : ", ";
-                int n = snprintf(list + len, sizeof(list) - len, "%s%s", sep, m->names[f]);
+        for (unsigned f = 0; f < w->n_names && len < sizeof(list); f++) {
+                const char *sep = f == 0 ? "" : f + 1 == w->n_names ? " and " : ", ";
+                int n = snprintf(list + len, sizeof(list) - len, "%s%s", sep, w->names[f]);
                 if (n < 0)
                         break;
                 len += (size_t)n;
@@ -357,39 +341,38 @@ int snapshot_bodies_parse(MpCursor *c, const Snapshot *s, const void *base, size
                 return -ENOMEM;
         b->base = base;
         b->len = len;
-        uint32_t n;
-        bool have_views = false, have_list = false;
-        if (mp_read_map(c, &n) < 0)
+        static const char *const names[] = {"views", "views_list"};
+        MpMembers m;
+        unsigned f;
+        if (mp_members_begin(&m, c, names, ELEMENTSOF(names), SNAPSHOT_MAX_DEPTH) < 0)
                 return bad(&k, "serve: expected a map");
-        for (uint32_t i = 0; i < n; i++) {
-                const char *key;
-                uint32_t kl;
-                int r = 0;
-                if (mp_read_str(c, &key, &kl) < 0)
-                        return bad(&k, "serve: map key is not a string");
-                if (mp_str_eq("views", key, kl) && !have_views) {
-                        uint32_t m;
-                        if (mp_read_array(c, &m) < 0 || m != s->n_views)
+        int r;
+        while ((r = mp_members_next(&m, &f)) > 0) {
+                if (m.repeat) /* skipped as an unknown member is */
+                        r = mp_skip(c, SNAPSHOT_MAX_DEPTH) < 0 ? bad(&k, "malformed value") : 0;
+                else if (f == 0) {
+                        uint32_t n;
+                        if (mp_read_array(c, &n) < 0 || n != s->n_views)
                                 return bad(&k, "serve: expected one entry per view (%zu)",
                                            s->n_views);
-                        b->views = arena_new0(s->arena, SnapshotBodyView, m);
-                        if (!b->views && m)
+                        b->views = arena_new0(s->arena, SnapshotBodyView, n);
+                        if (!b->views && n)
                                 return -ENOMEM;
-                        b->n_views = m;
-                        for (uint32_t j = 0; j < m && r == 0; j++)
+                        b->n_views = n;
+                        for (uint32_t j = 0; j < n && r >= 0; j++)
                                 r = parse_view(&k, &s->views[j], &b->views[j]);
-                        have_views = true;
-                } else if (mp_str_eq("views_list", key, kl) && !have_list) {
+                } else
                         r = parse_views_list(&k, b);
-                        have_list = true;
-                } else if (mp_skip(c, SNAPSHOT_MAX_DEPTH) < 0)
-                        r = bad(&k, "malformed value");
                 if (r < 0)
                         return r;
         }
-        if (!have_views || !have_list)
+        if (r < 0)
+                return bad(&k, "%s",
+                           m.fault == MP_MEMBERS_KEY_NOT_STR ? "serve: map key is not a string"
+                                                             : "malformed value");
+        if (!mp_members_all_seen(&m))
                 return bad(&k, "serve: views and views_list are required");
-        int r = check_disjoint(&k, s, b);
+        r = check_disjoint(&k, s, b);
         if (r < 0)
                 return r;
         *ret = b;
@@ -474,15 +457,11 @@ int snapshot_bodies_encode(const void *v1, size_t v1_len, const SnapshotBodies *
                            const void *bodies, size_t bodies_len, void **ret, size_t *ret_len)
 {
         /* the v1 payload and its map header */
-        MpCursor c;
-        mp_cursor_init(&c, v1, v1_len);
-        uint32_t n, name_len, payload_len, members;
-        const char *name;
+        uint32_t payload_len, members;
         const void *payload;
         uint64_t version;
-        if (mp_read_array(&c, &n) < 0 || n != 4 || mp_read_str(&c, &name, &name_len) < 0 ||
-            !mp_str_eq(SNAPSHOT_FORMAT_NAME, name, name_len) || mp_read_u64(&c, &version) < 0 ||
-            version != SNAPSHOT_FORMAT_VERSION || mp_read_bin(&c, &payload, &payload_len) < 0)
+        if (snapshot_envelope_payload(v1, v1_len, &version, &payload, &payload_len) < 0 ||
+            version != SNAPSHOT_FORMAT_VERSION)
                 return -EINVAL;
         MpCursor pc;
         mp_cursor_init(&pc, payload, payload_len);

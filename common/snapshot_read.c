@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "mp_cursor.h"
+#include "mp_members.h"
 #include "read_file.h"
 #include "snapshot_bodies.h"
 
@@ -43,11 +44,22 @@ static int read_name(Decoder *d, const char *what, const char **ret)
         return *ret ? 0 : fail(d, -ENOMEM, "out of memory");
 }
 
-static int read_key(Decoder *d, const char **ret, uint32_t *ret_len)
+/* The members of a map (mp_members.h), with the v1 reader's words for a bad key or value;
+ * a member may repeat, each reader below says what a repeat means. */
+static int members_begin(Decoder *d, MpMembers *m, const char *const *names, unsigned n_names)
 {
-        if (mp_read_str(&d->c, ret, ret_len) < 0)
-                return fail(d, -EBADMSG, "map key is not a string");
-        return 0;
+        return mp_members_begin(m, &d->c, names, n_names, SNAPSHOT_MAX_DEPTH);
+}
+
+static int members_next(Decoder *d, MpMembers *m, unsigned *ret)
+{
+        int r = mp_members_next(m, ret);
+        if (r == -EBADMSG)
+                return fail(d, r, "%s",
+                            m->fault == MP_MEMBERS_KEY_NOT_STR
+                                ? "map key is not a string"
+                                : "malformed or too deeply nested value");
+        return r;
 }
 
 static int read_u64_field(Decoder *d, const char *what, uint64_t *ret)
@@ -66,76 +78,79 @@ static int skip_unknown(Decoder *d)
 
 static int decode_worker(Decoder *d, SnapshotStats *st)
 {
-        uint32_t n;
-        if (mp_read_map(&d->c, &n) < 0)
+        static const char *const names[] = {"rows_read",    "rows_rejected", "duration_ms", "host",
+                                            "peak_rss_kib", "cpu_ms",        "wall_ms"};
+        MpMembers m;
+        unsigned f;
+        int r;
+        if (members_begin(d, &m, names, ELEMENTSOF(names)) < 0)
                 return fail(d, -EBADMSG, "worker: expected a map");
-        for (uint32_t i = 0; i < n; i++) {
-                const char *k;
-                uint32_t kl;
-                int r = read_key(d, &k, &kl);
-                if (r < 0)
-                        return r;
-                if (mp_str_eq("rows_read", k, kl))
-                        r = read_u64_field(d, "worker.rows_read", &st->rows_read);
-                else if (mp_str_eq("rows_rejected", k, kl))
-                        r = read_u64_field(d, "worker.rows_rejected", &st->rows_rejected);
-                else if (mp_str_eq("duration_ms", k, kl))
-                        r = read_u64_field(d, "worker.duration_ms", &st->duration_ms);
-                else if (mp_str_eq("host", k, kl))
-                        r = read_name(d, "worker.host", &st->host);
-                else if (mp_str_eq("peak_rss_kib", k, kl)) {
+        while ((r = members_next(d, &m, &f)) > 0) {
+                switch (f) {
+                case 0: r = read_u64_field(d, "worker.rows_read", &st->rows_read); break;
+                case 1: r = read_u64_field(d, "worker.rows_rejected", &st->rows_rejected); break;
+                case 2: r = read_u64_field(d, "worker.duration_ms", &st->duration_ms); break;
+                case 3: r = read_name(d, "worker.host", &st->host); break;
+                case 4:
                         /* the usage keys came later (2026-12): their presence says a
                          * snapshot carries them */
                         st->has_usage = true;
                         r = read_u64_field(d, "worker.peak_rss_kib", &st->peak_rss_kib);
-                } else if (mp_str_eq("cpu_ms", k, kl))
-                        r = read_u64_field(d, "worker.cpu_ms", &st->cpu_ms);
-                else if (mp_str_eq("wall_ms", k, kl))
-                        r = read_u64_field(d, "worker.wall_ms", &st->wall_ms);
-                else
-                        r = skip_unknown(d);
+                        break;
+                case 5: r = read_u64_field(d, "worker.cpu_ms", &st->cpu_ms); break;
+                default: r = read_u64_field(d, "worker.wall_ms", &st->wall_ms);
+                }
                 if (r < 0)
                         return r;
         }
+        return r;
+}
+
+/* An array of at most max entries and room for them (zeroed, size bytes each). */
+static int begin_array(Decoder *d, const char *what, uint32_t max, size_t size, size_t align,
+                       void **ret, uint32_t *ret_n)
+{
+        uint32_t n;
+        if (mp_read_array(&d->c, &n) < 0 || n > max)
+                return fail(d, -EBADMSG, "%s: expected an array of at most %" PRIu32, what, max);
+        void *p = arena_alloc0(d->arena, size * n, align);
+        if (!p)
+                return fail(d, -ENOMEM, "out of memory");
+        *ret = p;
+        *ret_n = n;
         return 0;
 }
 
 static int decode_sources(Decoder *d, Snapshot *s)
 {
+        static const char *const names[] = {"name", "type", "files", "rows_read", "rows_rejected"};
+        void *p;
         uint32_t n;
-        if (mp_read_array(&d->c, &n) < 0 || n > SNAPSHOT_MAX_SOURCES)
-                return fail(d, -EBADMSG, "sources: expected an array of at most %d",
-                            SNAPSHOT_MAX_SOURCES);
-        s->sources = arena_new0(s->arena, SnapshotSource, n);
-        if (!s->sources)
-                return fail(d, -ENOMEM, "out of memory");
+        int r = begin_array(d, "sources", SNAPSHOT_MAX_SOURCES, sizeof(SnapshotSource),
+                            _Alignof(SnapshotSource), &p, &n);
+        if (r < 0)
+                return r;
+        s->sources = p;
         s->n_sources = n;
         for (uint32_t i = 0; i < n; i++) {
                 SnapshotSource *src = &s->sources[i];
-                uint32_t m;
-                if (mp_read_map(&d->c, &m) < 0)
+                MpMembers m;
+                unsigned f;
+                if (members_begin(d, &m, names, ELEMENTSOF(names)) < 0)
                         return fail(d, -EBADMSG, "sources[%u]: expected a map", i);
-                for (uint32_t j = 0; j < m; j++) {
-                        const char *k;
-                        uint32_t kl;
-                        int r = read_key(d, &k, &kl);
-                        if (r < 0)
-                                return r;
-                        if (mp_str_eq("name", k, kl))
-                                r = read_name(d, "source.name", &src->name);
-                        else if (mp_str_eq("type", k, kl))
-                                r = read_name(d, "source.type", &src->type);
-                        else if (mp_str_eq("files", k, kl))
-                                r = read_u64_field(d, "source.files", &src->files);
-                        else if (mp_str_eq("rows_read", k, kl))
-                                r = read_u64_field(d, "source.rows_read", &src->rows_read);
-                        else if (mp_str_eq("rows_rejected", k, kl))
-                                r = read_u64_field(d, "source.rows_rejected", &src->rows_rejected);
-                        else
-                                r = skip_unknown(d);
+                while ((r = members_next(d, &m, &f)) > 0) {
+                        switch (f) {
+                        case 0: r = read_name(d, "source.name", &src->name); break;
+                        case 1: r = read_name(d, "source.type", &src->type); break;
+                        case 2: r = read_u64_field(d, "source.files", &src->files); break;
+                        case 3: r = read_u64_field(d, "source.rows_read", &src->rows_read); break;
+                        default: r = read_u64_field(d, "source.rows_rejected", &src->rows_rejected);
+                        }
                         if (r < 0)
                                 return r;
                 }
+                if (r < 0)
+                        return r;
                 if (!src->name)
                         return fail(d, -EBADMSG, "sources[%u]: no name", i);
                 if (!src->type)
@@ -293,37 +308,36 @@ static int decode_rows(Decoder *d, SnapshotView *v, uint64_t keys)
 
 static int decode_view(Decoder *d, SnapshotView *v, uint32_t index)
 {
-        uint32_t n;
+        static const char *const names[] = {"name", "keys", "columns", "rows"};
+        MpMembers m;
+        unsigned f;
         uint64_t keys = 0;
         bool have_rows = false;
-        if (mp_read_map(&d->c, &n) < 0)
+        int r;
+        if (members_begin(d, &m, names, ELEMENTSOF(names)) < 0)
                 return fail(d, -EBADMSG, "views[%u]: expected a map", index);
-        for (uint32_t i = 0; i < n; i++) {
-                const char *k;
-                uint32_t kl;
-                int r = read_key(d, &k, &kl);
-                if (r < 0)
-                        return r;
-                if (mp_str_eq("name", k, kl))
-                        r = read_name(d, "view name", &v->name);
-                else if (mp_str_eq("keys", k, kl))
-                        r = read_u64_field(d, "view keys", &keys);
-                else if (mp_str_eq("columns", k, kl)) {
+        while ((r = members_next(d, &m, &f)) > 0) {
+                switch (f) {
+                case 0: r = read_name(d, "view name", &v->name); break;
+                case 1: r = read_u64_field(d, "view keys", &keys); break;
+                case 2:
                         /* rows are decoded against the columns: they must come first */
                         if (!v->name || v->columns)
                                 return fail(d, -EBADMSG, "views[%u]: name must precede columns",
                                             index);
                         r = decode_columns(d, v);
-                } else if (mp_str_eq("rows", k, kl)) {
+                        break;
+                default:
                         if (!v->columns || have_rows)
                                 return fail(d, -EBADMSG, "views[%u]: rows before columns", index);
                         r = decode_rows(d, v, keys);
                         have_rows = true;
-                } else
-                        r = skip_unknown(d);
+                }
                 if (r < 0)
                         return r;
         }
+        if (r < 0)
+                return r;
         if (!v->name || !v->columns || !have_rows)
                 return fail(d, -EBADMSG, "views[%u]: name, columns and rows are required", index);
         if (keys > v->n_columns)
@@ -335,16 +349,16 @@ static int decode_view(Decoder *d, SnapshotView *v, uint32_t index)
 
 static int decode_views(Decoder *d, Snapshot *s)
 {
+        void *p;
         uint32_t n;
-        if (mp_read_array(&d->c, &n) < 0 || n > SNAPSHOT_MAX_VIEWS)
-                return fail(d, -EBADMSG, "views: expected an array of at most %d",
-                            SNAPSHOT_MAX_VIEWS);
-        s->views = arena_new0(s->arena, SnapshotView, n);
-        if (!s->views)
-                return fail(d, -ENOMEM, "out of memory");
+        int r = begin_array(d, "views", SNAPSHOT_MAX_VIEWS, sizeof(SnapshotView),
+                            _Alignof(SnapshotView), &p, &n);
+        if (r < 0)
+                return r;
+        s->views = p;
         s->n_views = n;
         for (uint32_t i = 0; i < n; i++) {
-                int r = decode_view(d, &s->views[i], i);
+                r = decode_view(d, &s->views[i], i);
                 if (r < 0)
                         return r;
                 for (uint32_t j = 0; j < i; j++)
@@ -356,47 +370,54 @@ static int decode_views(Decoder *d, Snapshot *s)
 
 static int decode_payload(Decoder *d, Snapshot *s)
 {
-        uint32_t n;
+        /* from sources on (names[3..]) a member counts once, and serve and bodies (5, 6)
+         * only in v2: a repeat, or either of those in v1, is skipped as an unknown key is */
+        static const char *const names[] = {"generation", "created_usec", "worker", "sources",
+                                            "views",      "serve",        "bodies"};
+        MpMembers m;
+        unsigned f;
         bool have_gen = false, have_views = false;
+        bool v2 = d->version == SNAPSHOT_FORMAT_VERSION_BODIES;
         MpCursor serve = {NULL, NULL};
         const void *bodies = NULL;
         uint32_t bodies_len = 0;
-        if (mp_read_map(&d->c, &n) < 0)
+        int r;
+        if (members_begin(d, &m, names, ELEMENTSOF(names)) < 0)
                 return fail(d, -EBADMSG, "payload: expected a map");
-        for (uint32_t i = 0; i < n; i++) {
-                const char *k;
-                uint32_t kl;
-                int r = read_key(d, &k, &kl);
-                if (r < 0)
-                        return r;
-                if (mp_str_eq("generation", k, kl)) {
-                        r = read_u64_field(d, "generation", &s->generation);
-                        have_gen = true;
-                } else if (mp_str_eq("created_usec", k, kl)) {
-                        if (mp_read_i64(&d->c, &s->created_usec) < 0)
-                                r = fail(d, -EBADMSG, "created_usec: expected an integer");
-                } else if (mp_str_eq("worker", k, kl))
-                        r = decode_worker(d, &s->stats);
-                else if (mp_str_eq("sources", k, kl) && !s->sources)
-                        r = decode_sources(d, s);
-                else if (mp_str_eq("views", k, kl) && !have_views) {
-                        r = decode_views(d, s);
-                        have_views = true;
-                } else if (d->version == SNAPSHOT_FORMAT_VERSION_BODIES &&
-                           mp_str_eq("serve", k, kl) && !serve.p) {
-                        /* decoded once the views are known (its counts depend on them) */
-                        serve = d->c;
+        while ((r = members_next(d, &m, &f)) > 0) {
+                if (f >= 3 && (m.repeat || (f >= 5 && !v2)))
                         r = skip_unknown(d);
-                        serve.end = d->c.p;
-                } else if (d->version == SNAPSHOT_FORMAT_VERSION_BODIES &&
-                           mp_str_eq("bodies", k, kl) && !bodies) {
-                        if (mp_read_bin(&d->c, &bodies, &bodies_len) < 0)
-                                r = fail(d, -EBADMSG, "bodies: expected a bin");
-                } else
-                        r = skip_unknown(d);
+                else
+                        switch (f) {
+                        case 0:
+                                r = read_u64_field(d, "generation", &s->generation);
+                                have_gen = true;
+                                break;
+                        case 1:
+                                if (mp_read_i64(&d->c, &s->created_usec) < 0)
+                                        r = fail(d, -EBADMSG, "created_usec: expected an integer");
+                                break;
+                        case 2: r = decode_worker(d, &s->stats); break;
+                        case 3: r = decode_sources(d, s); break;
+                        case 4:
+                                r = decode_views(d, s);
+                                have_views = true;
+                                break;
+                        case 5:
+                                /* decoded once the views are known (its counts depend on them) */
+                                serve = d->c;
+                                r = skip_unknown(d);
+                                serve.end = d->c.p;
+                                break;
+                        default:
+                                if (mp_read_bin(&d->c, &bodies, &bodies_len) < 0)
+                                        r = fail(d, -EBADMSG, "bodies: expected a bin");
+                        }
                 if (r < 0)
                         return r;
         }
+        if (r < 0)
+                return r;
         if (!have_gen || s->generation == 0)
                 return fail(d, -EBADMSG, "no generation");
         if (!have_views)
@@ -410,8 +431,8 @@ static int decode_payload(Decoder *d, Snapshot *s)
                 if (!serve.p || !bodies)
                         return fail(d, -EBADMSG, "version 2 without serve and bodies");
                 SnapshotBodies *b;
-                int r = snapshot_bodies_parse(&serve, s, bodies, bodies_len, &b, d->reason,
-                                              d->reason_size);
+                r = snapshot_bodies_parse(&serve, s, bodies, bodies_len, &b, d->reason,
+                                          d->reason_size);
                 if (r < 0)
                         return r;
                 if (mp_left(&serve) != 0)

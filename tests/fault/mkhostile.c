@@ -22,7 +22,7 @@
 #include <xxhash.h>
 
 #include "log.h"
-#include "mp_cursor.h"
+#include "mp_members.h"
 #include "snapshot_bodies.h"
 #include "snapshot_read.h"
 
@@ -55,38 +55,36 @@ static int read_file(const char *path, uint8_t **ret, size_t *ret_len)
         return 0;
 }
 
-/* Finds the payload inside a valid file: offset and length. */
+/* Leaves p on the value of the member name of the payload at buf + poff: 0, or -EBADMSG
+ * when it has none. */
+static int find_member(MpCursor *p, const uint8_t *buf, size_t poff, size_t plen, const char *name)
+{
+        const char *const names[] = {name};
+        MpMembers m;
+        unsigned f;
+        mp_cursor_init(p, buf + poff, plen);
+        int r = mp_members_begin(&m, p, names, 1, SNAPSHOT_MAX_DEPTH);
+        if (r >= 0)
+                r = mp_members_next(&m, &f);
+        return r > 0 ? 0 : -EBADMSG;
+}
+
+/* Finds the payload inside a valid file: offset and length, and its generation. */
 static int locate_payload(const uint8_t *buf, size_t len, size_t *ret_off, size_t *ret_len,
                           uint64_t *ret_gen)
 {
-        MpCursor c;
-        uint32_t n, name_len, payload_len;
-        const char *name;
+        uint32_t payload_len;
         const void *payload;
         uint64_t version;
-        mp_cursor_init(&c, buf, len);
-        if (mp_read_array(&c, &n) < 0 || mp_read_str(&c, &name, &name_len) < 0 ||
-            mp_read_u64(&c, &version) < 0 || mp_read_bin(&c, &payload, &payload_len) < 0)
+        MpCursor p;
+        if (snapshot_envelope_payload(buf, len, &version, &payload, &payload_len) < 0)
                 return -EBADMSG;
         *ret_off = (size_t)((const uint8_t *)payload - buf);
         *ret_len = payload_len;
-        /* the payload map starts with "generation": read it for GEN */
-        MpCursor p;
-        uint32_t m, kl;
-        const char *k;
-        mp_cursor_init(&p, payload, payload_len);
         *ret_gen = 0;
-        if (mp_read_map(&p, &m) < 0)
+        if (find_member(&p, buf, *ret_off, payload_len, "generation") < 0)
                 return -EBADMSG;
-        for (uint32_t i = 0; i < m; i++) {
-                if (mp_read_str(&p, &k, &kl) < 0)
-                        return -EBADMSG;
-                if (mp_str_eq("generation", k, kl))
-                        return mp_read_u64(&p, ret_gen);
-                if (mp_skip(&p, SNAPSHOT_MAX_DEPTH) < 0)
-                        return -EBADMSG;
-        }
-        return -EBADMSG;
+        return mp_read_u64(&p, ret_gen);
 }
 
 static void pack_cstr(msgpack_packer *pk, const char *s)
@@ -140,22 +138,11 @@ static int write_out(const char *path, const void *buf, size_t len)
 static size_t bodies_offset(const uint8_t *buf, size_t poff, size_t plen)
 {
         MpCursor p;
-        uint32_t m, kl, bl;
-        const char *k;
+        uint32_t bl;
         const void *b;
-        mp_cursor_init(&p, buf + poff, plen);
-        if (mp_read_map(&p, &m) < 0)
+        if (find_member(&p, buf, poff, plen, "bodies") < 0 || mp_read_bin(&p, &b, &bl) < 0)
                 return 0;
-        for (uint32_t i = 0; i < m; i++) {
-                if (mp_read_str(&p, &k, &kl) < 0)
-                        return 0;
-                if (mp_str_eq("bodies", k, kl))
-                        return mp_read_bin(&p, &b, &bl) < 0 ? 0
-                                                            : (size_t)((const uint8_t *)b - buf);
-                if (mp_skip(&p, SNAPSHOT_MAX_DEPTH) < 0)
-                        return 0;
-        }
-        return 0;
+        return (size_t)((const uint8_t *)b - buf);
 }
 
 static int bad_bodies(uint8_t *buf, size_t len, size_t poff, size_t plen, const char *out)

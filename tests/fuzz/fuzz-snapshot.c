@@ -10,8 +10,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <xxhash.h>
 
+#include "envelope.h"
 #include "fuzz.h"
 #include "log.h"
 #include "snapshot_bodies.h"
@@ -37,33 +37,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                 atexit(remove_scratch);
         }
         return 0;
-}
-
-/* The envelope as the writer lays it out: fixarray(4), fixstr name, version, bin32
- * payload, uint64 checksum. */
-static uint8_t *wrap_payload(const uint8_t *payload, size_t len, uint8_t version, size_t *ret_len)
-{
-        const size_t name_len = strlen(SNAPSHOT_FORMAT_NAME);
-        size_t n = 1 + 1 + name_len + 1 + 5 + len + 9;
-        uint8_t *buf = malloc(n), *p = buf;
-        if (!buf)
-                return NULL;
-        *p++ = 0x94;
-        *p++ = (uint8_t)(0xa0 | name_len);
-        memcpy(p, SNAPSHOT_FORMAT_NAME, name_len);
-        p += name_len;
-        *p++ = version;
-        *p++ = 0xc6;
-        for (int i = 3; i >= 0; i--)
-                *p++ = (uint8_t)(len >> (8 * i));
-        memcpy(p, payload, len);
-        p += len;
-        uint64_t sum = XXH3_64bits(payload, len);
-        *p++ = 0xcf;
-        for (int i = 7; i >= 0; i--)
-                *p++ = (uint8_t)(sum >> (8 * i));
-        *ret_len = n;
-        return buf;
 }
 
 /* Reads every byte the snapshot points at, so ASan sees a dangling or short pointer. */

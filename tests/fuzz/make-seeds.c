@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mp_cursor.h"
 #include "prerender.h"
 #include "snapshot_write.h"
 
@@ -30,14 +29,10 @@ static int save_file_and_payload(const char *dir, const char *name, uint8_t mode
         char n[256];
         snprintf(n, sizeof(n), "%s-file", name);
         int r = save(dir, n, 0, buf, len);
-        MpCursor c;
-        uint32_t count, name_len, payload_len;
-        const char *s;
+        uint32_t payload_len;
         const void *payload;
         uint64_t version;
-        mp_cursor_init(&c, buf, len);
-        if (r == 0 && mp_read_array(&c, &count) == 0 && mp_read_str(&c, &s, &name_len) == 0 &&
-            mp_read_u64(&c, &version) == 0 && mp_read_bin(&c, &payload, &payload_len) == 0) {
+        if (r == 0 && snapshot_envelope_payload(buf, len, &version, &payload, &payload_len) == 0) {
                 snprintf(n, sizeof(n), "%s-payload", name);
                 return save(dir, n, mode, payload, payload_len);
         }
