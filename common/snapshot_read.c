@@ -124,8 +124,8 @@ static int begin_array(Decoder *d, const char *what, uint32_t max, size_t size, 
 static int decode_sources(Decoder *d, Snapshot *s)
 {
         static const char *const names[] = {"name", "type", "files", "rows_read", "rows_rejected"};
-        void *p;
-        uint32_t n;
+        void *p = NULL; /* set by begin_array() when it returns 0; gcc -O3 cannot see that */
+        uint32_t n = 0;
         int r = begin_array(d, "sources", SNAPSHOT_MAX_SOURCES, sizeof(SnapshotSource),
                             _Alignof(SnapshotSource), &p, &n);
         if (r < 0)
@@ -349,8 +349,8 @@ static int decode_view(Decoder *d, SnapshotView *v, uint32_t index)
 
 static int decode_views(Decoder *d, Snapshot *s)
 {
-        void *p;
-        uint32_t n;
+        void *p = NULL; /* set by begin_array() when it returns 0; gcc -O3 cannot see that */
+        uint32_t n = 0;
         int r = begin_array(d, "views", SNAPSHOT_MAX_VIEWS, sizeof(SnapshotView),
                             _Alignof(SnapshotView), &p, &n);
         if (r < 0)
