@@ -22,7 +22,7 @@ static uint64_t publish_version(size_t rows, bool v2)
         SnapshotColumn cols[] = {{"k", VALUE_STR}, {"n", VALUE_INT}};
         snapshot_writer_begin_view(w, "v", 1, 2, cols, rows);
         for (size_t i = 0; i < rows; i++) {
-                char k[16];
+                char k[24]; /* "k" and any size_t */
                 snprintf(k, sizeof(k), "k%zu", i);
                 snapshot_writer_put_str(w, k, strlen(k));
                 snapshot_writer_put_int(w, (int64_t)i);
