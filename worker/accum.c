@@ -161,8 +161,11 @@ int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_
         return 0;
 }
 
-/* At most this many of the largest values are kept by quantile_top. */
-#define QUANTILE_TOP_MAX 16
+/* At most this many of the largest values are kept by quantile_top: 64 covers p95 up to
+ * about 1,260 values a group. At 16, Q1 at 10M rows (417 values a group, m = 22) fell back
+ * to the copy and quickselect: the views phase took 0.54 s, at 64 0.37 s (median of 3,
+ * loaded machine, load 4). */
+#define QUANTILE_TOP_MAX 64
 
 /* quantile_cont when q is near 1 (p95 of a few hundred values per group): the two order
  * statistics around q * (n - 1) are among the m = n - lo largest, so one pass over the
