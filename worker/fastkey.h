@@ -23,10 +23,15 @@
 #define FASTKEY_MAX_GROUPS (UINT64_C(1) << 21)
 
 typedef struct FastIndex {
-        uint64_t *slots; /* entries of `stride` words: key words, then the state pointer */
+        /* entries of `stride` words: the key words, then the state pointer; or, tagged
+         * (at most 2 columns, so the type word is 16 bits), the state pointer with the type
+         * word in its top 16 bits, then the other key words: Q1's wide region and its
+         * product then still make 4 words, two entries a cache line */
+        uint64_t *slots;
         size_t mask, n;
         unsigned nw, stride; /* nw == 0: disabled */
         unsigned n_keys;
+        bool tagged;
         /* columns packed into two words, and columns that have held a string of 9 to 16
          * bytes while narrow: those rows took the group table's path until
          * fast_index_widen rebuilds the table with the column wide. One word per column
@@ -55,22 +60,17 @@ static inline uint64_t fast_str_word(const char *s, uint32_t len)
 
 /* One key cell: its type (and a string's length) into *t, its word into w[0] (and for a
  * wide column, the string's bytes 8 to 15 or 0 into w[1]). Returns the words written, 0
- * for a string that does not fit: a narrow column's of 9 to 16 bytes is noted in
- * f->want. The packers use it. */
-static inline unsigned fast_key_cell(FastIndex *f, const Value *x, size_t col, uint64_t *t,
-                                     uint64_t *w)
+ * for a string that does not fit (fast_key_note says whether widening would help). The
+ * packers use it. */
+static inline unsigned fast_key_cell(const Value *x, bool wide, uint64_t *t, uint64_t *w)
 {
-        bool wide = f->wide >> col & 1;
         *t = x->type;
         if (wide)
                 w[1] = 0;
         if (x->type == VALUE_STR) {
                 if (x->len > 8) {
-                        if (!wide || x->len > FASTKEY_STR_MAX) {
-                                if (x->len <= FASTKEY_STR_MAX)
-                                        f->want |= (uint8_t)(1u << col);
+                        if (!wide || x->len > FASTKEY_STR_MAX)
                                 return 0;
-                        }
                         memcpy(w, x->s, 8);
                         w[1] = fast_str_word(x->s + 8, x->len - 8);
                 } else
@@ -84,6 +84,14 @@ static inline unsigned fast_key_cell(FastIndex *f, const Value *x, size_t col, u
         return wide ? 2 : 1;
 }
 
+/* After fast_key_cell refused x in column col: a narrow column's string of 9 to 16 bytes
+ * asks fast_index_widen for a wide column. */
+static inline void fast_key_note(FastIndex *f, const Value *x, size_t col)
+{
+        if (x->type == VALUE_STR && x->len <= FASTKEY_STR_MAX && !(f->wide >> col & 1))
+                f->want |= (uint8_t)(1u << col);
+}
+
 /* Packs row's key into w[0..f->nw) as key_encode would encode it; false when it does not
  * fit (a string too long for its column). The _slow one also handles bucket items. */
 bool fast_key_pack_slow(FastIndex *f, const ViewConfig *v, const Value *row, uint64_t *w);
@@ -92,12 +100,15 @@ static inline bool fast_key_pack(FastIndex *f, const ViewConfig *v, const Value 
         if (v->bucket_usec)
                 return fast_key_pack_slow(f, v, row, w);
         uint64_t types = 0;
-        unsigned k = 1;
+        unsigned k = 1, wide = f->wide;
         for (size_t i = 0; i < v->n_group_by; i++) {
+                const Value *x = &row[v->group_by[i]];
                 uint64_t t;
-                unsigned n = fast_key_cell(f, &row[v->group_by[i]], i, &t, &w[k]);
-                if (!n)
+                unsigned n = fast_key_cell(x, wide >> i & 1, &t, &w[k]);
+                if (!n) {
+                        fast_key_note(f, x, i);
                         return false;
+                }
                 types |= t << (8 * i);
                 k += n;
         }
@@ -121,8 +132,20 @@ static inline const uint64_t *fast_index_slot(const FastIndex *f, uint64_t h)
 }
 
 /* The state of the group with these key words, NULL if not in the index. */
+#define FASTKEY_PTR_MASK ((UINT64_C(1) << 48) - 1)
 static inline void *fast_index_find(const FastIndex *f, const uint64_t *w, uint64_t h)
 {
+        if (f->tagged)
+                for (size_t i = h & f->mask;; i = (i + 1) & f->mask) {
+                        const uint64_t *e = f->slots + i * f->stride;
+                        if (!e[0])
+                                return NULL;
+                        unsigned k = 1;
+                        while (k < f->nw && e[k] == w[k])
+                                k++;
+                        if (k == f->nw && e[0] >> 48 == w[0])
+                                return (void *)(uintptr_t)(e[0] & FASTKEY_PTR_MASK);
+                }
         for (size_t i = h & f->mask;; i = (i + 1) & f->mask) {
                 const uint64_t *e = f->slots + i * f->stride;
                 if (!e[f->nw])
@@ -139,9 +162,10 @@ struct GroupTable;
 /* When rows have brought strings of 9 to 16 bytes to narrow columns (f->want), rebuilds
  * the index with those columns wide from every group of t (the view's groups, which the
  * index is in front of); a no-op otherwise. Q1's regions eu-central, me-central and
- * us-central (10 bytes) sent a quarter of its rows through the group table: with the
- * region column wide, Q1's CPU at 2M rows went 0.834 -> 0.772 s (docs/performance.md
- * 2c). -ENOMEM when the new table cannot be mapped (the old one stays). */
+ * us-central (10 bytes) sent a quarter of its rows through the group table. With the
+ * region wide and the entries tagged (4 words), Q1 at 2M rows: L2-size misses 17.56 ->
+ * 17.12 M (cachegrind, 2 MiB last level), CPU 0.916 -> 0.889 s (docs/performance.md 2c).
+ * -ENOMEM when the new table cannot be mapped (the old one stays). */
 int fast_index_widen(FastIndex *f, const struct GroupTable *t);
 
 /* Enters a group (not yet in the index) with its state. A full index disables itself
