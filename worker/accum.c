@@ -73,6 +73,49 @@ static size_t unique_u64(AccumStore *st, uint64_t *v, size_t n)
         return k;
 }
 
+/* The number of distinct values in l, which is not read again. Over a small range the
+ * bitmap counts them in place, chunk by chunk: copying the list to scratch first (what
+ * unique_u64 needs) was 1.6% of Q1's CPU at 10M rows (24,000 groups of 417 values). */
+static int count_unique_list(AccumStore *st, VList *l, size_t *ret)
+{
+        size_t n = l->n;
+        if (n < 2) {
+                *ret = n;
+                return 0;
+        }
+        vlist_seal(l);
+        const uint64_t flip = UINT64_C(1) << 63;
+        uint64_t lo = UINT64_MAX, hi = 0;
+        for (const VChunk *k = l->head; k; k = k->next)
+                for (uint32_t i = 0; i < k->n; i++) {
+                        uint64_t x = k->v[i] ^ flip;
+                        lo = x < lo ? x : lo;
+                        hi = x > hi ? x : hi;
+                }
+        if (hi - lo >= ACCUM_SEEN_BITS || n < 16 ||
+            (!st->seen && !(st->seen = calloc(ACCUM_SEEN_BITS / 64, sizeof(uint64_t))))) {
+                int r = scratch_reserve(st, n);
+                if (r < 0)
+                        return r;
+                vlist_copy(l, st->scratch);
+                *ret = sort_unique_u64(st->scratch, n);
+                return 0;
+        }
+        uint64_t *seen = st->seen;
+        size_t fresh = 0;
+        for (const VChunk *k = l->head; k; k = k->next)
+                for (uint32_t i = 0; i < k->n; i++) {
+                        uint64_t b = (k->v[i] ^ flip) - lo, m = UINT64_C(1) << (b & 63);
+                        fresh += !(seen[b >> 6] & m);
+                        seen[b >> 6] |= m;
+                }
+        for (const VChunk *k = l->head; k; k = k->next)
+                for (uint32_t i = 0; i < k->n; i++)
+                        seen[((k->v[i] ^ flip) - lo) >> 6] = 0;
+        *ret = fresh;
+        return 0;
+}
+
 int accum_dedup(AccumStore *st, DistinctSet *d)
 {
         int r = scratch_reserve(st, d->list.n);
@@ -161,8 +204,11 @@ int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_
         return 0;
 }
 
-/* At most this many of the largest values are kept by quantile_top. */
-#define QUANTILE_TOP_MAX 16
+/* At most this many of the largest values are kept by quantile_top: 64 covers p95 up to
+ * about 1,260 values a group. At 16, Q1 at 10M rows (417 values a group, m = 22) fell back
+ * to the copy and quickselect: the views phase took 0.54 s, at 64 0.37 s (median of 3,
+ * loaded machine, load 4). */
+#define QUANTILE_TOP_MAX 64
 
 /* quantile_cont when q is near 1 (p95 of a few hundred values per group): the two order
  * statistics around q * (n - 1) are among the m = n - lo largest, so one pass over the
@@ -328,16 +374,11 @@ int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out)
                         break;
                 }
                 case AGG_DISTINCT: {
-                        /* counted in scratch space: the list is not read again */
                         DistinctSet *d = p;
-                        size_t n = d->list.n;
-                        if (n > 1) {
-                                int r = scratch_reserve(st, n);
-                                if (r < 0)
-                                        return r;
-                                vlist_copy(&d->list, st->scratch);
-                                n = unique_u64(st, st->scratch, n);
-                        }
+                        size_t n;
+                        int r = count_unique_list(st, &d->list, &n);
+                        if (r < 0)
+                                return r;
                         *o = (Value){.type = VALUE_INT, .i = (int64_t)n};
                         break;
                 }

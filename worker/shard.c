@@ -233,6 +233,11 @@ static int view_add_rows(Shard *s, ViewShard *vs, const Value *rows, size_t n, s
         size_t ns = 0;
         size_t kused = 0;
         size_t lines = hot_lines(vp);
+        if (f->want) {
+                int r = fast_index_widen(f, t);
+                if (r < 0)
+                        return r;
+        }
 
         /* pass 1: filter; pack the key and prefetch its fast-index entry, or (a key that does
          * not pack) encode and hash it and prefetch its group-table slot */
@@ -241,7 +246,7 @@ static int view_add_rows(Shard *s, ViewShard *vs, const Value *rows, size_t n, s
                 ts[ns] = 0;
                 if (!row_selected(vp, s, row, &ts[ns]))
                         continue;
-                packed[ns] = f->nw && fast_key_pack(v, row, fk[ns]);
+                packed[ns] = f->nw && fast_key_pack(f, v, row, fk[ns]);
                 if (packed[ns]) {
                         uint64_t h = fast_key_hash(fk[ns], f->nw);
                         __builtin_prefetch(fast_index_slot(f, h));
