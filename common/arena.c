@@ -3,6 +3,8 @@
 #include <stdatomic.h>
 #include <sys/mman.h>
 
+#include "coop.h"
+
 #define ARENA_MIN_CHUNK (256u * 1024u)
 
 typedef struct Chunk {
@@ -78,7 +80,7 @@ Arena *arena_free(Arena *a)
                 if (!next) /* the first chunk holds the Arena itself: unmap it last */
                         break;
                 account(-(ptrdiff_t)c->size);
-                munmap(c, c->size);
+                coop_munmap(c, c->size);
                 c = next;
         }
         if (c) {

@@ -2,11 +2,13 @@
 
 #include <sys/stat.h>
 
+#include "coop.h"
+
 int read_file_exact(int fd, void *buf, size_t len)
 {
         size_t got = 0;
         while (got < len) {
-                ssize_t k = pread(fd, (char *)buf + got, len - got, (off_t)got);
+                ssize_t k = pread(fd, (char *)buf + got, coop_chunk(len - got), (off_t)got);
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0)
@@ -14,6 +16,7 @@ int read_file_exact(int fd, void *buf, size_t len)
                 if (k == 0)
                         return READ_FILE_SHRANK;
                 got += (size_t)k;
+                coop_point();
         }
         return 0;
 }

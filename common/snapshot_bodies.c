@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <xxhash.h>
 
+#include "coop.h"
 #include "mp_cursor.h"
 #include "mp_members.h"
 
@@ -184,6 +185,8 @@ static int parse_doc(Check *k, const SnapshotView *v, const char *fmt, uint64_t 
         if (v->n_rows > 0 && snapshot_le32(o) != 0)
                 return bad(k, "view %s %s: row offsets do not start at 0", v->name, fmt);
         for (size_t row = 0; row < v->n_rows; row++) {
+                if (row % 4096 == 0)
+                        coop_point();
                 uint64_t a = snapshot_le32(o + 4 * row), b = snapshot_le32(o + 4 * (row + 1));
                 if (b < a + sep + 1)
                         return bad(k, "view %s %s: row offsets not increasing at row %zu", v->name,

@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include "coop.h"
 #include "doc.h"
 
 static void put_u32le(char *p, uint32_t v)
@@ -92,12 +93,15 @@ int row_index_tag(Arena *a, RowIndex *ix)
         uint8_t *tags = arena_alloc0(a, n, 1);
         if (!tags)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+                if (i % 4096 == 0)
+                        coop_point();
                 if (ix->slots[i]) {
                         uint32_t o = ix->slots[i] - 1;
                         const char *k = ix->keys + ix->key_off[o];
                         tags[i] = tag_of(key_hash(k, ix->key_off[o + 1] - ix->key_off[o]));
                 }
+        }
         ix->tags = tags;
         return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include "coop.h"
 #include "csv.h"
 #include "prerender.h"
 #include "render.h"
@@ -60,7 +61,7 @@ void served_set_retire_hook(void (*hook)(Served *sv, void *userdata), void *user
 void served_release(Served *sv)
 {
         for (size_t i = 0; i < sv->n_maps; i++)
-                munmap(sv->maps[i].p, sv->maps[i].size);
+                coop_munmap(sv->maps[i].p, sv->maps[i].size);
         pthread_mutex_destroy(&sv->lock);
         arena_free(sv->arena); /* sv lives in its own arena */
 }

@@ -2,6 +2,7 @@
 
 #include <math.h>
 
+#include "coop.h"
 #include "timeparse.h"
 
 int slice_value_cmp(const Value *a, const Value *b)
@@ -67,6 +68,8 @@ int slice_index_build(Arena *a, const SnapshotView *v, SliceIndex *out)
                 out->key_types[k] = v->columns[k].type;
         /* pass 1: the order, and how many runs each depth has */
         for (size_t r = 0; r < v->n_rows; r++) {
+                if (r % 1024 == 0)
+                        coop_point();
                 size_t d = 0;
                 if (r > 0) {
                         int c;
@@ -89,6 +92,8 @@ int slice_index_build(Arena *a, const SnapshotView *v, SliceIndex *out)
         }
         /* pass 2: fill them */
         for (size_t r = 0; r < v->n_rows; r++) {
+                if (r % 1024 == 0)
+                        coop_point();
                 const Value *row = key_row(v, r);
                 size_t d = 0;
                 if (r > 0) {

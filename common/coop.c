@@ -1,0 +1,44 @@
+#include "coop.h"
+
+#include <sched.h>
+#include <sys/mman.h>
+#include <time.h>
+
+_Thread_local uint64_t coop_slice_nsec;
+static _Thread_local uint64_t coop_since_nsec; /* thread CPU time at the last yield */
+
+static uint64_t thread_cpu_nsec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void coop_enable(uint64_t slice_usec)
+{
+        coop_slice_nsec = slice_usec * 1000u;
+        coop_since_nsec = thread_cpu_nsec();
+}
+
+/* CPU time, not wall time: a thread that was waiting for the core has used none of its
+ * slice, and must make progress when it gets the core back. */
+void coop_yield_if_due(void)
+{
+        uint64_t now = thread_cpu_nsec();
+        if (now - coop_since_nsec < coop_slice_nsec)
+                return;
+        sched_yield();
+        coop_since_nsec = now;
+}
+
+void coop_munmap(void *p, size_t size)
+{
+        char *q = p;
+        while (size) {
+                size_t n = coop_chunk(size);
+                munmap(q, n);
+                q += n;
+                size -= n;
+                coop_point();
+        }
+}
