@@ -108,9 +108,19 @@ static int decode_worker(Decoder *d, SnapshotStats *st)
         return r;
 }
 
-/* An array of at most max entries and room for them (zeroed, size bytes each). */
+/* An array of at most max entries: room for them (zeroed, size bytes each) into *ret and
+ * their count into *ret_n. A macro so each caller's array keeps its type. */
+#define BEGIN_ARRAY(d, what, max, ret, ret_n)                                                      \
+        ({                                                                                         \
+                void *p_ = NULL;                                                                   \
+                int r_ = begin_array(d, what, max, sizeof(**(ret)), _Alignof(__typeof__(**(ret))), \
+                                     &p_, ret_n);                                                  \
+                if (r_ >= 0)                                                                       \
+                        *(ret) = p_;                                                               \
+                r_;                                                                                \
+        })
 static int begin_array(Decoder *d, const char *what, uint32_t max, size_t size, size_t align,
-                       void **ret, uint32_t *ret_n)
+                       void **ret, size_t *ret_n)
 {
         uint32_t n;
         if (mp_read_array(&d->c, &n) < 0 || n > max)
@@ -126,15 +136,10 @@ static int begin_array(Decoder *d, const char *what, uint32_t max, size_t size, 
 static int decode_sources(Decoder *d, Snapshot *s)
 {
         static const char *const names[] = {"name", "type", "files", "rows_read", "rows_rejected"};
-        void *p = NULL; /* set by begin_array() when it returns 0; gcc -O3 cannot see that */
-        uint32_t n = 0;
-        int r = begin_array(d, "sources", SNAPSHOT_MAX_SOURCES, sizeof(SnapshotSource),
-                            _Alignof(SnapshotSource), &p, &n);
+        int r = BEGIN_ARRAY(d, "sources", SNAPSHOT_MAX_SOURCES, &s->sources, &s->n_sources);
         if (r < 0)
                 return r;
-        s->sources = p;
-        s->n_sources = n;
-        for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t i = 0; i < s->n_sources; i++) {
                 SnapshotSource *src = &s->sources[i];
                 MpMembers m;
                 unsigned f;
@@ -353,15 +358,10 @@ static int decode_view(Decoder *d, SnapshotView *v, uint32_t index)
 
 static int decode_views(Decoder *d, Snapshot *s)
 {
-        void *p = NULL; /* set by begin_array() when it returns 0; gcc -O3 cannot see that */
-        uint32_t n = 0;
-        int r = begin_array(d, "views", SNAPSHOT_MAX_VIEWS, sizeof(SnapshotView),
-                            _Alignof(SnapshotView), &p, &n);
+        int r = BEGIN_ARRAY(d, "views", SNAPSHOT_MAX_VIEWS, &s->views, &s->n_views);
         if (r < 0)
                 return r;
-        s->views = p;
-        s->n_views = n;
-        for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t i = 0; i < s->n_views; i++) {
                 r = decode_view(d, &s->views[i], i);
                 if (r < 0)
                         return r;
