@@ -128,7 +128,7 @@ static uint64_t cpu_nsec(void)
         return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Context switches over 20 ms of this thread's CPU time, spinning on coop_point() with a
+/* Context switches over 40 ms of this thread's CPU time, spinning on coop_point() with a
  * slice of slice_usec (0: off). A yield leaves the thread runnable, so it counts as an
  * involuntary switch, as a preemption at a tick does. */
 static long switches_spinning(uint64_t slice_usec, unsigned long *points)
@@ -138,7 +138,7 @@ static long switches_spinning(uint64_t slice_usec, unsigned long *points)
         getrusage(RUSAGE_THREAD, &a);
         uint64_t t0 = cpu_nsec();
         *points = 0;
-        while (cpu_nsec() - t0 < 20 * 1000000u) {
+        while (cpu_nsec() - t0 < 40 * 1000000u) {
                 coop_point();
                 (*points)++;
         }
@@ -163,7 +163,7 @@ static void *measure(void *arg)
 }
 
 /* Sharing one CPU with a busy thread at a higher priority, as the loader shares the event
- * loop's, a 1 ms slice gives the CPU back about 20 times over 20 ms of CPU on top of the
+ * loop's, a 1 ms slice gives the CPU back about 40 times over 40 ms of CPU on top of the
  * preemptions the ticks make anyway, and not once per point (thousands). */
 static void yields_once_per_slice(void)
 {
@@ -185,12 +185,12 @@ static void yields_once_per_slice(void)
         atomic_store(&spin_stop, true);
         pthread_join(s, NULL);
         CHECK(sched_setaffinity(0, sizeof(all), &all) == 0);
-        printf("# switches over 20 ms of CPU at nice 10: %ld off (%lu points), %ld with a 1 ms "
+        printf("# switches over 40 ms of CPU at nice 10: %ld off (%lu points), %ld with a 1 ms "
                "slice (%lu points)\n",
                m.off, m.p_off, m.on, m.p_on);
         CHECK(m.p_on > 1000);
-        CHECK(m.on - m.off >= 10);
-        CHECK(m.on <= m.off + 40);
+        CHECK(m.on - m.off >= 15);  /* about 40; other work on the CPU moves both counts */
+        CHECK(m.on - m.off <= 400); /* ten times that, still far below one per point */
 }
 
 TEST_MAIN(TEST_CASE(chunks_only_when_enabled), TEST_CASE(a_file_read_in_chunks_is_the_file),
