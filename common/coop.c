@@ -6,6 +6,7 @@
 
 _Thread_local uint64_t coop_slice_nsec;
 static _Thread_local uint64_t coop_since_nsec; /* thread CPU time at the last yield */
+static _Thread_local uint64_t coop_n_yields;
 
 static uint64_t thread_cpu_nsec(void)
 {
@@ -29,6 +30,12 @@ void coop_yield_if_due(void)
                 return;
         sched_yield();
         coop_since_nsec = now;
+        coop_n_yields++;
+}
+
+uint64_t coop_yields(void)
+{
+        return coop_n_yields;
 }
 
 void coop_munmap(void *p, size_t size)

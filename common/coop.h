@@ -23,6 +23,9 @@ void coop_enable(uint64_t slice_usec);
 void coop_yield_if_due(void);
 extern _Thread_local uint64_t coop_slice_nsec;
 
+/* How many times the calling thread has yielded at a point. */
+uint64_t coop_yields(void);
+
 /* A point where the calling thread may yield. */
 static inline void coop_point(void)
 {
