@@ -8,7 +8,8 @@
  * the c50 p99 during reloads went to 1.9-4x the steady one. A thread that enables this
  * gives the core back (sched_yield()) whenever it has used its slice of CPU time since
  * it last did, at the points its long loops offer, and does long kernel work in chunks
- * (coop_read(), coop_munmap()) with such a point between them.
+ * (read_file_exact(), coop_munmap(), the populate and checksum of a snapshot read) with
+ * such a point between them.
  *
  * Off by default: coop_point() is one thread-local load for every other thread (the
  * worker, tests, tallyctl), and the chunked calls behave as the plain ones. */
