@@ -42,6 +42,18 @@ static int scratch_reserve(AccumStore *st, size_t n)
  * is flipped first to make a range around zero small. */
 #define ACCUM_SEEN_BITS (UINT64_C(1) << 20)
 
+/* The bitmap for deduplicating n values spanning [lo, hi] (sign-flipped), or NULL when
+ * they are to be sorted instead: a range too wide for it, too few values to pay for
+ * clearing it, or no memory for it. */
+static uint64_t *seen_for(AccumStore *st, uint64_t lo, uint64_t hi, size_t n)
+{
+        if (hi - lo >= ACCUM_SEEN_BITS || n < 16)
+                return NULL;
+        if (!st->seen)
+                st->seen = calloc(ACCUM_SEEN_BITS / 64, sizeof(uint64_t));
+        return st->seen;
+}
+
 /* Moves the distinct values of v to its front (in first-seen order, or sorted when the
  * range is too wide for the bitmap) and returns how many there are. */
 static size_t unique_u64(AccumStore *st, uint64_t *v, size_t n)
@@ -55,10 +67,9 @@ static size_t unique_u64(AccumStore *st, uint64_t *v, size_t n)
                 lo = x < lo ? x : lo;
                 hi = x > hi ? x : hi;
         }
-        if (hi - lo >= ACCUM_SEEN_BITS || n < 16 ||
-            (!st->seen && !(st->seen = calloc(ACCUM_SEEN_BITS / 64, sizeof(uint64_t)))))
+        uint64_t *seen = seen_for(st, lo, hi, n);
+        if (!seen)
                 return sort_unique_u64(v, n);
-        uint64_t *seen = st->seen;
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
                 uint64_t b = (v[i] ^ flip) - lo, m = UINT64_C(1) << (b & 63);
@@ -92,8 +103,8 @@ static int count_unique_list(AccumStore *st, VList *l, size_t *ret)
                         lo = x < lo ? x : lo;
                         hi = x > hi ? x : hi;
                 }
-        if (hi - lo >= ACCUM_SEEN_BITS || n < 16 ||
-            (!st->seen && !(st->seen = calloc(ACCUM_SEEN_BITS / 64, sizeof(uint64_t))))) {
+        uint64_t *seen = seen_for(st, lo, hi, n);
+        if (!seen) {
                 int r = scratch_reserve(st, n);
                 if (r < 0)
                         return r;
@@ -101,7 +112,6 @@ static int count_unique_list(AccumStore *st, VList *l, size_t *ret)
                 *ret = sort_unique_u64(st->scratch, n);
                 return 0;
         }
-        uint64_t *seen = st->seen;
         size_t fresh = 0;
         for (const VChunk *k = l->head; k; k = k->next)
                 for (uint32_t i = 0; i < k->n; i++) {
