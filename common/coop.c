@@ -8,6 +8,10 @@ _Thread_local uint64_t coop_slice_nsec;
 static _Thread_local uint64_t coop_since_nsec; /* thread CPU time at the last yield */
 static _Thread_local uint64_t coop_n_yields;
 
+atomic_uint coop_busy_count;
+static _Thread_local uint64_t coop_gave_nsec; /* the caller's clock at its last give-way */
+static _Thread_local uint64_t coop_n_gave;
+
 static uint64_t thread_cpu_nsec(void)
 {
         struct timespec ts;
@@ -48,4 +52,28 @@ void coop_munmap(void *p, size_t size)
                 size -= n;
                 coop_point();
         }
+}
+
+void coop_busy_begin(void)
+{
+        atomic_fetch_add_explicit(&coop_busy_count, 1, memory_order_relaxed);
+}
+
+void coop_busy_end(void)
+{
+        atomic_fetch_sub_explicit(&coop_busy_count, 1, memory_order_relaxed);
+}
+
+void coop_give_way_due(uint64_t now_nsec)
+{
+        if (now_nsec - coop_gave_nsec < COOP_GIVE_WAY_NSEC)
+                return;
+        coop_gave_nsec = now_nsec;
+        sched_yield();
+        coop_n_gave++;
+}
+
+uint64_t coop_gave_way(void)
+{
+        return coop_n_gave;
 }

@@ -185,7 +185,10 @@ static int render_idle(const Snapshot *s, Served **ret)
         int r = -pthread_create(&t, NULL, render_idle_thread, &job);
         if (r < 0)
                 return served_new(s, ret); /* no thread: render here, at our priority */
+        /* The render does not yield: the loops must not hand it the core. */
+        coop_busy_end();
         pthread_join(t, NULL);
+        coop_busy_begin();
         if (job.r < 0)
                 return job.r;
         *ret = job.sv;
@@ -315,18 +318,16 @@ static void *loader_thread(void *arg)
                 bool do_scan = l->scan_requested;
                 l->scan_requested = false;
                 pthread_mutex_unlock(&l->lock);
-
+                /* the loops give way while this runs (coop.h) */
+                coop_busy_begin();
                 while (dead) {
                         Served *next = dead->next_retired;
                         served_release(dead);
                         dead = next;
                 }
-                if (!do_scan) {
-                        pthread_mutex_lock(&l->lock);
-                        continue;
-                }
                 Served *sv = NULL;
-                int r = scan(l, l->serving, &sv);
+                int r = do_scan ? scan(l, l->serving, &sv) : 0;
+                coop_busy_end();
 
                 pthread_mutex_lock(&l->lock);
                 if (r > 0) {
