@@ -13,12 +13,14 @@
  *
  * The accept/epoll loop around it is epoll-loop.c.
  *
- *   body-send MODE PORT FILE [SNDBUF] */
+ *   body-send MODE PORT FILE [SNDBUF [thp]] */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* vmsplice, splice, memmem */
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,8 +178,9 @@ static void done(void *conn)
 
 int main(int argc, char **argv)
 {
-        if (argc < 4 || argc > 5) {
-                fprintf(stderr, "usage: %s writev|splice|sendfile PORT FILE [SNDBUF]\n", argv[0]);
+        if (argc < 4 || argc > 6) {
+                fprintf(stderr, "usage: %s writev|splice|sendfile PORT FILE [SNDBUF [thp]]\n",
+                        argv[0]);
                 return 64;
         }
         mode = strcmp(argv[1], "writev") == 0     ? M_WRITEV
@@ -188,7 +191,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "unknown mode %s\n", argv[1]);
                 return 64;
         }
-        sndbuf = argc == 5 ? atoi(argv[4]) : 0;
+        sndbuf = argc >= 5 ? atoi(argv[4]) : 0;
         struct stat st;
         file_fd = open(argv[3], O_RDONLY | O_CLOEXEC);
         if (file_fd < 0 || fstat(file_fd, &st) < 0 || st.st_size == 0) {
@@ -196,7 +199,17 @@ int main(int argc, char **argv)
                 return 1;
         }
         body_len = (size_t)st.st_size;
-        body = mmap(NULL, body_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        /* "thp": the copy on a 2 MiB boundary in transparent huge pages, as tallyd's
+         * snapshot image (common/snapshot_read.c) */
+        bool thp = argc == 6 && strcmp(argv[5], "thp") == 0;
+        size_t huge = (size_t)2 << 20;
+        char *m = mmap(NULL, body_len + (thp ? huge : 0), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        body = m == MAP_FAILED || !thp
+                   ? m
+                   : (char *)(((uintptr_t)m + huge - 1) & ~(uintptr_t)(huge - 1));
+        if (thp && body != MAP_FAILED)
+                (void)madvise(body, body_len, MADV_HUGEPAGE);
         if (body == MAP_FAILED || pread(file_fd, body, body_len, 0) != (ssize_t)body_len) {
                 perror("read");
                 return 1;
