@@ -2,7 +2,8 @@
  * work is cut into chunks and nothing of it is lost: a file read in chunks is the file,
  * the snapshot checksum streamed in chunks is the one-shot XXH3 (a snapshot reads the
  * same in a cooperating thread), an unmap in chunks unmaps all of it, and the thread
- * yields once per slice of CPU time, not on every point. */
+ * yields once per slice of CPU time, not on every point; the other side gives way only
+ * while the work runs. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/mman.h>
@@ -142,6 +143,31 @@ static void yields_once_per_slice(void)
         CHECK(coop_yields() == y0);
 }
 
+/* The busy side gives way only while some cooperating work is in progress (begin/end
+ * nest), and at most once per COOP_GIVE_WAY_NSEC of the clock it passes, however often it
+ * is called: here a clock going 100 us per call, over 10 ms, gives way 10 times. */
+static void gives_way_only_while_busy(void)
+{
+        uint64_t now = 1000 * COOP_GIVE_WAY_NSEC, g0 = coop_gave_way();
+        for (int i = 0; i < 100; i++, now += COOP_GIVE_WAY_NSEC / 10)
+                coop_give_way(now);
+        CHECK(coop_gave_way() == g0);
+        coop_busy_begin();
+        coop_busy_begin();
+        coop_busy_end(); /* one still at work */
+        for (int i = 0; i < 100; i++, now += COOP_GIVE_WAY_NSEC / 10)
+                coop_give_way(now);
+        uint64_t n = coop_gave_way() - g0;
+        coop_busy_end();
+        printf("# gave way %" PRIu64 " times over 10 ms in 100 calls\n", n);
+        CHECK(n == 10);
+        g0 = coop_gave_way();
+        for (int i = 0; i < 100; i++, now += COOP_GIVE_WAY_NSEC)
+                coop_give_way(now);
+        CHECK(coop_gave_way() == g0);
+}
+
 TEST_MAIN(TEST_CASE(chunks_only_when_enabled), TEST_CASE(a_file_read_in_chunks_is_the_file),
           TEST_CASE(an_unmap_in_chunks_unmaps_all),
-          TEST_CASE(a_snapshot_reads_the_same_cooperating), TEST_CASE(yields_once_per_slice))
+          TEST_CASE(a_snapshot_reads_the_same_cooperating), TEST_CASE(yields_once_per_slice),
+          TEST_CASE(gives_way_only_while_busy))
