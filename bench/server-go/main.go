@@ -5,14 +5,16 @@
 // pre-allocated, so a request costs a map lookup and a write. bench/server runs it with
 // GOMAXPROCS=1 on its one core. It serves the endpoints bench/server measures:
 //
-//	GET /v1/views/sales                        the whole view (pre-rendered)
+//	GET /v1/views/sales                        the whole view (pre-rendered); with
+//	                                           Accept-Encoding: gzip, its pre-compressed
+//	                                           bytes (tallyd's own) and Content-Encoding
 //	GET /v1/views/sales/rows/{region}/{product} one row (tallyd's bytes)
 //	GET /v1/views/sales/rows/{region}          every row of a region (issue 13's prefix
 //	                                           lookup; pre-rendered per region)
 //
 // Data: a file of lines "region<TAB>product<TAB>row body", one of lines
-// "region<TAB>prefix body" and the whole-view body file, all written by bench/server.
-// SIGHUP reloads them.
+// "region<TAB>prefix body", the whole-view body file and its gzip (tallyd's gzip body),
+// all written by bench/server. SIGHUP reloads them.
 package main
 
 import (
@@ -29,11 +31,16 @@ import (
 
 type data struct {
 	view   []byte
+	viewGz []byte
 	rows   map[string][]byte
 	prefix map[string][]byte
 }
 
-var jsonType = []string{"application/json; charset=utf-8"}
+var (
+	jsonType = []string{"application/json; charset=utf-8"}
+	gzipEnc  = []string{"gzip"}
+	varyEnc  = []string{"Accept-Encoding"}
+)
 
 var current atomic.Pointer[data]
 
@@ -54,12 +61,16 @@ func readTSV(path string, n int, fn func([][]byte)) error {
 	return sc.Err()
 }
 
-func load(viewPath, rowsPath, prefixPath string) (*data, error) {
+func load(viewPath, viewGzPath, rowsPath, prefixPath string) (*data, error) {
 	view, err := os.ReadFile(viewPath)
 	if err != nil {
 		return nil, err
 	}
-	d := &data{view: view, rows: make(map[string][]byte, 32768), prefix: make(map[string][]byte)}
+	viewGz, err := os.ReadFile(viewGzPath)
+	if err != nil {
+		return nil, err
+	}
+	d := &data{view: view, viewGz: viewGz, rows: make(map[string][]byte, 32768), prefix: make(map[string][]byte)}
 	err = readTSV(rowsPath, 3, func(p [][]byte) {
 		d.rows[string(p[0])+"/"+string(p[1])] = append([]byte(nil), p[2]...)
 	})
@@ -79,6 +90,13 @@ func handle(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h["Content-Type"] = jsonType
 	if r.URL.Path == "/v1/views/sales" {
+		h["Vary"] = varyEnc
+		// a substring test, not q-values: every client of the bench sends plain "gzip"
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			h["Content-Encoding"] = gzipEnc
+			w.Write(d.viewGz)
+			return
+		}
 		w.Write(d.view)
 		return
 	}
@@ -98,10 +116,10 @@ func handle(w http.ResponseWriter, r *http.Request) {
 }
 
 func main() {
-	if len(os.Args) != 5 {
-		log.Fatalf("usage: %s ADDR VIEW.json ROWS.tsv PREFIX.tsv", os.Args[0])
+	if len(os.Args) != 6 {
+		log.Fatalf("usage: %s ADDR VIEW.json VIEW.json.gz ROWS.tsv PREFIX.tsv", os.Args[0])
 	}
-	d, err := load(os.Args[2], os.Args[3], os.Args[4])
+	d, err := load(os.Args[2], os.Args[3], os.Args[4], os.Args[5])
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -110,7 +128,7 @@ func main() {
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
-			if d, err := load(os.Args[2], os.Args[3], os.Args[4]); err == nil {
+			if d, err := load(os.Args[2], os.Args[3], os.Args[4], os.Args[5]); err == nil {
 				current.Store(d)
 			}
 		}
