@@ -24,8 +24,10 @@ typedef struct ConnLimit {
 } ConnLimit;
 
 /* fds the transports of a process may hold beyond their connections (pipes for sending
- * large bodies without a copy): for the fd limit. */
-#define HTTPD_EXTRA_FDS 64
+ * large bodies without a copy): for the fd limit. 64 pipes: with 32, a c50 load of whole
+ * views found none free for 6-33% of its answers, each then copied with writev
+ * (docs/performance.md 4d). */
+#define HTTPD_EXTRA_FDS 128
 
 typedef struct Httpd Httpd;
 
