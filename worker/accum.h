@@ -20,19 +20,33 @@
 
 typedef struct Summary {
         uint64_t n;
-        int64_t isum;     /* int and time columns */
-        bool overflow;    /* isum wrapped: the int sum is reported as missing */
         double sum, comp; /* Neumaier-compensated sum (num columns; avg of int ones) */
         union {
                 int64_t i;
                 double d;
         } min, max;
+        /* int and time columns only: a num column's summary ends here (SUMMARY_NUM_SIZE) */
+        int64_t isum;
+        bool overflow; /* isum wrapped: the int sum is reported as missing */
 } Summary;
+#define SUMMARY_NUM_SIZE offsetof(Summary, isum)
 
 typedef struct DistinctSet {
-        VList list;
+        VList list;          /* first: a set is its list where one is expected */
         uint64_t next_dedup; /* sort and deduplicate when the list reaches this length */
 } DistinctSet;
+
+/* A view's two or more list accumulators (plan.h, rows_offset) take a row's inputs as one
+ * row of words while all of them are present: one append position in the state's hot line
+ * and one tail to write per row instead of one of each per accumulator (Q1: p95 and
+ * distinct). A row with some but not all of them missing, or (with a distinct set among
+ * them) rows reaching ACCUM_DEDUP_MIN, splits the group: its rows move into each
+ * accumulator's own list, where every later value goes, so each accumulator's values stay
+ * in row order whichever way they were kept (the order a quantile's selection sees). */
+typedef struct ValueRows {
+        VList rows; /* next, end first: the hot part */
+        bool split;
+} ValueRows;
 
 /* What one thread's accumulators allocate from: value chunks, interned strings (exact
  * distinct over str keeps their pointers), and scratch space for sorting and selection. */
@@ -55,11 +69,10 @@ static inline uint64_t group_rows(const void *state)
 
 /* Per row and view, so inline: a call per accumulator would cost more than the work. */
 
-#define ACCUM_DEDUP_MIN \
-        1024 /* below this, sorting once at the end is cheaper than keeping the list unique */
-
-/* Sorts and deduplicates an exact distinct set's list (keeps it from growing with rows). */
-int accum_dedup(AccumStore *st, DistinctSet *d);
+/* Below this many values, counting once at the end is cheaper than keeping a distinct
+ * set's list unique; past it the list is deduplicated whenever a chunk fills and it has
+ * doubled since the last time. */
+#define ACCUM_DEDUP_MIN 1024
 
 static inline uint64_t dbits(double d)
 {
@@ -149,6 +162,12 @@ static inline void summary_add(Summary *m, ValueType t, uint64_t in)
         m->n++;
 }
 
+/* The out-of-line halves of accum_update: a value list's new chunk (and a distinct
+ * set's deduplication, checked then), and value rows that do not take the fast path. */
+int accum_list_push_slow(AccumStore *st, const Acc *acc, void *list, uint64_t v);
+int accum_rows_push_slow(AccumStore *st, const ViewPlan *vp, void *state, const uint64_t *in,
+                         uint64_t missing);
+
 /* Counts one row into a group's state. */
 static inline int accum_update(AccumStore *st, const ViewPlan *vp, void *state, const uint64_t *in,
                                uint64_t missing)
@@ -162,13 +181,15 @@ static inline int accum_update(AccumStore *st, const ViewPlan *vp, void *state, 
                 int r = 0;
                 switch (acc->kind) {
                 case ACC_SUMMARY: summary_add(p, acc->type, in[a]); break;
-                case ACC_VALUES: r = vlist_push(&st->pool, p, in[a]); break;
+                case ACC_VALUES:
                 case ACC_SET: {
-                        DistinctSet *d = p;
-                        r = vlist_push(&st->pool, &d->list, in[a]);
-                        /* the constant first: next_dedup sits on a line of its own */
-                        if (r == 0 && d->list.n >= ACCUM_DEDUP_MIN && d->list.n >= d->next_dedup)
-                                r = accum_dedup(st, d);
+                        if (vp->rows_offset)
+                                break; /* below, with the others */
+                        VList *l = p;  /* a DistinctSet starts with its list */
+                        if (_likely_(vlist_has_room(l)))
+                                *l->next++ = in[a];
+                        else
+                                r = accum_list_push_slow(st, acc, p, in[a]);
                         break;
                 }
                 case ACC_SKETCH: {
@@ -189,6 +210,17 @@ static inline int accum_update(AccumStore *st, const ViewPlan *vp, void *state, 
                 if (r < 0)
                         return r;
         }
+        if (vp->rows_offset) {
+                VList *l = &((ValueRows *)((char *)state + vp->rows_offset))->rows;
+                if (_likely_(!(missing & vp->list_mask) && vlist_has_room(l))) {
+                        uint64_t *next = l->next;
+                        for (unsigned c = 0; c < vp->n_lists; c++)
+                                next[c] = in[vp->list_acc[c]];
+                        l->next = next + vp->n_lists;
+                        return 0;
+                }
+                return accum_rows_push_slow(st, vp, state, in, missing);
+        }
         return 0;
 }
 
@@ -198,7 +230,7 @@ int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_
 /* The aggregate values of one group, one Value per aggregate of the view (VALUE_NIL where
  * undefined). May reorder the group's stored values. */
 int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out);
-/* Prefetches the value lists' first and last chunks of a state whose lines are already
+/* Prefetches the value lists' (or rows') first and last chunks of a state whose lines are already
  * on their way: accum_values reads them a few groups later (groups come in key order, so
  * every one is a miss). */
 void accum_prefetch_lists(const ViewPlan *vp, const void *state);

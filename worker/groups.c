@@ -81,8 +81,10 @@ Group *group_table_get(GroupTable *t, const char *key, uint32_t len, uint64_t ha
         /* header, key, state: the probe that checks the key brings the state's first bytes */
         size_t key_room = copy_key ? (len + 15) & ~(size_t)15 : 0;
         /* cache-line aligned: header and a short key share one line, which the engine
-         * prefetches along with the lines after it */
-        char *mem = bump_alloc(t->bump, sizeof(Group) + key_room + t->state_size + 16, 64);
+         * prefetches along with the lines after it; the state starts a line of its own, so
+         * its hot part (plan.h, hot_size) takes as few lines as its size allows */
+        size_t state_at = (sizeof(Group) + key_room + 63) & ~(size_t)63;
+        char *mem = bump_alloc(t->bump, state_at + t->state_size, 64);
         if (!mem)
                 return NULL;
         Group *g = (Group *)mem;
@@ -91,7 +93,7 @@ Group *group_table_get(GroupTable *t, const char *key, uint32_t len, uint64_t ha
                 memcpy(mem + sizeof(Group), key, len);
                 g->key = mem + sizeof(Group);
         }
-        g->state = mem + ((sizeof(Group) + key_room + 15) & ~(size_t)15);
+        g->state = mem + state_at;
         t->slots[i] = slot_of(g);
         t->groups[t->n++] = g;
         if (t->n * 2 > t->mask + 1 && grow_slots(t) < 0)

@@ -193,20 +193,10 @@ static void encode_for_later(Shard *s, const ViewConfig *v, const Value *row, si
         *hash = group_key_hash(s->keybuf, n);
 }
 
-/* The cache lines of a state block a row's update touches: a value list's append
- * position (next, end, n) but not its chunk pointers, nor a distinct set's next_dedup
- * (read only past ACCUM_DEDUP_MIN values). */
+/* The cache lines of a state block a row's update touches (plan.h, hot_size). */
 static size_t hot_lines(const ViewPlan *vp)
 {
-        size_t end = sizeof(uint64_t);
-        for (size_t a = 0; a < vp->n_accs; a++) {
-                const Acc *acc = &vp->accs[a];
-                size_t size = acc->kind == ACC_SUMMARY                          ? sizeof(Summary)
-                              : acc->kind == ACC_VALUES || acc->kind == ACC_SET ? 3 * 8
-                                                                                : sizeof(void *);
-                end = MAX(end, acc->offset + size);
-        }
-        return MIN((end + 63) / 64, (size_t)4);
+        return MIN((vp->hot_size + 63) / 64, (size_t)4);
 }
 
 static void prefetch_state(const void *state, size_t lines)
@@ -303,14 +293,20 @@ static int view_add_rows(Shard *s, ViewShard *vs, const Value *rows, size_t n, s
         found:
                 if (vp->deferred)
                         continue;
+                if (vp->rows_offset) {
+                        const void *next = vlist_next_slot(
+                            &((const ValueRows *)((char *)st[k] + vp->rows_offset))->rows);
+                        if (next)
+                                __builtin_prefetch(next, 1);
+                        continue;
+                }
                 for (size_t a = 0; a < vp->n_accs; a++) {
                         const Acc *acc = &vp->accs[a];
-                        const VList *l =
-                            acc->kind == ACC_VALUES ? (const VList *)((char *)st[k] + acc->offset)
-                            : acc->kind == ACC_SET
-                                ? &((const DistinctSet *)((char *)st[k] + acc->offset))->list
-                                : NULL;
-                        const void *next = l ? vlist_next_slot(l) : NULL;
+                        if (acc->kind != ACC_VALUES && acc->kind != ACC_SET)
+                                continue;
+                        /* a DistinctSet starts with its list */
+                        const void *next =
+                            vlist_next_slot((const VList *)((char *)st[k] + acc->offset));
                         if (next)
                                 __builtin_prefetch(next, 1);
                 }
