@@ -485,6 +485,18 @@ void accum_prefetch_lists(const ViewPlan *vp, const void *state)
         }
 }
 
+size_t accum_list_heads(const ViewPlan *vp, const void *state, const VChunk **heads, size_t max)
+{
+        size_t n = 0;
+        if (vp->rows_offset && n < max)
+                heads[n++] =
+                    ((const ValueRows *)((const char *)state + vp->rows_offset))->rows.head;
+        for (unsigned c = 0; c < vp->n_lists && n < max; c++)
+                heads[n++] =
+                    ((const VList *)((const char *)state + vp->accs[vp->list_acc[c]].offset))->head;
+        return n;
+}
+
 int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out)
 {
         for (size_t a = 0; a < vp->cfg->n_aggregates; a++) {

@@ -234,5 +234,9 @@ int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out);
  * on their way: accum_values reads them a few groups later (groups come in key order, so
  * every one is a miss). */
 void accum_prefetch_lists(const ViewPlan *vp, const void *state);
+/* The first chunks of a state's value lists (the value rows', then each list
+ * accumulator's own), at most max of them, for following their chains ahead of
+ * accum_values; returns how many. */
+size_t accum_list_heads(const ViewPlan *vp, const void *state, const VChunk **heads, size_t max);
 /* Frees what a group state owns outside the store (sketches, HyperLogLogs). */
 void accum_state_done(const ViewPlan *vp, void *state);
