@@ -88,6 +88,39 @@ static inline double bitsd(uint64_t u)
         return d;
 }
 
+/* The input word of accumulator acc for the (present) value x; -ENOMEM when interning
+ * fails. */
+static inline int accum_input(AccumStore *st, const Acc *acc, const Value *x, uint64_t *ret)
+{
+        switch (acc->kind) {
+        case ACC_SUMMARY:
+        case ACC_VALUES: *ret = (uint64_t)x->i; break; /* raw bits either way */
+        case ACC_SKETCH: *ret = dbits(x->type == VALUE_NUM ? x->d : (double)x->i); break;
+        case ACC_SET:
+                if (x->type == VALUE_STR) {
+                        const InternStr *e =
+                            intern_get(&st->intern, x->s, x->len, intern_hash(x->s, x->len));
+                        if (!e)
+                                return -ENOMEM;
+                        *ret = (uint64_t)(uintptr_t)e;
+                } else if (x->type == VALUE_NUM)
+                        *ret = dbits(x->d == 0 ? 0.0 : x->d);
+                else
+                        *ret = (uint64_t)x->i;
+                break;
+        case ACC_HLL:
+                if (x->type == VALUE_STR)
+                        *ret = XXH3_64bits(x->s, x->len);
+                else {
+                        uint64_t u =
+                            x->type == VALUE_NUM ? dbits(x->d == 0 ? 0.0 : x->d) : (uint64_t)x->i;
+                        *ret = XXH3_64bits(&u, 8);
+                }
+                break;
+        }
+        return 0;
+}
+
 /* One input word per accumulator of vp from row (n_columns Values); *ret_missing gets a
  * bit per accumulator whose column is missing. -ENOMEM when interning fails. */
 static inline int accum_prepare_inputs(AccumStore *st, const ViewPlan *vp, const Value *row,
@@ -102,32 +135,9 @@ static inline int accum_prepare_inputs(AccumStore *st, const ViewPlan *vp, const
                         in[a] = 0;
                         continue;
                 }
-                switch (acc->kind) {
-                case ACC_SUMMARY:
-                case ACC_VALUES: in[a] = (uint64_t)x->i; break; /* raw bits either way */
-                case ACC_SKETCH: in[a] = dbits(x->type == VALUE_NUM ? x->d : (double)x->i); break;
-                case ACC_SET:
-                        if (x->type == VALUE_STR) {
-                                const InternStr *e = intern_get(&st->intern, x->s, x->len,
-                                                                intern_hash(x->s, x->len));
-                                if (!e)
-                                        return -ENOMEM;
-                                in[a] = (uint64_t)(uintptr_t)e;
-                        } else if (x->type == VALUE_NUM)
-                                in[a] = dbits(x->d == 0 ? 0.0 : x->d);
-                        else
-                                in[a] = (uint64_t)x->i;
-                        break;
-                case ACC_HLL:
-                        if (x->type == VALUE_STR)
-                                in[a] = XXH3_64bits(x->s, x->len);
-                        else {
-                                uint64_t u = x->type == VALUE_NUM ? dbits(x->d == 0 ? 0.0 : x->d)
-                                                                  : (uint64_t)x->i;
-                                in[a] = XXH3_64bits(&u, 8);
-                        }
-                        break;
-                }
+                int r = accum_input(st, acc, x, &in[a]);
+                if (r < 0)
+                        return r;
         }
         *ret_missing = missing;
         return 0;
@@ -206,6 +216,75 @@ static inline int accum_update(AccumStore *st, const ViewPlan *vp, void *state, 
                         r = hll_add(*h, in[a]);
                         break;
                 }
+                }
+                if (r < 0)
+                        return r;
+        }
+        if (vp->rows_offset) {
+                VList *l = &((ValueRows *)((char *)state + vp->rows_offset))->rows;
+                if (_likely_(!(missing & vp->list_mask) && vlist_has_room(l))) {
+                        uint64_t *next = l->next;
+                        for (unsigned c = 0; c < vp->n_lists; c++)
+                                next[c] = in[vp->list_acc[c]];
+                        l->next = next + vp->n_lists;
+                        return 0;
+                }
+                return accum_rows_push_slow(st, vp, state, in, missing);
+        }
+        return 0;
+}
+
+/* A row of Values straight into a group's state (views that hold no rows back for a
+ * window): accum_prepare_inputs and accum_update in one loop, each input used where it is
+ * made instead of stored for a second loop over the accumulators; the same updates in the
+ * same order. */
+static inline int accum_add_row(AccumStore *st, const ViewPlan *vp, void *state, const Value *row)
+{
+        uint64_t in[PLAN_MAX_ACCS], missing = 0;
+        (*(uint64_t *)state)++;
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                const Acc *acc = &vp->accs[a];
+                const Value *x = &row[acc->column];
+                if (x->type == VALUE_NIL) {
+                        missing |= UINT64_C(1) << a;
+                        in[a] = 0;
+                        continue;
+                }
+                void *p = (char *)state + acc->offset;
+                int r = 0;
+                if (acc->kind == ACC_SUMMARY) {
+                        summary_add(p, acc->type, (uint64_t)x->i);
+                        continue;
+                }
+                if ((r = accum_input(st, acc, x, &in[a])) < 0)
+                        return r;
+                switch (acc->kind) {
+                case ACC_VALUES:
+                case ACC_SET: {
+                        if (vp->rows_offset)
+                                break; /* below, with the others */
+                        VList *l = p;
+                        if (_likely_(vlist_has_room(l)))
+                                *l->next++ = in[a];
+                        else
+                                r = accum_list_push_slow(st, acc, p, in[a]);
+                        break;
+                }
+                case ACC_SKETCH: {
+                        Sketch **k = p;
+                        if (!*k && (r = sketch_new(k)) < 0)
+                                return r;
+                        r = sketch_add(*k, bitsd(in[a]));
+                        break;
+                }
+                case ACC_HLL: {
+                        Hll **h = p;
+                        if (!*h && (r = hll_new(h)) < 0)
+                                return r;
+                        r = hll_add(*h, in[a]);
+                        break;
+                }
+                default: break;
                 }
                 if (r < 0)
                         return r;

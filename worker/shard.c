@@ -314,15 +314,13 @@ static int view_add_rows(Shard *s, ViewShard *vs, const Value *rows, size_t n, s
         /* pass 4: update */
         for (size_t k = 0; k < ns; k++) {
                 const Value *row = rows + sel[k] * nc;
-                uint64_t in[PLAN_MAX_ACCS], missing;
-                int r = accum_prepare_inputs(&s->store, vp, row, in, &missing);
-                if (r < 0)
-                        return r;
-                if (vp->deferred)
-                        r = defer(s, vs, st[k], ts[k], in, missing);
-                else
-                        r = accum_update(&s->store, vp, st[k], in, missing);
-                if (r < 0)
+                int r;
+                if (vp->deferred) {
+                        uint64_t in[PLAN_MAX_ACCS], missing;
+                        if ((r = accum_prepare_inputs(&s->store, vp, row, in, &missing)) < 0 ||
+                            (r = defer(s, vs, st[k], ts[k], in, missing)) < 0)
+                                return r;
+                } else if ((r = accum_add_row(&s->store, vp, st[k], row)) < 0)
                         return r;
         }
         return 0;
