@@ -76,8 +76,9 @@ convert_field(Value *x, ValueType type, const char *p, uint32_t len, bool quoted
 }
 
 /* A record read, or rejected: counted, sampled, committed into the batch. */
-static int record_done(Shard *s, ScanTask *t, const CsvCursor *c, size_t n, size_t nf, int bad_col,
-                       BadReason why)
+static inline __attribute__((always_inline)) int record_done(Shard *s, ScanTask *t,
+                                                             const CsvCursor *c, size_t n,
+                                                             size_t nf, int bad_col, BadReason why)
 {
         t->stop = c->pos;
         if (n != nf) {
