@@ -38,7 +38,8 @@ int shard_init(Shard *s, const SourcePlan *plan)
                 return -ENOMEM;
         for (size_t i = 0; i < plan->n_views; i++) {
                 s->views[i].plan = &plan->views[i];
-                r = group_table_init(&s->views[i].groups, s->bump, plan->views[i].state_size);
+                r = group_table_init(&s->views[i].groups, s->bump, plan->views[i].state_size,
+                                     plan->views[i].hot_size);
                 if (r < 0)
                         return r;
                 if (!plan->views[i].select &&

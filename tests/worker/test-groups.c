@@ -8,7 +8,7 @@ static void test_groups_found_again_after_growth(void)
         Bump *b;
         GroupTable t;
         CHECK(bump_new(&b) == 0);
-        CHECK(group_table_init(&t, b, 24) == 0);
+        CHECK(group_table_init(&t, b, 24, 24) == 0);
         char key[32];
         for (int pass = 0; pass < 2; pass++)
                 for (int i = 0; i < 50000; i++) {
