@@ -107,9 +107,10 @@ static void values_of(const ViewPlan *vp, void *state, const Acc *acc, Values *v
                 v->c[0] = acc->slot;
         }
         for (int i = 0; i < 2; i++)
-                if (v->part[i]) {
+                if (v->part[i] && v->part[i]->head) {
                         vlist_seal(v->part[i]);
-                        v->n += vlist_len(v->part[i]) / v->w[i];
+                        uint64_t len = vlist_len(v->part[i]);
+                        v->n += v->w[i] == 1 ? len : len / v->w[i]; /* a division is 20+ cycles */
                 }
 }
 

@@ -52,6 +52,8 @@ static int finish_part(size_t k, size_t nk, void *userdata)
         size_t from = j->n * k / nk, to = j->n * (k + 1) / nk;
         Group **g = j->order + j->from;
         const VChunk *chain[CHAIN_AHEAD][CHAINS] = {};
+        _Static_assert(CHAIN_AHEAD * CHAINS <= 64, "a bit per chain");
+        uint64_t live = 0; /* the chains not yet at their end: most groups of many have one chunk */
         for (size_t i = from; i < to; i++) {
                 /* the record and state of the group that enters the chains next step */
                 size_t in = i + CHAIN_AHEAD;
@@ -62,10 +64,14 @@ static int finish_part(size_t k, size_t nk, void *userdata)
                         __builtin_prefetch((const char *)g[in + 4]->state + 64);
                         __builtin_prefetch((const char *)g[in + 4]->state + 128);
                 }
-                for (size_t a = 0; a < CHAIN_AHEAD; a++)
-                        for (size_t l = 0; l < CHAINS; l++)
-                                if (chain[a][l] && (chain[a][l] = chain[a][l]->next))
-                                        prefetch_chunk(chain[a][l]);
+                for (uint64_t m = live; m; m &= m - 1) {
+                        unsigned b = (unsigned)__builtin_ctzll(m);
+                        const VChunk **p = &chain[b / CHAINS][b % CHAINS];
+                        if ((*p = (*p)->next))
+                                prefetch_chunk(*p);
+                        else
+                                live &= ~(UINT64_C(1) << b);
+                }
                 if (i < from + CHAIN_AHEAD) /* the first groups: their first chunks now */
                         accum_prefetch_lists(j->vp, g[i]->state);
                 int r =
@@ -73,13 +79,18 @@ static int finish_part(size_t k, size_t nk, void *userdata)
                 if (r < 0)
                         return r;
                 /* group i's slot goes to group i + CHAIN_AHEAD */
-                const VChunk **c = chain[i % CHAIN_AHEAD];
+                size_t a = i % CHAIN_AHEAD;
+                const VChunk **c = chain[a];
                 size_t n = in < to ? accum_list_heads(j->vp, g[in]->state, c, CHAINS) : 0;
                 for (size_t l = 0; l < CHAINS; l++) {
-                        if (l >= n)
-                                c[l] = NULL;
-                        else if (c[l])
+                        uint64_t bit = UINT64_C(1) << (a * CHAINS + l);
+                        if (l < n && c[l]) {
                                 prefetch_chunk(c[l]);
+                                live |= bit;
+                        } else {
+                                c[l] = NULL;
+                                live &= ~bit;
+                        }
                 }
         }
         return 0;
