@@ -84,57 +84,185 @@ static size_t unique_u64(AccumStore *st, uint64_t *v, size_t n)
         return k;
 }
 
-/* The number of distinct values in l, which is not read again. Over a small range the
+/* An accumulator's values, in row order: its word of each of the group's value rows (while
+ * it has not split), then its own list. */
+typedef struct Values {
+        VList *part[2];
+        unsigned w[2], c[2];
+        uint64_t n;
+} Values;
+
+static ValueRows *rows_of(const ViewPlan *vp, void *state)
+{
+        return (ValueRows *)((char *)state + vp->rows_offset);
+}
+
+static void values_of(const ViewPlan *vp, void *state, const Acc *acc, Values *v)
+{
+        VList *own = (VList *)((char *)state + acc->offset); /* a DistinctSet's list first */
+        *v = (Values){.part = {NULL, own}, .w = {1, 1}};
+        if (vp->rows_offset) {
+                v->part[0] = &rows_of(vp, state)->rows;
+                v->w[0] = vp->n_lists;
+                v->c[0] = acc->slot;
+        }
+        for (int i = 0; i < 2; i++)
+                if (v->part[i] && v->part[i]->head) {
+                        vlist_seal(v->part[i]);
+                        uint64_t len = vlist_len(v->part[i]);
+                        v->n += v->w[i] == 1 ? len : len / v->w[i]; /* a division is 20+ cycles */
+                }
+}
+
+/* Runs the statement after it with x set to each of vs's values (a uint64_t lvalue). */
+#define FOR_EACH_VALUE(vs, x)                                                                  \
+        for (unsigned p_ = 0; p_ < 2; p_++)                                                    \
+                for (const VChunk *k_ = (vs)->part[p_] ? (vs)->part[p_]->head : NULL; k_;      \
+                     k_ = k_->next)                                                            \
+                        for (uint32_t i_ = (vs)->c[p_]; i_ < k_->n && ((x) = k_->v[i_], true); \
+                             i_ += (vs)->w[p_])
+
+static uint64_t *values_copy(Values *vs, uint64_t *out)
+{
+        for (int i = 0; i < 2; i++)
+                if (vs->part[i])
+                        out = vlist_copy_column(vs->part[i], vs->w[i], vs->c[i], out);
+        return out;
+}
+
+/* The number of distinct values of vs, which are not read again. Over a small range the
  * bitmap counts them in place, chunk by chunk: copying the list to scratch first (what
  * unique_u64 needs) was 1.6% of Q1's CPU at 10M rows (24,000 groups of 417 values). */
-static int count_unique_list(AccumStore *st, VList *l, size_t *ret)
+static int count_unique(AccumStore *st, Values *vs, size_t *ret)
 {
-        size_t n = l->n;
+        size_t n = vs->n;
         if (n < 2) {
                 *ret = n;
                 return 0;
         }
-        vlist_seal(l);
         const uint64_t flip = UINT64_C(1) << 63;
-        uint64_t lo = UINT64_MAX, hi = 0;
-        for (const VChunk *k = l->head; k; k = k->next)
-                for (uint32_t i = 0; i < k->n; i++) {
-                        uint64_t x = k->v[i] ^ flip;
-                        lo = x < lo ? x : lo;
-                        hi = x > hi ? x : hi;
-                }
+        uint64_t lo = UINT64_MAX, hi = 0, u;
+        FOR_EACH_VALUE (vs, u) {
+                uint64_t x = u ^ flip;
+                lo = x < lo ? x : lo;
+                hi = x > hi ? x : hi;
+        }
         uint64_t *seen = seen_for(st, lo, hi, n);
         if (!seen) {
                 int r = scratch_reserve(st, n);
                 if (r < 0)
                         return r;
-                vlist_copy(l, st->scratch);
+                values_copy(vs, st->scratch);
                 *ret = sort_unique_u64(st->scratch, n);
                 return 0;
         }
         size_t fresh = 0;
-        for (const VChunk *k = l->head; k; k = k->next)
-                for (uint32_t i = 0; i < k->n; i++) {
-                        uint64_t b = (k->v[i] ^ flip) - lo, m = UINT64_C(1) << (b & 63);
-                        fresh += !(seen[b >> 6] & m);
-                        seen[b >> 6] |= m;
-                }
-        for (const VChunk *k = l->head; k; k = k->next)
-                for (uint32_t i = 0; i < k->n; i++)
-                        seen[((k->v[i] ^ flip) - lo) >> 6] = 0;
+        FOR_EACH_VALUE (vs, u) {
+                uint64_t b = (u ^ flip) - lo, m = UINT64_C(1) << (b & 63);
+                fresh += !(seen[b >> 6] & m);
+                seen[b >> 6] |= m;
+        }
+        FOR_EACH_VALUE (vs, u)
+                seen[((u ^ flip) - lo) >> 6] = 0;
         *ret = fresh;
         return 0;
 }
 
-int accum_dedup(AccumStore *st, DistinctSet *d)
+/* Sorts and deduplicates an exact distinct set's own list (keeps it from growing with
+ * rows). */
+static int dedup(AccumStore *st, DistinctSet *d)
 {
-        int r = scratch_reserve(st, d->list.n);
+        uint64_t n = vlist_len(&d->list);
+        int r = scratch_reserve(st, n);
         if (r < 0)
                 return r;
         vlist_copy(&d->list, st->scratch);
-        size_t n = unique_u64(st, st->scratch, d->list.n);
+        n = unique_u64(st, st->scratch, n);
         vlist_rewrite(&st->pool, &d->list, st->scratch, n);
-        d->next_dedup = MAX((uint64_t)ACCUM_DEDUP_MIN, 2 * (uint64_t)n);
+        d->next_dedup = MAX((uint64_t)ACCUM_DEDUP_MIN, 2 * n);
+        return 0;
+}
+
+static int dedup_due(AccumStore *st, DistinctSet *d)
+{
+        uint64_t n = vlist_len(&d->list);
+        return n >= ACCUM_DEDUP_MIN && n >= d->next_dedup ? dedup(st, d) : 0;
+}
+
+int accum_list_push_slow(AccumStore *st, const Acc *acc, void *list, uint64_t v)
+{
+        VList *l = list;
+        if (acc->kind == ACC_SET) {
+                int r = dedup_due(st, list);
+                if (r < 0)
+                        return r;
+                if (vlist_has_room(l)) {
+                        *l->next++ = v;
+                        return 0;
+                }
+        }
+        return vlist_push_slow(&st->pool, l, v);
+}
+
+/* Moves a group's value rows into each accumulator's own list; every later value goes
+ * there. The chunks go back to st's pool. */
+static int rows_split(AccumStore *st, const ViewPlan *vp, void *state)
+{
+        ValueRows *vr = rows_of(vp, state);
+        const unsigned w = vp->n_lists;
+        vlist_seal(&vr->rows);
+        for (const VChunk *k = vr->rows.head; k; k = k->next)
+                for (uint32_t i = 0; i < k->n; i += w)
+                        for (unsigned c = 0; c < w; c++) {
+                                const Acc *acc = &vp->accs[vp->list_acc[c]];
+                                VList *l = (VList *)((char *)state + acc->offset);
+                                int r = vlist_push(&st->pool, l, k->v[i + c]);
+                                if (r < 0)
+                                        return r;
+                        }
+        vlist_release(&st->pool, &vr->rows);
+        vr->split = true;
+        for (unsigned c = 0; c < w; c++) {
+                const Acc *acc = &vp->accs[vp->list_acc[c]];
+                if (acc->kind != ACC_SET)
+                        continue;
+                int r = dedup_due(st, (DistinctSet *)((char *)state + acc->offset));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int accum_rows_push_slow(AccumStore *st, const ViewPlan *vp, void *state, const uint64_t *in,
+                         uint64_t missing)
+{
+        ValueRows *vr = rows_of(vp, state);
+        const uint64_t m = missing & vp->list_mask;
+        const unsigned w = vp->n_lists;
+        if (m == vp->list_mask)
+                return 0; /* nothing for any of them */
+        int r;
+        /* here with some missing, or with the rows' chunk full */
+        if (!vr->split &&
+            (m || (vp->rows_split_at_dedup && vlist_len(&vr->rows) / w >= ACCUM_DEDUP_MIN)) &&
+            (r = rows_split(st, vp, state)) < 0)
+                return r;
+        if (!vr->split) {
+                uint64_t row[VLIST_MAX_WIDTH];
+                for (unsigned c = 0; c < w; c++)
+                        row[c] = in[vp->list_acc[c]];
+                return vlist_push_row_slow(&st->pool, &vr->rows, row, w);
+        }
+        for (unsigned c = 0; c < w; c++) {
+                size_t a = vp->list_acc[c];
+                if (missing >> a & 1)
+                        continue;
+                VList *l = (VList *)((char *)state + vp->accs[a].offset);
+                if (vlist_has_room(l))
+                        *l->next++ = in[a];
+                else if ((r = accum_list_push_slow(st, &vp->accs[a], l, in[a])) < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -143,7 +271,7 @@ static void summary_merge(Summary *d, const Summary *s, ValueType t)
         if (s->n == 0)
                 return;
         if (d->n == 0) {
-                *d = *s;
+                memcpy(d, s, t == VALUE_NUM ? SUMMARY_NUM_SIZE : sizeof(Summary));
                 return;
         }
         if (t == VALUE_NUM) {
@@ -158,11 +286,12 @@ static void summary_merge(Summary *d, const Summary *s, ValueType t)
         d->n += s->n;
 }
 
-static int remap_strings(AccumStore *dst, VList *l)
+/* Word c of every row of w words of l: interned in src's store, now in dst's. */
+static int remap_strings(AccumStore *dst, VList *l, unsigned w, unsigned c)
 {
         vlist_seal(l);
         for (VChunk *k = l->head; k; k = k->next)
-                for (uint32_t i = 0; i < k->n; i++) {
+                for (uint32_t i = c; i < k->n; i += w) {
                         const InternStr *e = (const InternStr *)(uintptr_t)k->v[i];
                         const InternStr *m = intern_get(&dst->intern, e->s, e->len, e->hash);
                         if (!m)
@@ -175,6 +304,27 @@ static int remap_strings(AccumStore *dst, VList *l)
 int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_state)
 {
         *(uint64_t *)dst_state += *(uint64_t *)src_state;
+        if (vp->rows_offset) {
+                ValueRows *dr = rows_of(vp, dst_state), *sr = rows_of(vp, src_state);
+                int r = 0;
+                if (dr->split || sr->split) {
+                        /* both split: their own lists are joined below */
+                        if (!dr->split)
+                                r = rows_split(dst, vp, dst_state);
+                        if (r >= 0 && !sr->split)
+                                r = rows_split(dst, vp, src_state);
+                        if (r < 0)
+                                return r;
+                } else {
+                        for (unsigned c = 0; c < vp->n_lists; c++) {
+                                const Acc *acc = &vp->accs[vp->list_acc[c]];
+                                if (acc->kind == ACC_SET && acc->type == VALUE_STR &&
+                                    (r = remap_strings(dst, &sr->rows, vp->n_lists, c)) < 0)
+                                        return r;
+                        }
+                        vlist_join(&dr->rows, &sr->rows);
+                }
+        }
         for (size_t a = 0; a < vp->n_accs; a++) {
                 const Acc *acc = &vp->accs[a];
                 void *d = (char *)dst_state + acc->offset, *s = (char *)src_state + acc->offset;
@@ -184,7 +334,7 @@ int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_
                 case ACC_VALUES: vlist_join(d, s); break;
                 case ACC_SET: {
                         DistinctSet *dd = d, *sd = s;
-                        if (acc->type == VALUE_STR && (r = remap_strings(dst, &sd->list)) < 0)
+                        if (acc->type == VALUE_STR && (r = remap_strings(dst, &sd->list, 1, 0)) < 0)
                                 return r;
                         vlist_join(&dd->list, &sd->list);
                         break;
@@ -227,45 +377,44 @@ int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_
  * order statistics, same arithmetic as quantile_cont_*, so the same result; false (the
  * caller selects) when m > QUANTILE_TOP_MAX, and for doubles when either statistic is a zero, whose
  * sign the selection's order would decide. */
-#define DEFINE_QUANTILE_TOP(name, T, from_bits, check)                                 \
-        static bool name(VList *l, double q, double *ret)                              \
-        {                                                                              \
-                size_t n = l->n;                                                       \
-                double pos = q * (double)(n - 1);                                      \
-                size_t lo = (size_t)floor(pos);                                        \
-                if (lo >= n - 1)                                                       \
-                        lo = n - 1;                                                    \
-                size_t m = n - lo, have = 0;                                           \
-                if (m > QUANTILE_TOP_MAX)                                              \
-                        return false;                                                  \
-                T top[QUANTILE_TOP_MAX]; /* ascending: top[0] is the m-th largest */   \
-                vlist_seal(l);                                                         \
-                for (const VChunk *k = l->head; k; k = k->next)                        \
-                        for (uint32_t i = 0; i < k->n; i++) {                          \
-                                T x = from_bits(k->v[i]);                              \
-                                size_t j;                                              \
-                                if (have < m) {                                        \
-                                        for (j = have++; j > 0 && top[j - 1] > x; j--) \
-                                                top[j] = top[j - 1];                   \
-                                        top[j] = x;                                    \
-                                } else if (x > top[0]) {                               \
-                                        for (j = 0; j + 1 < m && top[j + 1] < x; j++)  \
-                                                top[j] = top[j + 1];                   \
-                                        top[j] = x;                                    \
-                                }                                                      \
-                        }                                                              \
-                T a = top[0];                                                          \
-                if (lo == n - 1 || pos == (double)lo) {                                \
-                        if (!check(a))                                                 \
-                                return false;                                          \
-                        *ret = (double)a;                                              \
-                        return true;                                                   \
-                }                                                                      \
-                T b = top[1];                                                          \
-                if (!check(a) || !check(b))                                            \
-                        return false;                                                  \
-                *ret = (double)a + (pos - (double)lo) * ((double)b - (double)a);       \
-                return true;                                                           \
+#define DEFINE_QUANTILE_TOP(name, T, from_bits, check)                               \
+        static bool name(Values *vs, double q, double *ret)                          \
+        {                                                                            \
+                size_t n = vs->n;                                                    \
+                double pos = q * (double)(n - 1);                                    \
+                size_t lo = (size_t)floor(pos);                                      \
+                if (lo >= n - 1)                                                     \
+                        lo = n - 1;                                                  \
+                size_t m = n - lo, have = 0;                                         \
+                if (m > QUANTILE_TOP_MAX)                                            \
+                        return false;                                                \
+                T top[QUANTILE_TOP_MAX]; /* ascending: top[0] is the m-th largest */ \
+                uint64_t u;                                                          \
+                FOR_EACH_VALUE (vs, u) {                                             \
+                        T x = from_bits(u);                                          \
+                        size_t j;                                                    \
+                        if (have < m) {                                              \
+                                for (j = have++; j > 0 && top[j - 1] > x; j--)       \
+                                        top[j] = top[j - 1];                         \
+                                top[j] = x;                                          \
+                        } else if (x > top[0]) {                                     \
+                                for (j = 0; j + 1 < m && top[j + 1] < x; j++)        \
+                                        top[j] = top[j + 1];                         \
+                                top[j] = x;                                          \
+                        }                                                            \
+                }                                                                    \
+                T a = top[0];                                                        \
+                if (lo == n - 1 || pos == (double)lo) {                              \
+                        if (!check(a))                                               \
+                                return false;                                        \
+                        *ret = (double)a;                                            \
+                        return true;                                                 \
+                }                                                                    \
+                T b = top[1];                                                        \
+                if (!check(a) || !check(b))                                          \
+                        return false;                                                \
+                *ret = (double)a + (pos - (double)lo) * ((double)b - (double)a);     \
+                return true;                                                         \
         }
 
 static inline double double_from_bits(uint64_t u)
@@ -290,7 +439,7 @@ static inline bool any_int(int64_t i)
 DEFINE_QUANTILE_TOP(quantile_top_double, double, double_from_bits, nonzero)
 DEFINE_QUANTILE_TOP(quantile_top_int, int64_t, int_from_bits, any_int)
 
-static int quantile_of(AccumStore *st, const Acc *acc, VList *l, double q, Value *out)
+static int quantile_of(AccumStore *st, const Acc *acc, Values *l, double q, Value *out)
 {
         if (l->n == 0) {
                 *out = (Value){.type = VALUE_NIL};
@@ -305,7 +454,7 @@ static int quantile_of(AccumStore *st, const Acc *acc, VList *l, double q, Value
         int r = scratch_reserve(st, l->n);
         if (r < 0)
                 return r;
-        vlist_copy(l, st->scratch);
+        values_copy(l, st->scratch);
         double v = acc->type == VALUE_NUM ? quantile_cont_double((double *)st->scratch, l->n, q)
                                           : quantile_cont_int((int64_t *)st->scratch, l->n, q);
         *out = (Value){.type = VALUE_NUM, .d = v};
@@ -325,6 +474,8 @@ static void prefetch_list(const VList *l)
 
 void accum_prefetch_lists(const ViewPlan *vp, const void *state)
 {
+        if (vp->rows_offset)
+                prefetch_list(&((const ValueRows *)((const char *)state + vp->rows_offset))->rows);
         for (size_t a = 0; a < vp->n_accs; a++) {
                 const Acc *acc = &vp->accs[a];
                 const char *p = (const char *)state + acc->offset;
@@ -333,6 +484,18 @@ void accum_prefetch_lists(const ViewPlan *vp, const void *state)
                 else if (acc->kind == ACC_SET)
                         prefetch_list(&((const DistinctSet *)p)->list);
         }
+}
+
+size_t accum_list_heads(const ViewPlan *vp, const void *state, const VChunk **heads, size_t max)
+{
+        size_t n = 0;
+        if (vp->rows_offset && n < max)
+                heads[n++] =
+                    ((const ValueRows *)((const char *)state + vp->rows_offset))->rows.head;
+        for (unsigned c = 0; c < vp->n_lists && n < max; c++)
+                heads[n++] =
+                    ((const VList *)((const char *)state + vp->accs[vp->list_acc[c]].offset))->head;
+        return n;
 }
 
 int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out)
@@ -378,15 +541,18 @@ int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out)
                         break;
                 }
                 case AGG_QUANTILE: {
-                        int r = quantile_of(st, acc, p, ap->def->q, o);
+                        Values vs;
+                        values_of(vp, state, acc, &vs);
+                        int r = quantile_of(st, acc, &vs, ap->def->q, o);
                         if (r < 0)
                                 return r;
                         break;
                 }
                 case AGG_DISTINCT: {
-                        DistinctSet *d = p;
+                        Values vs;
+                        values_of(vp, state, acc, &vs);
                         size_t n;
-                        int r = count_unique_list(st, &d->list, &n);
+                        int r = count_unique(st, &vs, &n);
                         if (r < 0)
                                 return r;
                         *o = (Value){.type = VALUE_INT, .i = (int64_t)n};

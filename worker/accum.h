@@ -20,19 +20,33 @@
 
 typedef struct Summary {
         uint64_t n;
-        int64_t isum;     /* int and time columns */
-        bool overflow;    /* isum wrapped: the int sum is reported as missing */
         double sum, comp; /* Neumaier-compensated sum (num columns; avg of int ones) */
         union {
                 int64_t i;
                 double d;
         } min, max;
+        /* int and time columns only: a num column's summary ends here (SUMMARY_NUM_SIZE) */
+        int64_t isum;
+        bool overflow; /* isum wrapped: the int sum is reported as missing */
 } Summary;
+#define SUMMARY_NUM_SIZE offsetof(Summary, isum)
 
 typedef struct DistinctSet {
-        VList list;
+        VList list;          /* first: a set is its list where one is expected */
         uint64_t next_dedup; /* sort and deduplicate when the list reaches this length */
 } DistinctSet;
+
+/* A view's two or more list accumulators (plan.h, rows_offset) take a row's inputs as one
+ * row of words while all of them are present: one append position in the state's hot line
+ * and one tail to write per row instead of one of each per accumulator (Q1: p95 and
+ * distinct). A row with some but not all of them missing, or (with a distinct set among
+ * them) rows reaching ACCUM_DEDUP_MIN, splits the group: its rows move into each
+ * accumulator's own list, where every later value goes, so each accumulator's values stay
+ * in row order whichever way they were kept (the order a quantile's selection sees). */
+typedef struct ValueRows {
+        VList rows; /* next, end first: the hot part */
+        bool split;
+} ValueRows;
 
 /* What one thread's accumulators allocate from: value chunks, interned strings (exact
  * distinct over str keeps their pointers), and scratch space for sorting and selection. */
@@ -55,11 +69,10 @@ static inline uint64_t group_rows(const void *state)
 
 /* Per row and view, so inline: a call per accumulator would cost more than the work. */
 
-#define ACCUM_DEDUP_MIN \
-        1024 /* below this, sorting once at the end is cheaper than keeping the list unique */
-
-/* Sorts and deduplicates an exact distinct set's list (keeps it from growing with rows). */
-int accum_dedup(AccumStore *st, DistinctSet *d);
+/* Below this many values, counting once at the end is cheaper than keeping a distinct
+ * set's list unique; past it the list is deduplicated whenever a chunk fills and it has
+ * doubled since the last time. */
+#define ACCUM_DEDUP_MIN 1024
 
 static inline uint64_t dbits(double d)
 {
@@ -73,6 +86,39 @@ static inline double bitsd(uint64_t u)
         double d;
         memcpy(&d, &u, 8);
         return d;
+}
+
+/* The input word of accumulator acc for the (present) value x; -ENOMEM when interning
+ * fails. */
+static inline int accum_input(AccumStore *st, const Acc *acc, const Value *x, uint64_t *ret)
+{
+        switch (acc->kind) {
+        case ACC_SUMMARY:
+        case ACC_VALUES: *ret = (uint64_t)x->i; break; /* raw bits either way */
+        case ACC_SKETCH: *ret = dbits(x->type == VALUE_NUM ? x->d : (double)x->i); break;
+        case ACC_SET:
+                if (x->type == VALUE_STR) {
+                        const InternStr *e =
+                            intern_get(&st->intern, x->s, x->len, intern_hash(x->s, x->len));
+                        if (!e)
+                                return -ENOMEM;
+                        *ret = (uint64_t)(uintptr_t)e;
+                } else if (x->type == VALUE_NUM)
+                        *ret = dbits(x->d == 0 ? 0.0 : x->d);
+                else
+                        *ret = (uint64_t)x->i;
+                break;
+        case ACC_HLL:
+                if (x->type == VALUE_STR)
+                        *ret = XXH3_64bits(x->s, x->len);
+                else {
+                        uint64_t u =
+                            x->type == VALUE_NUM ? dbits(x->d == 0 ? 0.0 : x->d) : (uint64_t)x->i;
+                        *ret = XXH3_64bits(&u, 8);
+                }
+                break;
+        }
+        return 0;
 }
 
 /* One input word per accumulator of vp from row (n_columns Values); *ret_missing gets a
@@ -89,32 +135,9 @@ static inline int accum_prepare_inputs(AccumStore *st, const ViewPlan *vp, const
                         in[a] = 0;
                         continue;
                 }
-                switch (acc->kind) {
-                case ACC_SUMMARY:
-                case ACC_VALUES: in[a] = (uint64_t)x->i; break; /* raw bits either way */
-                case ACC_SKETCH: in[a] = dbits(x->type == VALUE_NUM ? x->d : (double)x->i); break;
-                case ACC_SET:
-                        if (x->type == VALUE_STR) {
-                                const InternStr *e = intern_get(&st->intern, x->s, x->len,
-                                                                intern_hash(x->s, x->len));
-                                if (!e)
-                                        return -ENOMEM;
-                                in[a] = (uint64_t)(uintptr_t)e;
-                        } else if (x->type == VALUE_NUM)
-                                in[a] = dbits(x->d == 0 ? 0.0 : x->d);
-                        else
-                                in[a] = (uint64_t)x->i;
-                        break;
-                case ACC_HLL:
-                        if (x->type == VALUE_STR)
-                                in[a] = XXH3_64bits(x->s, x->len);
-                        else {
-                                uint64_t u = x->type == VALUE_NUM ? dbits(x->d == 0 ? 0.0 : x->d)
-                                                                  : (uint64_t)x->i;
-                                in[a] = XXH3_64bits(&u, 8);
-                        }
-                        break;
-                }
+                int r = accum_input(st, acc, x, &in[a]);
+                if (r < 0)
+                        return r;
         }
         *ret_missing = missing;
         return 0;
@@ -149,6 +172,12 @@ static inline void summary_add(Summary *m, ValueType t, uint64_t in)
         m->n++;
 }
 
+/* The out-of-line halves of accum_update: a value list's new chunk (and a distinct
+ * set's deduplication, checked then), and value rows that do not take the fast path. */
+int accum_list_push_slow(AccumStore *st, const Acc *acc, void *list, uint64_t v);
+int accum_rows_push_slow(AccumStore *st, const ViewPlan *vp, void *state, const uint64_t *in,
+                         uint64_t missing);
+
 /* Counts one row into a group's state. */
 static inline int accum_update(AccumStore *st, const ViewPlan *vp, void *state, const uint64_t *in,
                                uint64_t missing)
@@ -162,13 +191,15 @@ static inline int accum_update(AccumStore *st, const ViewPlan *vp, void *state, 
                 int r = 0;
                 switch (acc->kind) {
                 case ACC_SUMMARY: summary_add(p, acc->type, in[a]); break;
-                case ACC_VALUES: r = vlist_push(&st->pool, p, in[a]); break;
+                case ACC_VALUES:
                 case ACC_SET: {
-                        DistinctSet *d = p;
-                        r = vlist_push(&st->pool, &d->list, in[a]);
-                        /* the constant first: next_dedup sits on a line of its own */
-                        if (r == 0 && d->list.n >= ACCUM_DEDUP_MIN && d->list.n >= d->next_dedup)
-                                r = accum_dedup(st, d);
+                        if (vp->rows_offset)
+                                break; /* below, with the others */
+                        VList *l = p;  /* a DistinctSet starts with its list */
+                        if (_likely_(vlist_has_room(l)))
+                                *l->next++ = in[a];
+                        else
+                                r = accum_list_push_slow(st, acc, p, in[a]);
                         break;
                 }
                 case ACC_SKETCH: {
@@ -189,6 +220,86 @@ static inline int accum_update(AccumStore *st, const ViewPlan *vp, void *state, 
                 if (r < 0)
                         return r;
         }
+        if (vp->rows_offset) {
+                VList *l = &((ValueRows *)((char *)state + vp->rows_offset))->rows;
+                if (_likely_(!(missing & vp->list_mask) && vlist_has_room(l))) {
+                        uint64_t *next = l->next;
+                        for (unsigned c = 0; c < vp->n_lists; c++)
+                                next[c] = in[vp->list_acc[c]];
+                        l->next = next + vp->n_lists;
+                        return 0;
+                }
+                return accum_rows_push_slow(st, vp, state, in, missing);
+        }
+        return 0;
+}
+
+/* A row of Values straight into a group's state (views that hold no rows back for a
+ * window): accum_prepare_inputs and accum_update in one loop, each input used where it is
+ * made instead of stored for a second loop over the accumulators; the same updates in the
+ * same order. */
+static inline int accum_add_row(AccumStore *st, const ViewPlan *vp, void *state, const Value *row)
+{
+        uint64_t in[PLAN_MAX_ACCS], missing = 0;
+        (*(uint64_t *)state)++;
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                const Acc *acc = &vp->accs[a];
+                const Value *x = &row[acc->column];
+                if (x->type == VALUE_NIL) {
+                        missing |= UINT64_C(1) << a;
+                        in[a] = 0;
+                        continue;
+                }
+                void *p = (char *)state + acc->offset;
+                int r = 0;
+                if (acc->kind == ACC_SUMMARY) {
+                        summary_add(p, acc->type, (uint64_t)x->i);
+                        continue;
+                }
+                if ((r = accum_input(st, acc, x, &in[a])) < 0)
+                        return r;
+                switch (acc->kind) {
+                case ACC_VALUES:
+                case ACC_SET: {
+                        if (vp->rows_offset)
+                                break; /* below, with the others */
+                        VList *l = p;
+                        if (_likely_(vlist_has_room(l)))
+                                *l->next++ = in[a];
+                        else
+                                r = accum_list_push_slow(st, acc, p, in[a]);
+                        break;
+                }
+                case ACC_SKETCH: {
+                        Sketch **k = p;
+                        if (!*k && (r = sketch_new(k)) < 0)
+                                return r;
+                        r = sketch_add(*k, bitsd(in[a]));
+                        break;
+                }
+                case ACC_HLL: {
+                        Hll **h = p;
+                        if (!*h && (r = hll_new(h)) < 0)
+                                return r;
+                        r = hll_add(*h, in[a]);
+                        break;
+                }
+                default: break;
+                }
+                if (r < 0)
+                        return r;
+        }
+        if (vp->rows_offset) {
+                VList *l = &((ValueRows *)((char *)state + vp->rows_offset))->rows;
+                if (_likely_(!(missing & vp->list_mask) && vlist_has_room(l))) {
+                        uint64_t *next = l->next;
+                        for (unsigned c = 0; c < vp->n_lists; c++)
+                                next[c] = in[vp->list_acc[c]];
+                        l->next = next + vp->n_lists;
+                        return 0;
+                }
+                return accum_rows_push_slow(st, vp, state, in, missing);
+        }
         return 0;
 }
 
@@ -198,9 +309,13 @@ int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_
 /* The aggregate values of one group, one Value per aggregate of the view (VALUE_NIL where
  * undefined). May reorder the group's stored values. */
 int accum_values(AccumStore *st, const ViewPlan *vp, void *state, Value *out);
-/* Prefetches the value lists' first and last chunks of a state whose lines are already
+/* Prefetches the value lists' (or rows') first and last chunks of a state whose lines are already
  * on their way: accum_values reads them a few groups later (groups come in key order, so
  * every one is a miss). */
 void accum_prefetch_lists(const ViewPlan *vp, const void *state);
+/* The first chunks of a state's value lists (the value rows', then each list
+ * accumulator's own), at most max of them, for following their chains ahead of
+ * accum_values; returns how many. */
+size_t accum_list_heads(const ViewPlan *vp, const void *state, const VChunk **heads, size_t max);
 /* Frees what a group state owns outside the store (sketches, HyperLogLogs). */
 void accum_state_done(const ViewPlan *vp, void *state);

@@ -150,8 +150,12 @@ static int run_source(const Config *cfg, const SourcePlan *sp, uint64_t deadline
                 return r;
         if ((r = s->ops->read(s, set, &ctx)) != 0)
                 return source_failed(s, r);
+        uint64_t t_read = now_monotonic_usec();
         if ((r = merge_shards(set)) < 0)
                 return r;
+        /* the phases, for measuring (TALLY_LOG_LEVEL=debug) */
+        log_debug("source %s: read %" PRIu64 " ms, merged %" PRIu64 " ms", src->name,
+                  (t_read - t0) / USEC_PER_MSEC, (now_monotonic_usec() - t_read) / USEC_PER_MSEC);
 
         const Shard *all = &set->shards[0];
         uint64_t bad = shard_rows_rejected(all);
@@ -256,8 +260,11 @@ int engine_run(const Config *cfg, uint64_t deadline_usec, bool force, EngineResu
         snapshot_writer_set_stats(w, &stats);
         if (stop_requested)
                 return log_error_errno(ECANCELED, "stopped by signal before publishing");
+        uint64_t t_publish = now_monotonic_usec();
         r = snapshot_writer_publish(w, cfg->snapshot_dir, cfg->keep, deadline_usec,
                                     &ret->generation, &ret->bytes);
+        log_debug("published in %" PRIu64 " ms",
+                  (now_monotonic_usec() - t_publish) / USEC_PER_MSEC);
         if (r == -ETIME)
                 return log_error_errno(r, "deadline passed while publishing, nothing written");
         if (r < 0)

@@ -135,6 +135,15 @@ static inline const uint64_t *fast_index_slot(const FastIndex *f, uint64_t h)
 #define FASTKEY_PTR_MASK ((UINT64_C(1) << 48) - 1)
 static inline void *fast_index_find(const FastIndex *f, const uint64_t *w, uint64_t h)
 {
+        if (f->tagged && f->nw == 4) /* Q1's wide region and product: one word compare each */
+                for (size_t i = h & f->mask;; i = (i + 1) & f->mask) {
+                        const uint64_t *e = f->slots + i * f->stride;
+                        if (!e[0])
+                                return NULL;
+                        if ((((e[0] >> 48) ^ w[0]) | (e[1] ^ w[1]) | (e[2] ^ w[2]) |
+                             (e[3] ^ w[3])) == 0)
+                                return (void *)(uintptr_t)(e[0] & FASTKEY_PTR_MASK);
+                }
         if (f->tagged)
                 for (size_t i = h & f->mask;; i = (i + 1) & f->mask) {
                         const uint64_t *e = f->slots + i * f->stride;

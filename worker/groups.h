@@ -21,9 +21,12 @@ typedef struct GroupTable {
         Group **groups; /* in order of creation */
         size_t n, cap;
         size_t state_size;
+        size_t hot_size; /* the state's first bytes every row reads (plan.h) */
 } GroupTable;
 
-int group_table_init(GroupTable *t, Bump *bump, size_t state_size);
+/* hot_size: the first bytes of the state a row's update reads; a state starts a cache line
+ * of its own when that makes them take fewer lines. */
+int group_table_init(GroupTable *t, Bump *bump, size_t state_size, size_t hot_size);
 void group_table_done(GroupTable *t);
 uint64_t group_key_hash(const char *key, size_t len);
 /* The group with this key, made if new (*ret_new then true). copy_key false keeps the

@@ -1,8 +1,8 @@
 #include "plan.h"
 
+#include "accum.h"
 #include "log.h"
 #include "shard.h"
-#include "vlist.h"
 
 static AccKind acc_kind_of(AggKind k)
 {
@@ -15,16 +15,62 @@ static AccKind acc_kind_of(AggKind k)
         }
 }
 
-static size_t acc_size(AccKind k)
+/* A summary of a num column stops before the int sum (accum.h): 40 bytes, so the count, it
+ * and a value list's append position make one cache line. */
+static size_t acc_size(const Acc *a)
 {
-        switch (k) {
-        case ACC_SUMMARY: return sizeof(Summary);
+        switch (a->kind) {
+        case ACC_SUMMARY: return a->type == VALUE_NUM ? SUMMARY_NUM_SIZE : sizeof(Summary);
         case ACC_VALUES: return sizeof(VList);
         case ACC_SET: return sizeof(DistinctSet);
         case ACC_SKETCH: return sizeof(void *);
         case ACC_HLL: return sizeof(void *);
         }
         return 0;
+}
+
+static bool is_list(AccKind k)
+{
+        return k == ACC_VALUES || k == ACC_SET;
+}
+
+/* The state block: the row count, then what every row's update reads (summaries, sketch
+ * pointers, the value rows' or the one value list's append position), then the rest. All
+ * 8-byte fields at 8-byte offsets; the group table puts the block on a cache line. */
+static void lay_out(ViewPlan *vp)
+{
+        size_t off = sizeof(uint64_t);
+        for (size_t i = 0; i < vp->n_accs; i++)
+                if (!is_list(vp->accs[i].kind)) {
+                        vp->accs[i].offset = off;
+                        off += acc_size(&vp->accs[i]);
+                }
+        for (size_t i = 0; i < vp->n_accs; i++)
+                if (is_list(vp->accs[i].kind)) {
+                        Acc *a = &vp->accs[i];
+                        a->slot = vp->n_lists;
+                        vp->list_acc[vp->n_lists++] = (uint8_t)i;
+                        vp->list_mask |= UINT64_C(1) << i;
+                        if (a->kind == ACC_SET)
+                                vp->rows_split_at_dedup = true;
+                }
+        if (vp->n_lists >= 2) {
+                vp->rows_offset = off;
+                vp->hot_size = off + 2 * sizeof(uint64_t); /* VList's next, end */
+                off += sizeof(ValueRows);
+        } else
+                vp->rows_split_at_dedup = false;
+        /* the one list's append position is hot; with value rows, the own lists are not */
+        for (size_t i = 0; i < vp->n_accs; i++)
+                if (is_list(vp->accs[i].kind)) {
+                        vp->accs[i].offset = off;
+                        if (vp->n_lists == 1)
+                                vp->hot_size = off + 2 * sizeof(uint64_t);
+                        off += acc_size(&vp->accs[i]);
+                }
+        if (vp->n_lists == 0)
+                vp->hot_size = off;
+        vp->state_size = off;
 }
 
 static int build_view(const Config *cfg, size_t vi, int64_t now_usec, ViewPlan *vp)
@@ -35,7 +81,6 @@ static int build_view(const Config *cfg, size_t vi, int64_t now_usec, ViewPlan *
         vp->aggs = calloc(v->n_aggregates + 1, sizeof(AggPlan));
         if (!vp->aggs)
                 return -ENOMEM;
-        size_t off = sizeof(uint64_t);
         for (size_t a = 0; a < v->n_aggregates; a++) {
                 const AggregateDef *d = &v->aggregates[a];
                 AggPlan *ap = &vp->aggs[a];
@@ -57,15 +102,11 @@ static int build_view(const Config *cfg, size_t vi, int64_t now_usec, ViewPlan *
                                   cfg->path, v->name, PLAN_MAX_ACCS);
                         return -EINVAL;
                 }
-                off = (off + 15) & ~(size_t)15;
-                vp->accs[vp->n_accs] = (Acc){.kind = k,
-                                             .column = d->column,
-                                             .type = s->columns[d->column].type,
-                                             .offset = off};
-                off += acc_size(k);
+                vp->accs[vp->n_accs] =
+                    (Acc){.kind = k, .column = d->column, .type = s->columns[d->column].type};
                 ap->acc = (int)vp->n_accs++;
         }
-        vp->state_size = off;
+        lay_out(vp);
         vp->select = v->n_select > 0;
         vp->max_bytes = cfg->max_snapshot_bytes;
         if (v->window_column >= 0) {

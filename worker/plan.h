@@ -22,6 +22,7 @@ typedef struct Acc {
         int column;
         ValueType type; /* the column's */
         size_t offset;  /* in the group state block */
+        unsigned slot;  /* ACC_VALUES, ACC_SET: its word in a row of the view's value rows */
 } Acc;
 
 typedef struct AggPlan {
@@ -37,8 +38,21 @@ typedef struct ViewPlan {
         size_t n_accs;
         AggPlan *aggs;
         size_t state_size; /* uint64 row count first, then the accumulators */
-        bool deferred;     /* window against the newest time: decided after the scan */
-        bool window_now;   /* window against the current time: cutoff known up front */
+        /* The first hot_size bytes of the state are what a row's update reads: the count,
+         * the summaries, sketch pointers and the append position of the value lists; the
+         * rest (list heads, distinct sets' dedup marks) waits for a new chunk or the end. */
+        size_t hot_size;
+        /* Two or more list accumulators (exact quantiles, exact distinct): their inputs go
+         * in as one row of n_lists words, list_acc[slot] the accumulator of each word, into
+         * the ValueRows at rows_offset (accum.h); 0 otherwise. list_mask: a bit per list
+         * accumulator. */
+        size_t rows_offset;
+        unsigned n_lists;
+        uint8_t list_acc[PLAN_MAX_ACCS];
+        uint64_t list_mask;
+        bool rows_split_at_dedup; /* one of them is a distinct set (ValueRows.split) */
+        bool deferred;            /* window against the newest time: decided after the scan */
+        bool window_now;          /* window against the current time: cutoff known up front */
         int64_t now_cutoff;
         bool select;        /* select = …: rows kept as they are (select.h) */
         uint64_t max_bytes; /* select views: rows held at most ([tally] max_snapshot_bytes) */

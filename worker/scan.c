@@ -1,5 +1,6 @@
 #include "scan.h"
 
+#include "csv_simd.h"
 #include "numparse.h"
 #include "timeparse.h"
 
@@ -41,90 +42,204 @@ static void bad_row(Shard *s, ScanTask *t, uint64_t line, BadReason reason, int 
                 t->samples[t->n_samples++] = (ScanBad){line, reason, column};
 }
 
-int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, ScanTask *t)
+/* What a scan of one task needs per field: the column a header field is (-1 for a field
+ * no view reads: cut, counted, never converted, so its Value stays nil, as the batch was
+ * zeroed and nothing writes it) and that column's type. */
+typedef struct ScanPlan {
+        size_t nf, nc;
+        int16_t col[SCAN_MAX_FIELDS];
+        uint8_t type[SCAN_MAX_FIELDS];
+} ScanPlan;
+
+/* A field's bytes into x as type; 0, or -EINVAL with *why saying what it is not. An
+ * empty field (not "") is a missing value. */
+static inline __attribute__((always_inline)) int
+convert_field(Value *x, ValueType type, const char *p, uint32_t len, bool quoted, BadReason *why)
 {
-        const SourceConfig *src = s->plan->cfg;
-        CsvField fields[SCAN_MAX_FIELDS];
-        const size_t nf = fs->n_fields, nc = src->n_columns;
-        /* fields no view reads are cut (the field count is checked) but not converted: their
-         * Value stays nil, as the batch was zeroed and nothing writes it */
-        int16_t field_col[SCAN_MAX_FIELDS];
-        for (size_t i = 0; i < nf; i++) {
-                int col = fs->field_col[i];
-                field_col[i] = col >= 0 && s->plan->used[col] ? (int16_t)col : -1;
+        if (len == 0 && !quoted) {
+                x->type = VALUE_NIL;
+                return 0;
         }
+        x->type = (uint8_t)type;
+        switch (type) {
+        case VALUE_STR:
+                x->s = p;
+                x->len = len;
+                return 0;
+        case VALUE_INT: *why = BAD_INT; return parse_int_field(p, len, &x->i);
+        case VALUE_NUM: *why = BAD_NUM; return parse_num_field(p, len, &x->d);
+        case VALUE_TIME:
+                *why = BAD_TIME;
+                return len > 64 ? -EINVAL : parse_time_usec(p, len, &x->i);
+        default: *why = BAD_NUM; return -EINVAL;
+        }
+}
+
+/* A record read, or rejected: counted, sampled, committed into the batch. */
+static inline __attribute__((always_inline)) int record_done(Shard *s, ScanTask *t,
+                                                             const CsvCursor *c, size_t n,
+                                                             size_t nf, int bad_col, BadReason why)
+{
+        t->stop = c->pos;
+        if (n != nf) {
+                bad_row(s, t, c->rec_line, BAD_FIELD_COUNT, -1);
+                return 0;
+        }
+        if (bad_col >= 0) {
+                bad_row(s, t, c->rec_line, why, bad_col);
+                return 0;
+        }
+        int r = shard_row_commit(s);
+        if (r < 0)
+                return r;
+        /* unescaped fields live in scratch space the next record reuses */
+        return c->used_scratch ? shard_flush(s) : 0;
+}
+
+/* Any record through the tokenizer (csv.h), then its fields converted. Returns 0, a
+ * SCAN_ outcome + 1, or negative errno. */
+static int scan_general(Shard *s, const ScanPlan *sp, CsvCursor *c, ScanTask *t, Value *row)
+{
+        CsvField fields[SCAN_MAX_FIELDS];
+        size_t n;
+        int r = csv_next(c, fields, sp->nf, &n);
+        if (r == CSV_END) {
+                r = shard_flush(s);
+                return r < 0 ? r : SCAN_DONE + 1;
+        }
+        if (r == CSV_NEED_MORE) {
+                /* a stream is about to move its buffer under the batched rows */
+                r = shard_flush(s);
+                return r < 0 ? r : SCAN_NEED_MORE + 1;
+        }
+        if (r < 0)
+                return r;
+        if (r != CSV_RECORD) {
+                t->stop = c->pos;
+                bad_row(s, t, c->rec_line, r == CSV_TOO_LONG ? BAD_TOO_LONG : BAD_QUOTING, -1);
+                return 0;
+        }
+        int bad_col = -1;
+        BadReason why = BAD_NUM;
+        for (size_t i = 0; i < sp->nf && n == sp->nf; i++) {
+                int col = sp->col[i];
+                if (col >= 0 && convert_field(&row[col], sp->type[i], fields[i].p, fields[i].len,
+                                              fields[i].quoted, &why) < 0) {
+                        bad_col = col;
+                        break;
+                }
+        }
+        return record_done(s, t, c, n, sp->nf, bad_col, why);
+}
+
+#if defined(CSV_SIMD)
+/* The common record, cut and converted in one pass: no quote, not blank, fully inside the
+ * buffer. The tokenizer's fast path (csv.c) with each field converted where it is cut,
+ * instead of stored as a CsvField and read back by a second loop over every field: Q1 ...
+ * Leaves took false (nothing consumed) for any other record, which scan_general reads. */
+#define FAST_RECORD(W, masks, c, sp, row, r, took)                                                 \
+        do {                                                                                       \
+                const char *b_ = (c)->buf;                                                         \
+                const size_t len_ = (c)->len, start_ = (c)->pos;                                   \
+                if (start_ >= len_ || b_[start_] == '\n' || b_[start_] == '\r')                    \
+                        break;                                                                     \
+                size_t field_ = start_, i_ = 0;                                                    \
+                int bad_col_ = -1;                                                                 \
+                BadReason why_ = BAD_NUM;                                                          \
+                for (size_t q_ = start_; q_ + W <= len_; q_ += W) {                                \
+                        uint64_t mc_, ml_, mq_;                                                    \
+                        masks(b_ + q_, mc_, ml_, mq_);                                             \
+                        uint64_t upto_ = csv_upto_lf(ml_);                                         \
+                        if (mq_ & upto_)                                                           \
+                                break;                                                             \
+                        mc_ &= upto_;                                                              \
+                        while (mc_) {                                                              \
+                                size_t e_ = q_ + (unsigned)__builtin_ctzll(mc_);                   \
+                                mc_ &= mc_ - 1;                                                    \
+                                FAST_FIELD(sp, row, b_ + field_, e_ - field_);                     \
+                                field_ = e_ + 1;                                                   \
+                        }                                                                          \
+                        if (ml_) {                                                                 \
+                                size_t e_ = q_ + (unsigned)__builtin_ctzll(ml_), k_ = e_ - field_; \
+                                if (k_ > 0 && b_[e_ - 1] == '\r')                                  \
+                                        k_--;                                                      \
+                                FAST_FIELD(sp, row, b_ + field_, k_);                              \
+                                (c)->rec_line = (c)->line;                                         \
+                                (c)->rec_start = start_;                                           \
+                                (c)->line++;                                                       \
+                                (c)->pos = e_ + 1;                                                 \
+                                (c)->used_scratch = false;                                         \
+                                r = record_done(s, t, c, i_, (sp)->nf, bad_col_, why_);            \
+                                took = true;                                                       \
+                                break;                                                             \
+                        }                                                                          \
+                        if (q_ + W - start_ > CSV_MAX_RECORD_BYTES)                                \
+                                break;                                                             \
+                }                                                                                  \
+        } while (0)
+/* field i_ of the record (the first nf of them, until one fails) */
+#define FAST_FIELD(sp, row, p, n)                                                         \
+        do {                                                                              \
+                if (i_ < (sp)->nf && bad_col_ < 0) {                                      \
+                        int col_ = (sp)->col[i_];                                         \
+                        if (col_ >= 0 && convert_field(&(row)[col_], (sp)->type[i_], (p), \
+                                                       (uint32_t)(n), false, &why_) < 0)  \
+                                bad_col_ = col_;                                          \
+                }                                                                         \
+                i_++;                                                                     \
+        } while (0)
+
+#define DEFINE_SCAN_LOOP(name, attr, W, masks)                                         \
+        attr static int name(Shard *s, const ScanPlan *sp, CsvCursor *c, size_t limit, \
+                             ScanTask *t)                                              \
+        {                                                                              \
+                for (;;) {                                                             \
+                        if (c->pos >= limit)                                           \
+                                return shard_flush(s);                                 \
+                        Value *row = s->batch + s->n_batch * sp->nc;                   \
+                        int r = 0;                                                     \
+                        bool took = false;                                             \
+                        FAST_RECORD(W, masks, c, sp, row, r, took);                    \
+                        if (!took)                                                     \
+                                r = scan_general(s, sp, c, t, row);                    \
+                        if (r != 0)                                                    \
+                                return r < 0 ? r : r - 1;                              \
+                }                                                                      \
+        }
+#endif
+
+static int scan_loop_plain(Shard *s, const ScanPlan *sp, CsvCursor *c, size_t limit, ScanTask *t)
+{
         for (;;) {
                 if (c->pos >= limit)
                         return shard_flush(s);
-                size_t n;
-                int r = csv_next(c, fields, nf, &n);
-                if (r == CSV_END)
-                        return shard_flush(s);
-                if (r == CSV_NEED_MORE) {
-                        /* a stream is about to move its buffer under the batched rows */
-                        r = shard_flush(s);
-                        return r < 0 ? r : SCAN_NEED_MORE;
-                }
-                if (r < 0)
-                        return r;
-                Value *row = s->batch + s->n_batch * nc; /* shard_row(), nc kept in a register */
-                t->stop = c->pos;
-                if (r != CSV_RECORD) {
-                        bad_row(s, t, c->rec_line, r == CSV_TOO_LONG ? BAD_TOO_LONG : BAD_QUOTING,
-                                -1);
-                        continue;
-                }
-                if (n != nf) {
-                        bad_row(s, t, c->rec_line, BAD_FIELD_COUNT, -1);
-                        continue;
-                }
-                int bad_col = -1;
-                BadReason why = BAD_NUM;
-                for (size_t i = 0; i < nf; i++) {
-                        int col = field_col[i];
-                        if (col < 0)
-                                continue;
-                        const CsvField *f = &fields[i];
-                        Value *x = &row[col];
-                        if (f->len == 0 && !f->quoted) {
-                                x->type = VALUE_NIL; /* an empty field is a missing value */
-                                continue;
-                        }
-                        ValueType type = src->columns[col].type;
-                        x->type = (uint8_t)type;
-                        int k = 0;
-                        switch (type) {
-                        case VALUE_STR:
-                                x->s = f->p;
-                                x->len = f->len;
-                                break;
-                        case VALUE_INT:
-                                k = parse_int_field(f->p, f->len, &x->i);
-                                why = BAD_INT;
-                                break;
-                        case VALUE_NUM:
-                                k = parse_num_field(f->p, f->len, &x->d);
-                                why = BAD_NUM;
-                                break;
-                        case VALUE_TIME:
-                                k = f->len > 64 ? -EINVAL : parse_time_usec(f->p, f->len, &x->i);
-                                why = BAD_TIME;
-                                break;
-                        default: k = -EINVAL;
-                        }
-                        if (k < 0) {
-                                bad_col = col;
-                                break;
-                        }
-                }
-                if (bad_col >= 0) {
-                        bad_row(s, t, c->rec_line, why, bad_col);
-                        continue;
-                }
-                if ((r = shard_row_commit(s)) < 0)
-                        return r;
-                /* unescaped fields live in scratch space the next record reuses */
-                if (c->used_scratch && (r = shard_flush(s)) < 0)
-                        return r;
+                int r = scan_general(s, sp, c, t, s->batch + s->n_batch * sp->nc);
+                if (r != 0)
+                        return r < 0 ? r : r - 1;
         }
+}
+
+#if defined(CSV_SIMD)
+DEFINE_SCAN_LOOP(scan_loop_16, , 16, CSV_MASKS_16)
+DEFINE_SCAN_LOOP(scan_loop_32, CSV_TARGET_AVX2, 32, CSV_MASKS_32)
+DEFINE_SCAN_LOOP(scan_loop_64, CSV_TARGET_AVX512, 64, CSV_MASKS_64)
+#endif
+
+int scan_records(Shard *s, const FileSchema *fs, CsvCursor *c, size_t limit, ScanTask *t)
+{
+        const SourceConfig *src = s->plan->cfg;
+        ScanPlan sp = {.nf = fs->n_fields, .nc = src->n_columns};
+        for (size_t i = 0; i < sp.nf; i++) {
+                int col = fs->field_col[i];
+                sp.col[i] = col >= 0 && s->plan->used[col] ? (int16_t)col : -1;
+                sp.type[i] = col >= 0 ? (uint8_t)src->columns[col].type : 0;
+        }
+#if defined(CSV_SIMD)
+        switch (csv_simd_level()) {
+        case CSV_SIMD_AVX512: return scan_loop_64(s, &sp, c, limit, t);
+        case CSV_SIMD_AVX2: return scan_loop_32(s, &sp, c, limit, t);
+        default: return scan_loop_16(s, &sp, c, limit, t);
+        }
+#endif
+        return scan_loop_plain(s, &sp, c, limit, t);
 }

@@ -38,7 +38,8 @@ int shard_init(Shard *s, const SourcePlan *plan)
                 return -ENOMEM;
         for (size_t i = 0; i < plan->n_views; i++) {
                 s->views[i].plan = &plan->views[i];
-                r = group_table_init(&s->views[i].groups, s->bump, plan->views[i].state_size);
+                r = group_table_init(&s->views[i].groups, s->bump, plan->views[i].state_size,
+                                     plan->views[i].hot_size);
                 if (r < 0)
                         return r;
                 if (!plan->views[i].select &&
@@ -193,20 +194,10 @@ static void encode_for_later(Shard *s, const ViewConfig *v, const Value *row, si
         *hash = group_key_hash(s->keybuf, n);
 }
 
-/* The cache lines of a state block a row's update touches: a value list's append
- * position (next, end, n) but not its chunk pointers, nor a distinct set's next_dedup
- * (read only past ACCUM_DEDUP_MIN values). */
+/* The cache lines of a state block a row's update touches (plan.h, hot_size). */
 static size_t hot_lines(const ViewPlan *vp)
 {
-        size_t end = sizeof(uint64_t);
-        for (size_t a = 0; a < vp->n_accs; a++) {
-                const Acc *acc = &vp->accs[a];
-                size_t size = acc->kind == ACC_SUMMARY                          ? sizeof(Summary)
-                              : acc->kind == ACC_VALUES || acc->kind == ACC_SET ? 3 * 8
-                                                                                : sizeof(void *);
-                end = MAX(end, acc->offset + size);
-        }
-        return MIN((end + 63) / 64, (size_t)4);
+        return MIN((vp->hot_size + 63) / 64, (size_t)4);
 }
 
 static void prefetch_state(const void *state, size_t lines)
@@ -303,14 +294,20 @@ static int view_add_rows(Shard *s, ViewShard *vs, const Value *rows, size_t n, s
         found:
                 if (vp->deferred)
                         continue;
+                if (vp->rows_offset) {
+                        const void *next = vlist_next_slot(
+                            &((const ValueRows *)((char *)st[k] + vp->rows_offset))->rows);
+                        if (next)
+                                __builtin_prefetch(next, 1);
+                        continue;
+                }
                 for (size_t a = 0; a < vp->n_accs; a++) {
                         const Acc *acc = &vp->accs[a];
-                        const VList *l =
-                            acc->kind == ACC_VALUES ? (const VList *)((char *)st[k] + acc->offset)
-                            : acc->kind == ACC_SET
-                                ? &((const DistinctSet *)((char *)st[k] + acc->offset))->list
-                                : NULL;
-                        const void *next = l ? vlist_next_slot(l) : NULL;
+                        if (acc->kind != ACC_VALUES && acc->kind != ACC_SET)
+                                continue;
+                        /* a DistinctSet starts with its list */
+                        const void *next =
+                            vlist_next_slot((const VList *)((char *)st[k] + acc->offset));
                         if (next)
                                 __builtin_prefetch(next, 1);
                 }
@@ -318,15 +315,13 @@ static int view_add_rows(Shard *s, ViewShard *vs, const Value *rows, size_t n, s
         /* pass 4: update */
         for (size_t k = 0; k < ns; k++) {
                 const Value *row = rows + sel[k] * nc;
-                uint64_t in[PLAN_MAX_ACCS], missing;
-                int r = accum_prepare_inputs(&s->store, vp, row, in, &missing);
-                if (r < 0)
-                        return r;
-                if (vp->deferred)
-                        r = defer(s, vs, st[k], ts[k], in, missing);
-                else
-                        r = accum_update(&s->store, vp, st[k], in, missing);
-                if (r < 0)
+                int r;
+                if (vp->deferred) {
+                        uint64_t in[PLAN_MAX_ACCS], missing;
+                        if ((r = accum_prepare_inputs(&s->store, vp, row, in, &missing)) < 0 ||
+                            (r = defer(s, vs, st[k], ts[k], in, missing)) < 0)
+                                return r;
+                } else if ((r = accum_add_row(&s->store, vp, st[k], row)) < 0)
                         return r;
         }
         return 0;

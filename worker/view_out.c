@@ -30,28 +30,68 @@ typedef struct FinishJob {
         Value *vals;
 } FinishJob;
 
+/* Groups are finished in key order, so every group's record, state and value chunks are
+ * misses, and a value list is a chain of chunks (doubling from 4 values, joined across
+ * threads: about 14 for Q1's 417 values a group), each found through the one before. The
+ * chains of the next CHAIN_AHEAD groups are followed one chunk per group finished, each
+ * chunk prefetched a step before its header is read: by its turn a group's chunks are in
+ * cache, instead of one miss after another while its p95 and distinct run. */
+#define CHAIN_AHEAD 16
+#define CHAINS      4 /* value rows and three lists: the rest are not followed ahead */
+
+static void prefetch_chunk(const VChunk *k)
+{
+        __builtin_prefetch(k);
+        __builtin_prefetch((const char *)k + 64);
+}
+
 static int finish_part(size_t k, size_t nk, void *userdata)
 {
         FinishJob *j = userdata;
         size_t na = j->vp->cfg->n_aggregates;
         size_t from = j->n * k / nk, to = j->n * (k + 1) / nk;
         Group **g = j->order + j->from;
+        const VChunk *chain[CHAIN_AHEAD][CHAINS] = {};
+        _Static_assert(CHAIN_AHEAD * CHAINS <= 64, "a bit per chain");
+        uint64_t live = 0; /* the chains not yet at their end: most groups of many have one chunk */
         for (size_t i = from; i < to; i++) {
-                /* in key order every group is a miss: its record 12 groups ahead, its
-                 * state 8 ahead, its value lists 4 ahead */
-                if (i + 12 < to)
-                        __builtin_prefetch(g[i + 12]);
-                if (i + 8 < to) {
-                        __builtin_prefetch(g[i + 8]->state);
-                        __builtin_prefetch((const char *)g[i + 8]->state + 64);
-                        __builtin_prefetch((const char *)g[i + 8]->state + 128);
+                /* the record and state of the group that enters the chains next step */
+                size_t in = i + CHAIN_AHEAD;
+                if (in + 8 < to)
+                        __builtin_prefetch(g[in + 8]);
+                if (in + 4 < to) {
+                        __builtin_prefetch(g[in + 4]->state);
+                        __builtin_prefetch((const char *)g[in + 4]->state + 64);
+                        __builtin_prefetch((const char *)g[in + 4]->state + 128);
                 }
-                if (i + 4 < to)
-                        accum_prefetch_lists(j->vp, g[i + 4]->state);
-                int r = accum_values(&j->set->shards[k].store, j->vp, j->order[j->from + i]->state,
-                                     &j->vals[i * na]);
+                for (uint64_t m = live; m; m &= m - 1) {
+                        unsigned b = (unsigned)__builtin_ctzll(m);
+                        const VChunk **p = &chain[b / CHAINS][b % CHAINS];
+                        if ((*p = (*p)->next))
+                                prefetch_chunk(*p);
+                        else
+                                live &= ~(UINT64_C(1) << b);
+                }
+                if (i < from + CHAIN_AHEAD) /* the first groups: their first chunks now */
+                        accum_prefetch_lists(j->vp, g[i]->state);
+                int r =
+                    accum_values(&j->set->shards[k].store, j->vp, g[i]->state, &j->vals[i * na]);
                 if (r < 0)
                         return r;
+                /* group i's slot goes to group i + CHAIN_AHEAD */
+                size_t a = i % CHAIN_AHEAD;
+                const VChunk **c = chain[a];
+                size_t n = in < to ? accum_list_heads(j->vp, g[in]->state, c, CHAINS) : 0;
+                for (size_t l = 0; l < CHAINS; l++) {
+                        uint64_t bit = UINT64_C(1) << (a * CHAINS + l);
+                        if (l < n && c[l]) {
+                                prefetch_chunk(c[l]);
+                                live |= bit;
+                        } else {
+                                c[l] = NULL;
+                                live &= ~bit;
+                        }
+                }
         }
         return 0;
 }

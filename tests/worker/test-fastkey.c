@@ -51,7 +51,7 @@ static void test_widen_finds_every_group(void)
         int cols[] = {0, 1};
         ViewConfig v = {.group_by = cols, .n_group_by = 2};
         CHECK(bump_new(&b) == 0);
-        CHECK(group_table_init(&t, b, 8) == 0);
+        CHECK(group_table_init(&t, b, 8, 8) == 0);
         CHECK(fast_index_init(&f, 2) == 0);
         CHECK_EQ_INT(f.nw, 3);
         char a[32], p[32];
