@@ -118,24 +118,33 @@ static uint64_t cpu_nsec(void)
 }
 
 /* Yields come once per slice of CPU time, not once per point: 40 ms of CPU with a 1 ms
- * slice over some hundred thousand points is at most 40 yields (each after at least 1 ms),
- * and not many fewer (a point comes every few hundred ns). CPU time, so the same on a
- * loaded machine. */
+ * slice over thousands of points is at most 40 yields (each after at least 1 ms), and not
+ * many fewer: a slice ends at the first point past its 1 ms, so it lasts at most 1 ms plus
+ * the longest stretch between two points (two of the loop's steps, to be safe). That
+ * stretch is measured, not assumed: on a loaded VM the CPU clock is charged in jumps
+ * (interrupts and the host's steal count as the running thread's time) and a CI run saw
+ * 17 yields in 40 ms where a quiet one sees 39. */
 static void yields_once_per_slice(void)
 {
         coop_enable(1000);
-        uint64_t y0 = coop_yields(), t0 = cpu_nsec();
+        uint64_t y0 = coop_yields(), t0 = cpu_nsec(), prev = t0, longest = 0, now;
         unsigned long points = 0;
-        while (cpu_nsec() - t0 < 40 * 1000000u) {
+        while ((now = cpu_nsec()) - t0 < 40 * 1000000u) {
+                longest = MAX(longest, now - prev);
+                prev = now;
                 coop_point();
                 points++;
         }
         uint64_t n = coop_yields() - y0;
         coop_enable(0);
-        printf("# %" PRIu64 " yields over %lu points in 40 ms of CPU with a 1 ms slice\n", n,
-               points);
-        CHECK(points > 10000);
-        CHECK(n >= 30 && n <= 40);
+        uint64_t slice_max = 1000000u + 2 * longest, fit = 40 * 1000000u / slice_max;
+        uint64_t at_least = fit > 1 ? fit - 1 : 0;
+        printf("# %" PRIu64 " yields over %lu points in 40 ms of CPU with a 1 ms slice "
+               "(longest step %" PRIu64 " us: at least %" PRIu64 ")\n",
+               n, points, longest / 1000, at_least);
+        CHECK(points > 1000);
+        CHECK(n <= 40);
+        CHECK(n >= at_least && n >= 1);
         /* off, none */
         y0 = coop_yields();
         for (int i = 0; i < 100000; i++)
