@@ -178,6 +178,59 @@ int accum_list_push_slow(AccumStore *st, const Acc *acc, void *list, uint64_t v)
 int accum_rows_push_slow(AccumStore *st, const ViewPlan *vp, void *state, const uint64_t *in,
                          uint64_t missing);
 
+/* One non-summary accumulator's input v into its part p of a state: a list or set append
+ * (deferred to accum_push_rows when the view keeps value rows), a sketch or an HLL. */
+static inline __attribute__((always_inline)) int accum_apply(AccumStore *st, const ViewPlan *vp,
+                                                             const Acc *acc, void *p, uint64_t v)
+{
+        switch (acc->kind) {
+        case ACC_VALUES:
+        case ACC_SET: {
+                if (vp->rows_offset)
+                        return 0; /* accum_push_rows, with the others */
+                VList *l = p;     /* a DistinctSet starts with its list */
+                if (_likely_(vlist_has_room(l))) {
+                        *l->next++ = v;
+                        return 0;
+                }
+                return accum_list_push_slow(st, acc, p, v);
+        }
+        case ACC_SKETCH: {
+                Sketch **k = p;
+                int r;
+                if (!*k && (r = sketch_new(k)) < 0)
+                        return r;
+                return sketch_add(*k, bitsd(v));
+        }
+        case ACC_HLL: {
+                Hll **h = p;
+                int r;
+                if (!*h && (r = hll_new(h)) < 0)
+                        return r;
+                return hll_add(*h, v);
+        }
+        default: return 0;
+        }
+}
+
+/* The row's list inputs as one value row, for views that keep them so. */
+static inline __attribute__((always_inline)) int accum_push_rows(AccumStore *st, const ViewPlan *vp,
+                                                                 void *state, const uint64_t *in,
+                                                                 uint64_t missing)
+{
+        if (!vp->rows_offset)
+                return 0;
+        VList *l = &((ValueRows *)((char *)state + vp->rows_offset))->rows;
+        if (_likely_(!(missing & vp->list_mask) && vlist_has_room(l))) {
+                uint64_t *next = l->next;
+                for (unsigned c = 0; c < vp->n_lists; c++)
+                        next[c] = in[vp->list_acc[c]];
+                l->next = next + vp->n_lists;
+                return 0;
+        }
+        return accum_rows_push_slow(st, vp, state, in, missing);
+}
+
 /* Counts one row into a group's state. */
 static inline int accum_update(AccumStore *st, const ViewPlan *vp, void *state, const uint64_t *in,
                                uint64_t missing)
@@ -188,50 +241,12 @@ static inline int accum_update(AccumStore *st, const ViewPlan *vp, void *state, 
                         continue;
                 const Acc *acc = &vp->accs[a];
                 void *p = (char *)state + acc->offset;
-                int r = 0;
-                switch (acc->kind) {
-                case ACC_SUMMARY: summary_add(p, acc->type, in[a]); break;
-                case ACC_VALUES:
-                case ACC_SET: {
-                        if (vp->rows_offset)
-                                break; /* below, with the others */
-                        VList *l = p;  /* a DistinctSet starts with its list */
-                        if (_likely_(vlist_has_room(l)))
-                                *l->next++ = in[a];
-                        else
-                                r = accum_list_push_slow(st, acc, p, in[a]);
-                        break;
-                }
-                case ACC_SKETCH: {
-                        Sketch **k = p;
-                        if (!*k && (r = sketch_new(k)) < 0)
-                                return r;
-                        r = sketch_add(*k, bitsd(in[a]));
-                        break;
-                }
-                case ACC_HLL: {
-                        Hll **h = p;
-                        if (!*h && (r = hll_new(h)) < 0)
-                                return r;
-                        r = hll_add(*h, in[a]);
-                        break;
-                }
-                }
+                int r = acc->kind == ACC_SUMMARY ? (summary_add(p, acc->type, in[a]), 0)
+                                                 : accum_apply(st, vp, acc, p, in[a]);
                 if (r < 0)
                         return r;
         }
-        if (vp->rows_offset) {
-                VList *l = &((ValueRows *)((char *)state + vp->rows_offset))->rows;
-                if (_likely_(!(missing & vp->list_mask) && vlist_has_room(l))) {
-                        uint64_t *next = l->next;
-                        for (unsigned c = 0; c < vp->n_lists; c++)
-                                next[c] = in[vp->list_acc[c]];
-                        l->next = next + vp->n_lists;
-                        return 0;
-                }
-                return accum_rows_push_slow(st, vp, state, in, missing);
-        }
-        return 0;
+        return accum_push_rows(st, vp, state, in, missing);
 }
 
 /* A row of Values straight into a group's state (views that hold no rows back for a
@@ -251,56 +266,17 @@ static inline int accum_add_row(AccumStore *st, const ViewPlan *vp, void *state,
                         continue;
                 }
                 void *p = (char *)state + acc->offset;
-                int r = 0;
                 if (acc->kind == ACC_SUMMARY) {
                         summary_add(p, acc->type, (uint64_t)x->i);
                         continue;
                 }
-                if ((r = accum_input(st, acc, x, &in[a])) < 0)
-                        return r;
-                switch (acc->kind) {
-                case ACC_VALUES:
-                case ACC_SET: {
-                        if (vp->rows_offset)
-                                break; /* below, with the others */
-                        VList *l = p;
-                        if (_likely_(vlist_has_room(l)))
-                                *l->next++ = in[a];
-                        else
-                                r = accum_list_push_slow(st, acc, p, in[a]);
-                        break;
-                }
-                case ACC_SKETCH: {
-                        Sketch **k = p;
-                        if (!*k && (r = sketch_new(k)) < 0)
-                                return r;
-                        r = sketch_add(*k, bitsd(in[a]));
-                        break;
-                }
-                case ACC_HLL: {
-                        Hll **h = p;
-                        if (!*h && (r = hll_new(h)) < 0)
-                                return r;
-                        r = hll_add(*h, in[a]);
-                        break;
-                }
-                default: break;
-                }
+                int r = accum_input(st, acc, x, &in[a]);
+                if (r >= 0)
+                        r = accum_apply(st, vp, acc, p, in[a]);
                 if (r < 0)
                         return r;
         }
-        if (vp->rows_offset) {
-                VList *l = &((ValueRows *)((char *)state + vp->rows_offset))->rows;
-                if (_likely_(!(missing & vp->list_mask) && vlist_has_room(l))) {
-                        uint64_t *next = l->next;
-                        for (unsigned c = 0; c < vp->n_lists; c++)
-                                next[c] = in[vp->list_acc[c]];
-                        l->next = next + vp->n_lists;
-                        return 0;
-                }
-                return accum_rows_push_slow(st, vp, state, in, missing);
-        }
-        return 0;
+        return accum_push_rows(st, vp, state, in, missing);
 }
 
 /* Adds src_state (another thread's, allocated from its store) into dst_state. Pointers
