@@ -108,47 +108,20 @@ CsvSimdLevel csv_simd_level(void)
  * (csv_simd.h), the positions of ',' and LF come out of one compare each and fields are cut
  * at their bits. Returns false (cursor untouched) for anything else, which the general path
  * then handles. */
+#define FAST_FIELD(fp, fk)                                                        \
+        do {                                                                      \
+                if (n < max_fields)                                               \
+                        fields[n] = (CsvField){.p = (fp), .len = (uint32_t)(fk)}; \
+                n++;                                                              \
+        } while (0)
 #define DEFINE_FAST_RECORD(name, attr, W, masks)                                                \
         attr static bool name(CsvCursor *c, CsvField *fields, size_t max_fields, size_t *ret_n) \
         {                                                                                       \
-                const char *b = c->buf;                                                         \
-                const size_t len = c->len, start = c->pos;                                      \
-                size_t field = start, n = 0;                                                    \
-                for (size_t q = start; q + W <= len; q += W) {                                  \
-                        uint64_t mc, ml, mq;                                                    \
-                        masks(b + q, mc, ml, mq);                                               \
-                        uint64_t upto = csv_upto_lf(ml);                                        \
-                        if (mq & upto)                                                          \
-                                return false;                                                   \
-                        mc &= upto;                                                             \
-                        while (mc) {                                                            \
-                                size_t e = q + (unsigned)__builtin_ctzll(mc);                   \
-                                mc &= mc - 1;                                                   \
-                                if (n < max_fields)                                             \
-                                        fields[n] = (CsvField){.p = b + field,                  \
-                                                               .len = (uint32_t)(e - field)};   \
-                                n++;                                                            \
-                                field = e + 1;                                                  \
-                        }                                                                       \
-                        if (ml) {                                                               \
-                                size_t e = q + (unsigned)__builtin_ctzll(ml);                   \
-                                size_t k = e - field;                                           \
-                                if (k > 0 && b[e - 1] == '\r')                                  \
-                                        k--;                                                    \
-                                if (n < max_fields)                                             \
-                                        fields[n] =                                             \
-                                            (CsvField){.p = b + field, .len = (uint32_t)k};     \
-                                n++;                                                            \
-                                c->rec_line = c->line;                                          \
-                                c->rec_start = start;                                           \
-                                c->line++;                                                      \
-                                c->pos = e + 1;                                                 \
-                                *ret_n = n;                                                     \
-                                return true;                                                    \
-                        }                                                                       \
-                        if (q + W - start > CSV_MAX_RECORD_BYTES)                               \
-                                return false;                                                   \
-                }                                                                               \
+                size_t n = 0;                                                                   \
+                CSV_CUT_RECORD(W, masks, c, FAST_FIELD, {                                       \
+                        *ret_n = n;                                                             \
+                        return true;                                                            \
+                });                                                                             \
                 return false;                                                                   \
         }
 

@@ -51,6 +51,47 @@ CsvSimdLevel csv_simd_level(void);
                 lf = _mm512_cmpeq_epi8_mask(x_, _mm512_set1_epi8('\n'));   \
                 quote = _mm512_cmpeq_epi8_mask(x_, _mm512_set1_epi8('"')); \
         } while (0)
+
+/* The common record at c's position, cut W bytes a block (masks: CSV_MASKS_W): no quote,
+ * fully inside the buffer, at most CSV_MAX_RECORD_BYTES. FIELD(p, n) runs for each field
+ * in order (a CR before the LF is not the last field's), then c is advanced past the
+ * record and DONE runs. For any other record it falls through with c untouched. The one
+ * cutting loop of the tokenizer's fast record (csv.c) and the fused scan (scan.c). */
+#define CSV_CUT_RECORD(W, masks, c, FIELD, DONE)                                                   \
+        do {                                                                                       \
+                const char *b_ = (c)->buf;                                                         \
+                const size_t len_ = (c)->len, start_ = (c)->pos;                                   \
+                size_t field_ = start_;                                                            \
+                for (size_t q_ = start_; q_ + W <= len_; q_ += W) {                                \
+                        uint64_t mc_, ml_, mq_;                                                    \
+                        masks(b_ + q_, mc_, ml_, mq_);                                             \
+                        uint64_t upto_ = csv_upto_lf(ml_);                                         \
+                        if (mq_ & upto_)                                                           \
+                                break;                                                             \
+                        mc_ &= upto_;                                                              \
+                        while (mc_) {                                                              \
+                                size_t e_ = q_ + (unsigned)__builtin_ctzll(mc_);                   \
+                                mc_ &= mc_ - 1;                                                    \
+                                FIELD(b_ + field_, e_ - field_);                                   \
+                                field_ = e_ + 1;                                                   \
+                        }                                                                          \
+                        if (ml_) {                                                                 \
+                                size_t e_ = q_ + (unsigned)__builtin_ctzll(ml_), k_ = e_ - field_; \
+                                if (k_ > 0 && b_[e_ - 1] == '\r')                                  \
+                                        k_--;                                                      \
+                                FIELD(b_ + field_, k_);                                            \
+                                (c)->rec_line = (c)->line;                                         \
+                                (c)->rec_start = start_;                                           \
+                                (c)->line++;                                                       \
+                                (c)->pos = e_ + 1;                                                 \
+                                (c)->used_scratch = false;                                         \
+                                DONE;                                                              \
+                                break;                                                             \
+                        }                                                                          \
+                        if (q_ + W - start_ > CSV_MAX_RECORD_BYTES)                                \
+                                break;                                                             \
+                }                                                                                  \
+        } while (0)
 #endif
 
 /* The bits of a block's mask up to and including its first LF (all of them without one). */

@@ -137,56 +137,29 @@ static int scan_general(Shard *s, const ScanPlan *sp, CsvCursor *c, ScanTask *t,
  * buffer. The tokenizer's fast path (csv.c) with each field converted where it is cut,
  * instead of stored as a CsvField and read back by a second loop over every field: Q1 ...
  * Leaves took false (nothing consumed) for any other record, which scan_general reads. */
-#define FAST_RECORD(W, masks, c, sp, row, r, took)                                                 \
-        do {                                                                                       \
-                const char *b_ = (c)->buf;                                                         \
-                const size_t len_ = (c)->len, start_ = (c)->pos;                                   \
-                if (start_ >= len_ || b_[start_] == '\n' || b_[start_] == '\r')                    \
-                        break;                                                                     \
-                size_t field_ = start_, i_ = 0;                                                    \
-                int bad_col_ = -1;                                                                 \
-                BadReason why_ = BAD_NUM;                                                          \
-                for (size_t q_ = start_; q_ + W <= len_; q_ += W) {                                \
-                        uint64_t mc_, ml_, mq_;                                                    \
-                        masks(b_ + q_, mc_, ml_, mq_);                                             \
-                        uint64_t upto_ = csv_upto_lf(ml_);                                         \
-                        if (mq_ & upto_)                                                           \
-                                break;                                                             \
-                        mc_ &= upto_;                                                              \
-                        while (mc_) {                                                              \
-                                size_t e_ = q_ + (unsigned)__builtin_ctzll(mc_);                   \
-                                mc_ &= mc_ - 1;                                                    \
-                                FAST_FIELD(sp, row, b_ + field_, e_ - field_);                     \
-                                field_ = e_ + 1;                                                   \
-                        }                                                                          \
-                        if (ml_) {                                                                 \
-                                size_t e_ = q_ + (unsigned)__builtin_ctzll(ml_), k_ = e_ - field_; \
-                                if (k_ > 0 && b_[e_ - 1] == '\r')                                  \
-                                        k_--;                                                      \
-                                FAST_FIELD(sp, row, b_ + field_, k_);                              \
-                                (c)->rec_line = (c)->line;                                         \
-                                (c)->rec_start = start_;                                           \
-                                (c)->line++;                                                       \
-                                (c)->pos = e_ + 1;                                                 \
-                                (c)->used_scratch = false;                                         \
-                                r = record_done(s, t, c, i_, (sp)->nf, bad_col_, why_);            \
-                                took = true;                                                       \
-                                break;                                                             \
-                        }                                                                          \
-                        if (q_ + W - start_ > CSV_MAX_RECORD_BYTES)                                \
-                                break;                                                             \
-                }                                                                                  \
+#define FAST_RECORD(W, masks, c, sp, row, r, took)                              \
+        do {                                                                    \
+                if ((c)->pos >= (c)->len || (c)->buf[(c)->pos] == '\n' ||       \
+                    (c)->buf[(c)->pos] == '\r')                                 \
+                        break;                                                  \
+                size_t i_ = 0;                                                  \
+                int bad_col_ = -1;                                              \
+                BadReason why_ = BAD_NUM;                                       \
+                CSV_CUT_RECORD(W, masks, c, FAST_FIELD, {                       \
+                        r = record_done(s, t, c, i_, (sp)->nf, bad_col_, why_); \
+                        took = true;                                            \
+                });                                                             \
         } while (0)
 /* field i_ of the record (the first nf of them, until one fails) */
-#define FAST_FIELD(sp, row, p, n)                                                         \
-        do {                                                                              \
-                if (i_ < (sp)->nf && bad_col_ < 0) {                                      \
-                        int col_ = (sp)->col[i_];                                         \
-                        if (col_ >= 0 && convert_field(&(row)[col_], (sp)->type[i_], (p), \
-                                                       (uint32_t)(n), false, &why_) < 0)  \
-                                bad_col_ = col_;                                          \
-                }                                                                         \
-                i_++;                                                                     \
+#define FAST_FIELD(p, n)                                                                 \
+        do {                                                                             \
+                if (i_ < sp->nf && bad_col_ < 0) {                                       \
+                        int col_ = sp->col[i_];                                          \
+                        if (col_ >= 0 && convert_field(&row[col_], sp->type[i_], (p),    \
+                                                       (uint32_t)(n), false, &why_) < 0) \
+                                bad_col_ = col_;                                         \
+                }                                                                        \
+                i_++;                                                                    \
         } while (0)
 
 #define DEFINE_SCAN_LOOP(name, attr, W, masks)                                         \
