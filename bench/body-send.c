@@ -19,6 +19,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -183,6 +184,9 @@ int main(int argc, char **argv)
                         argv[0]);
                 return 64;
         }
+        /* splice() and sendfile() to a socket the client closed raise SIGPIPE (they take
+         * no MSG_NOSIGNAL): a load generator closing its connections must not end us */
+        signal(SIGPIPE, SIG_IGN);
         mode = strcmp(argv[1], "writev") == 0     ? M_WRITEV
                : strcmp(argv[1], "splice") == 0   ? M_SPLICE
                : strcmp(argv[1], "sendfile") == 0 ? M_SENDFILE
