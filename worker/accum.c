@@ -85,10 +85,15 @@ static size_t unique_u64(AccumStore *st, uint64_t *v, size_t n)
 }
 
 /* An accumulator's values, in row order: its word of each of the group's value rows (while
- * it has not split), then its own list. */
+ * it has not split), then its own list. A narrow row's half is sign-extended to a word by
+ * shifting left by sl[] and right by sr[] (both 0 for full words); a num's is then the
+ * scaled int (scaled: the values are those, accum.h), which only the final values and the
+ * fallback's copy convert. A group's values are all in one part: its rows move to the own
+ * lists when it splits. */
 typedef struct Values {
         VList *part[2];
-        unsigned w[2], c[2];
+        unsigned w[2], c[2], sl[2], sr[2];
+        bool scaled;
         uint64_t n;
 } Values;
 
@@ -97,14 +102,49 @@ static ValueRows *rows_of(const ViewPlan *vp, void *state)
         return (ValueRows *)((char *)state + vp->rows_offset);
 }
 
+/* Words in a value row. */
+static unsigned rows_width(const ViewPlan *vp)
+{
+        return vp->rows_narrow ? 1 : vp->n_lists;
+}
+
+/* The row of in's list inputs as rows_width words into row; false when a narrow row's
+ * inputs do not fit. */
+static bool rows_make(const ViewPlan *vp, const uint64_t *in, uint64_t *row)
+{
+        if (!vp->rows_narrow) {
+                for (unsigned c = 0; c < vp->n_lists; c++)
+                        row[c] = in[vp->list_acc[c]];
+                return true;
+        }
+        uint32_t a, b;
+        if (!narrow_encode(vp->narrow_num[0], in[vp->list_acc[0]], &a) ||
+            !narrow_encode(vp->narrow_num[1], in[vp->list_acc[1]], &b))
+                return false;
+        row[0] = a | (uint64_t)b << 32;
+        return true;
+}
+
+/* Slot c's input word (accum_input's) of a narrow row word x. */
+static uint64_t narrow_input(const ViewPlan *vp, unsigned c, uint64_t x)
+{
+        int64_t m = (int32_t)(uint32_t)(x >> (32 * c));
+        return vp->narrow_num[c] ? dbits(narrow_num_value(m)) : (uint64_t)m;
+}
+
 static void values_of(const ViewPlan *vp, void *state, const Acc *acc, Values *v)
 {
         VList *own = (VList *)((char *)state + acc->offset); /* a DistinctSet's list first */
         *v = (Values){.part = {NULL, own}, .w = {1, 1}};
         if (vp->rows_offset) {
                 v->part[0] = &rows_of(vp, state)->rows;
-                v->w[0] = vp->n_lists;
-                v->c[0] = acc->slot;
+                v->w[0] = rows_width(vp);
+                v->c[0] = vp->rows_narrow ? 0 : acc->slot;
+                if (vp->rows_narrow) {
+                        v->sl[0] = acc->slot ? 0 : 32;
+                        v->sr[0] = 32;
+                        v->scaled = vp->narrow_num[acc->slot] && v->part[0]->head;
+                }
         }
         for (int i = 0; i < 2; i++)
                 if (v->part[i] && v->part[i]->head) {
@@ -115,15 +155,25 @@ static void values_of(const ViewPlan *vp, void *state, const Acc *acc, Values *v
 }
 
 /* Runs the statement after it with x set to each of vs's values (a uint64_t lvalue). */
-#define FOR_EACH_VALUE(vs, x)                                                                  \
-        for (unsigned p_ = 0; p_ < 2; p_++)                                                    \
-                for (const VChunk *k_ = (vs)->part[p_] ? (vs)->part[p_]->head : NULL; k_;      \
-                     k_ = k_->next)                                                            \
-                        for (uint32_t i_ = (vs)->c[p_]; i_ < k_->n && ((x) = k_->v[i_], true); \
+#define FOR_EACH_VALUE(vs, x)                                                             \
+        for (unsigned p_ = 0; p_ < 2; p_++)                                               \
+                for (const VChunk *k_ = (vs)->part[p_] ? (vs)->part[p_]->head : NULL; k_; \
+                     k_ = k_->next)                                                       \
+                        for (uint32_t i_ = (vs)->c[p_];                                   \
+                             i_ < k_->n &&                                                \
+                             ((x) = (uint64_t)((int64_t)(k_->v[i_] << (vs)->sl[p_]) >>    \
+                                               (vs)->sr[p_]),                             \
+                             true);                                                       \
                              i_ += (vs)->w[p_])
 
 static uint64_t *values_copy(Values *vs, uint64_t *out)
 {
+        if (vs->sr[0]) {
+                uint64_t u;
+                FOR_EACH_VALUE (vs, u)
+                        *out++ = u;
+                return out;
+        }
         for (int i = 0; i < 2; i++)
                 if (vs->part[i])
                         out = vlist_copy_column(vs->part[i], vs->w[i], vs->c[i], out);
@@ -209,20 +259,22 @@ int accum_list_push_slow(AccumStore *st, const Acc *acc, void *list, uint64_t v)
 static int rows_split(AccumStore *st, const ViewPlan *vp, void *state)
 {
         ValueRows *vr = rows_of(vp, state);
-        const unsigned w = vp->n_lists;
+        const unsigned w = rows_width(vp);
         vlist_seal(&vr->rows);
         for (const VChunk *k = vr->rows.head; k; k = k->next)
                 for (uint32_t i = 0; i < k->n; i += w)
-                        for (unsigned c = 0; c < w; c++) {
+                        for (unsigned c = 0; c < vp->n_lists; c++) {
                                 const Acc *acc = &vp->accs[vp->list_acc[c]];
                                 VList *l = (VList *)((char *)state + acc->offset);
-                                int r = vlist_push(&st->pool, l, k->v[i + c]);
+                                uint64_t x =
+                                    vp->rows_narrow ? narrow_input(vp, c, k->v[i]) : k->v[i + c];
+                                int r = vlist_push(&st->pool, l, x);
                                 if (r < 0)
                                         return r;
                         }
         vlist_release(&st->pool, &vr->rows);
         vr->split = true;
-        for (unsigned c = 0; c < w; c++) {
+        for (unsigned c = 0; c < vp->n_lists; c++) {
                 const Acc *acc = &vp->accs[vp->list_acc[c]];
                 if (acc->kind != ACC_SET)
                         continue;
@@ -238,22 +290,20 @@ int accum_rows_push_slow(AccumStore *st, const ViewPlan *vp, void *state, const 
 {
         ValueRows *vr = rows_of(vp, state);
         const uint64_t m = missing & vp->list_mask;
-        const unsigned w = vp->n_lists;
+        const unsigned w = rows_width(vp);
         if (m == vp->list_mask)
                 return 0; /* nothing for any of them */
         int r;
-        /* here with some missing, or with the rows' chunk full */
-        if (!vr->split &&
-            (m || (vp->rows_split_at_dedup && vlist_len(&vr->rows) / w >= ACCUM_DEDUP_MIN)) &&
-            (r = rows_split(st, vp, state)) < 0)
-                return r;
+        /* here with some missing, a narrow row that does not fit, or the rows' chunk full */
         if (!vr->split) {
                 uint64_t row[VLIST_MAX_WIDTH];
-                for (unsigned c = 0; c < w; c++)
-                        row[c] = in[vp->list_acc[c]];
-                return vlist_push_row_slow(&st->pool, &vr->rows, row, w);
+                if (!m && rows_make(vp, in, row) &&
+                    !(vp->rows_split_at_dedup && vlist_len(&vr->rows) / w >= ACCUM_DEDUP_MIN))
+                        return vlist_push_row_slow(&st->pool, &vr->rows, row, w);
+                if ((r = rows_split(st, vp, state)) < 0)
+                        return r;
         }
-        for (unsigned c = 0; c < w; c++) {
+        for (unsigned c = 0; c < vp->n_lists; c++) {
                 size_t a = vp->list_acc[c];
                 if (missing >> a & 1)
                         continue;
@@ -377,44 +427,44 @@ int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_
  * order statistics, same arithmetic as quantile_cont_*, so the same result; false (the
  * caller selects) when m > QUANTILE_TOP_MAX, and for doubles when either statistic is a zero, whose
  * sign the selection's order would decide. */
-#define DEFINE_QUANTILE_TOP(name, T, from_bits, check)                               \
-        static bool name(Values *vs, double q, double *ret)                          \
-        {                                                                            \
-                size_t n = vs->n;                                                    \
-                double pos = q * (double)(n - 1);                                    \
-                size_t lo = (size_t)floor(pos);                                      \
-                if (lo >= n - 1)                                                     \
-                        lo = n - 1;                                                  \
-                size_t m = n - lo, have = 0;                                         \
-                if (m > QUANTILE_TOP_MAX)                                            \
-                        return false;                                                \
-                T top[QUANTILE_TOP_MAX]; /* ascending: top[0] is the m-th largest */ \
-                uint64_t u;                                                          \
-                FOR_EACH_VALUE (vs, u) {                                             \
-                        T x = from_bits(u);                                          \
-                        size_t j;                                                    \
-                        if (have < m) {                                              \
-                                for (j = have++; j > 0 && top[j - 1] > x; j--)       \
-                                        top[j] = top[j - 1];                         \
-                                top[j] = x;                                          \
-                        } else if (x > top[0]) {                                     \
-                                for (j = 0; j + 1 < m && top[j + 1] < x; j++)        \
-                                        top[j] = top[j + 1];                         \
-                                top[j] = x;                                          \
-                        }                                                            \
-                }                                                                    \
-                T a = top[0];                                                        \
-                if (lo == n - 1 || pos == (double)lo) {                              \
-                        if (!check(a))                                               \
-                                return false;                                        \
-                        *ret = (double)a;                                            \
-                        return true;                                                 \
-                }                                                                    \
-                T b = top[1];                                                        \
-                if (!check(a) || !check(b))                                          \
-                        return false;                                                \
-                *ret = (double)a + (pos - (double)lo) * ((double)b - (double)a);     \
-                return true;                                                         \
+#define DEFINE_QUANTILE_TOP(name, T, from_bits, check, to_double)                         \
+        static bool name(Values *vs, double q, double *ret)                               \
+        {                                                                                 \
+                size_t n = vs->n;                                                         \
+                double pos = q * (double)(n - 1);                                         \
+                size_t lo = (size_t)floor(pos);                                           \
+                if (lo >= n - 1)                                                          \
+                        lo = n - 1;                                                       \
+                size_t m = n - lo, have = 0;                                              \
+                if (m > QUANTILE_TOP_MAX)                                                 \
+                        return false;                                                     \
+                T top[QUANTILE_TOP_MAX]; /* ascending: top[0] is the m-th largest */      \
+                uint64_t u;                                                               \
+                FOR_EACH_VALUE (vs, u) {                                                  \
+                        T x = from_bits(u);                                               \
+                        size_t j;                                                         \
+                        if (have < m) {                                                   \
+                                for (j = have++; j > 0 && top[j - 1] > x; j--)            \
+                                        top[j] = top[j - 1];                              \
+                                top[j] = x;                                               \
+                        } else if (x > top[0]) {                                          \
+                                for (j = 0; j + 1 < m && top[j + 1] < x; j++)             \
+                                        top[j] = top[j + 1];                              \
+                                top[j] = x;                                               \
+                        }                                                                 \
+                }                                                                         \
+                T a = top[0];                                                             \
+                if (lo == n - 1 || pos == (double)lo) {                                   \
+                        if (!check(a))                                                    \
+                                return false;                                             \
+                        *ret = to_double(a);                                              \
+                        return true;                                                      \
+                }                                                                         \
+                T b = top[1];                                                             \
+                if (!check(a) || !check(b))                                               \
+                        return false;                                                     \
+                *ret = to_double(a) + (pos - (double)lo) * (to_double(b) - to_double(a)); \
+                return true;                                                              \
         }
 
 static inline double double_from_bits(uint64_t u)
@@ -436,8 +486,18 @@ static inline bool any_int(int64_t i)
         (void)i;
         return true;
 }
-DEFINE_QUANTILE_TOP(quantile_top_double, double, double_from_bits, nonzero)
-DEFINE_QUANTILE_TOP(quantile_top_int, int64_t, int_from_bits, any_int)
+static inline double as_double(double d)
+{
+        return d;
+}
+static inline double int_as_double(int64_t i)
+{
+        return (double)i;
+}
+DEFINE_QUANTILE_TOP(quantile_top_double, double, double_from_bits, nonzero, as_double)
+DEFINE_QUANTILE_TOP(quantile_top_int, int64_t, int_from_bits, any_int, int_as_double)
+/* narrow nums (accum.h): no -0.0 among them, so a zero's sign decides nothing */
+DEFINE_QUANTILE_TOP(quantile_top_scaled, int64_t, int_from_bits, any_int, narrow_num_value)
 
 static int quantile_of(AccumStore *st, const Acc *acc, Values *l, double q, Value *out)
 {
@@ -446,8 +506,9 @@ static int quantile_of(AccumStore *st, const Acc *acc, Values *l, double q, Valu
                 return 0;
         }
         double top;
-        if (acc->type == VALUE_NUM ? quantile_top_double(l, q, &top)
-                                   : quantile_top_int(l, q, &top)) {
+        if (l->scaled                ? quantile_top_scaled(l, q, &top)
+            : acc->type == VALUE_NUM ? quantile_top_double(l, q, &top)
+                                     : quantile_top_int(l, q, &top)) {
                 *out = (Value){.type = VALUE_NUM, .d = top};
                 return 0;
         }
@@ -455,6 +516,9 @@ static int quantile_of(AccumStore *st, const Acc *acc, Values *l, double q, Valu
         if (r < 0)
                 return r;
         values_copy(l, st->scratch);
+        if (l->scaled)
+                for (uint64_t i = 0; i < l->n; i++)
+                        ((double *)st->scratch)[i] = narrow_num_value((int64_t)st->scratch[i]);
         double v = acc->type == VALUE_NUM ? quantile_cont_double((double *)st->scratch, l->n, q)
                                           : quantile_cont_int((int64_t *)st->scratch, l->n, q);
         *out = (Value){.type = VALUE_NUM, .d = v};

@@ -56,6 +56,13 @@ static void lay_out(ViewPlan *vp)
                 }
         if (vp->n_lists >= 2) {
                 vp->rows_offset = off;
+                /* time columns (microseconds) and interned strings never fit 32 bits */
+                vp->rows_narrow = vp->n_lists == 2;
+                for (unsigned c = 0; c < vp->n_lists && vp->rows_narrow; c++) {
+                        ValueType t = vp->accs[vp->list_acc[c]].type;
+                        vp->rows_narrow = t == VALUE_INT || t == VALUE_NUM;
+                        vp->narrow_num[c] = t == VALUE_NUM;
+                }
                 vp->hot_size = off + 2 * sizeof(uint64_t); /* VList's next, end */
                 off += sizeof(ValueRows);
         } else

@@ -51,8 +51,13 @@ typedef struct ViewPlan {
         uint8_t list_acc[PLAN_MAX_ACCS];
         uint64_t list_mask;
         bool rows_split_at_dedup; /* one of them is a distinct set (ValueRows.split) */
-        bool deferred;            /* window against the newest time: decided after the scan */
-        bool window_now;          /* window against the current time: cutoff known up front */
+        /* Exactly two list accumulators, over int or num columns: a value row is one word,
+         * each input 32 bits (accum.h, narrow rows); narrow_num[slot]: that input is a num,
+         * kept as a scaled int. */
+        bool rows_narrow;
+        bool narrow_num[2];
+        bool deferred;   /* window against the newest time: decided after the scan */
+        bool window_now; /* window against the current time: cutoff known up front */
         int64_t now_cutoff;
         bool select;        /* select = …: rows kept as they are (select.h) */
         uint64_t max_bytes; /* select views: rows held at most ([tally] max_snapshot_bytes) */
