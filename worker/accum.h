@@ -308,12 +308,56 @@ static inline int accum_update(AccumStore *st, const ViewPlan *vp, void *state, 
         return accum_push_rows(st, vp, state, in, missing);
 }
 
+/* accum_add_row for views with narrow rows and summaries only (plan.h, narrow_direct): the
+ * same updates, the summaries' from a list of them and the two list inputs straight from
+ * their columns into the row word, instead of a loop over every accumulator dispatching on
+ * its kind twice and the inputs stored and read back through list_acc. Q1 500k:
+ * view_add_rows 241.3 -> 210.0 M instructions (63 a row). */
+static inline __attribute__((always_inline)) int
+accum_add_row_narrow(AccumStore *st, const ViewPlan *vp, void *state, const Value *row)
+{
+        (*(uint64_t *)state)++;
+        for (unsigned i = 0; i < vp->n_summaries; i++) {
+                const Acc *acc = &vp->accs[vp->summary_acc[i]];
+                const Value *x = &row[acc->column];
+                if (x->type != VALUE_NIL)
+                        summary_add((Summary *)((char *)state + acc->offset), acc->type,
+                                    (uint64_t)x->i);
+        }
+        uint64_t w[2];
+        bool nil[2];
+        for (unsigned c = 0; c < 2; c++) {
+                const Value *x = &row[vp->narrow_col[c]];
+                nil[c] = x->type == VALUE_NIL;
+                /* accum_input's words: raw bits, a distinct set's -0.0 as 0 */
+                w[c] = nil[c] || (vp->narrow_set[c] && x->type == VALUE_NUM && x->d == 0)
+                           ? 0
+                           : (uint64_t)x->i;
+        }
+        VList *l = &((ValueRows *)((char *)state + vp->rows_offset))->rows;
+        uint32_t a, b;
+        if (_likely_(!(nil[0] | nil[1]) && vlist_has_room(l) &&
+                     narrow_encode(vp->narrow_num[0], w[0], &a) &&
+                     narrow_encode(vp->narrow_num[1], w[1], &b))) {
+                *l->next++ = a | (uint64_t)b << 32;
+                return 0;
+        }
+        uint64_t in[PLAN_MAX_ACCS], missing = 0;
+        for (unsigned c = 0; c < 2; c++) {
+                in[vp->list_acc[c]] = w[c];
+                missing |= (uint64_t)nil[c] << vp->list_acc[c];
+        }
+        return accum_rows_push_slow(st, vp, state, in, missing);
+}
+
 /* A row of Values straight into a group's state (views that hold no rows back for a
  * window): accum_prepare_inputs and accum_update in one loop, each input used where it is
  * made instead of stored for a second loop over the accumulators; the same updates in the
  * same order. */
 static inline int accum_add_row(AccumStore *st, const ViewPlan *vp, void *state, const Value *row)
 {
+        if (vp->narrow_direct)
+                return accum_add_row_narrow(st, vp, state, row);
         uint64_t in[PLAN_MAX_ACCS], missing = 0;
         (*(uint64_t *)state)++;
         for (size_t a = 0; a < vp->n_accs; a++) {

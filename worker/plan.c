@@ -62,7 +62,15 @@ static void lay_out(ViewPlan *vp)
                         ValueType t = vp->accs[vp->list_acc[c]].type;
                         vp->rows_narrow = t == VALUE_INT || t == VALUE_NUM;
                         vp->narrow_num[c] = t == VALUE_NUM;
+                        vp->narrow_set[c] = vp->accs[vp->list_acc[c]].kind == ACC_SET;
+                        vp->narrow_col[c] = vp->accs[vp->list_acc[c]].column;
                 }
+                vp->narrow_direct = vp->rows_narrow;
+                for (size_t i = 0; i < vp->n_accs; i++)
+                        if (vp->accs[i].kind == ACC_SUMMARY)
+                                vp->summary_acc[vp->n_summaries++] = (uint8_t)i;
+                        else if (!is_list(vp->accs[i].kind))
+                                vp->narrow_direct = false;
                 vp->hot_size = off + 2 * sizeof(uint64_t); /* VList's next, end */
                 off += sizeof(ValueRows);
         } else

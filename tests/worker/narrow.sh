@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Narrow value rows (worker/accum.h): a view whose two list inputs are an int and a num
-# keeps them as 32 bits each while they fit. Its answers must be exactly those of the wide
+# keeps them as 32 bits each while they fit (with only summaries besides, through
+# accum_add_row's direct path). Its answers must be exactly those of the wide
 # rows (a view with a third list accumulator keeps full words) and of an independent
 # computation, for groups whose values all fit and for groups that meet -0.0, a decimal
 # with 4+ digits after the point, a num or int beyond 32 bits, or a missing value (each
@@ -65,11 +66,11 @@ columns = g:str, lat:num, uid:int
 [view.narrow]
 source = s
 group_by = g
-aggregates = count, p50(lat), p95(lat), p99(lat), distinct(uid)
+aggregates = count, p50(lat), p95(lat), p99(lat), distinct(uid), min(lat), max(uid), sum(uid)
 [view.wide]
 source = s
 group_by = g
-aggregates = count, p50(lat), p95(lat), p99(lat), distinct(uid), distinct(g)
+aggregates = count, p50(lat), p95(lat), p99(lat), distinct(uid), min(lat), max(uid), sum(uid), distinct(g)
 [view.narrow2]
 source = s
 group_by = g
@@ -108,7 +109,9 @@ f = lambda x: "%.17g" % x
 want = {}
 for g in lat:
     want[("narrow", g)] = {"p50(lat)": f(q(lat[g], 0.5)), "p95(lat)": f(q(lat[g], 0.95)),
-                           "p99(lat)": f(q(lat[g], 0.99)), "distinct(uid)": str(len(set(uid[g])))}
+                           "p99(lat)": f(q(lat[g], 0.99)), "distinct(uid)": str(len(set(uid[g]))),
+                           "min(lat)": f(min(lat[g])), "max(uid)": str(max(uid[g])),
+                           "sum(uid)": str(sum(uid[g]))}
     want[("narrow2", g)] = {"distinct(lat)": str(len(set(lat[g]))), "p95(uid)": f(q(uid[g], 0.95)),
                             "p50(uid)": f(q(uid[g], 0.5))}
 want[("all", "")] = {k: v for k, v in want.pop(("narrow", "")).items() if k in ("p95(lat)", "distinct(uid)")}
