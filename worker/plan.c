@@ -62,7 +62,8 @@ static void lay_out(ViewPlan *vp)
                         ValueType t = vp->accs[vp->list_acc[c]].type;
                         vp->rows_narrow = t == VALUE_INT || t == VALUE_NUM;
                         vp->narrow_num[c] = t == VALUE_NUM;
-                        vp->narrow_set[c] = vp->accs[vp->list_acc[c]].kind == ACC_SET;
+                        vp->narrow_zero[c] =
+                            vp->accs[vp->list_acc[c]].kind == ACC_SET && t == VALUE_NUM;
                         vp->narrow_col[c] = vp->accs[vp->list_acc[c]].column;
                 }
                 vp->narrow_direct = vp->rows_narrow;

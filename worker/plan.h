@@ -57,10 +57,11 @@ typedef struct ViewPlan {
         bool rows_narrow;
         bool narrow_num[2];
         /* rows_narrow with only summaries besides the two lists: accum_add_row's direct
-         * path reads the lists' columns (narrow_col; narrow_set: a distinct set, whose -0.0
-         * is 0) and the summaries (summary_acc, n_summaries) without the loop over kinds */
+         * path reads the lists' columns (narrow_col; narrow_zero: a distinct set over a num
+         * column, whose -0.0 is 0) and the summaries (summary_acc, n_summaries) without the
+         * loop over kinds */
         bool narrow_direct;
-        bool narrow_set[2];
+        bool narrow_zero[2];
         int narrow_col[2];
         unsigned n_summaries;
         uint8_t summary_acc[PLAN_MAX_ACCS];
