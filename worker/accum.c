@@ -85,10 +85,15 @@ static size_t unique_u64(AccumStore *st, uint64_t *v, size_t n)
 }
 
 /* An accumulator's values, in row order: its word of each of the group's value rows (while
- * it has not split), then its own list. */
+ * it has not split), then its own list. From narrow rows (half: which 32 bits of the word,
+ * -1 for full words) a value is its half sign-extended, and a num's is then the scaled int
+ * (scaled: accum.h), which only the final values and the fallback's copy convert. A
+ * group's values are all in one part: its rows move to the own lists when it splits. */
 typedef struct Values {
         VList *part[2];
         unsigned w[2], c[2];
+        int half;
+        bool scaled;
         uint64_t n;
 } Values;
 
@@ -97,14 +102,48 @@ static ValueRows *rows_of(const ViewPlan *vp, void *state)
         return (ValueRows *)((char *)state + vp->rows_offset);
 }
 
+/* Words in a value row. */
+static unsigned rows_width(const ViewPlan *vp)
+{
+        return vp->rows_narrow ? 1 : vp->n_lists;
+}
+
+/* The row of in's list inputs as rows_width words into row; false when a narrow row's
+ * inputs do not fit. */
+static bool rows_make(const ViewPlan *vp, const uint64_t *in, uint64_t *row)
+{
+        if (!vp->rows_narrow) {
+                for (unsigned c = 0; c < vp->n_lists; c++)
+                        row[c] = in[vp->list_acc[c]];
+                return true;
+        }
+        uint32_t a, b;
+        if (!narrow_encode(vp->narrow_num[0], in[vp->list_acc[0]], &a) ||
+            !narrow_encode(vp->narrow_num[1], in[vp->list_acc[1]], &b))
+                return false;
+        row[0] = a | (uint64_t)b << 32;
+        return true;
+}
+
+/* Slot c's input word (accum_input's) of a narrow row word x. */
+static uint64_t narrow_input(const ViewPlan *vp, unsigned c, uint64_t x)
+{
+        int64_t m = (int32_t)(uint32_t)(x >> (32 * c));
+        return vp->narrow_num[c] ? dbits(narrow_num_value(m)) : (uint64_t)m;
+}
+
 static void values_of(const ViewPlan *vp, void *state, const Acc *acc, Values *v)
 {
         VList *own = (VList *)((char *)state + acc->offset); /* a DistinctSet's list first */
-        *v = (Values){.part = {NULL, own}, .w = {1, 1}};
+        *v = (Values){.part = {NULL, own}, .w = {1, 1}, .half = -1};
         if (vp->rows_offset) {
                 v->part[0] = &rows_of(vp, state)->rows;
-                v->w[0] = vp->n_lists;
-                v->c[0] = acc->slot;
+                v->w[0] = rows_width(vp);
+                v->c[0] = vp->rows_narrow ? 0 : acc->slot;
+                if (vp->rows_narrow && v->part[0]->head) {
+                        v->half = (int)acc->slot;
+                        v->scaled = vp->narrow_num[acc->slot];
+                }
         }
         for (int i = 0; i < 2; i++)
                 if (v->part[i] && v->part[i]->head) {
@@ -114,16 +153,45 @@ static void values_of(const ViewPlan *vp, void *state, const Acc *acc, Values *v
                 }
 }
 
-/* Runs the statement after it with x set to each of vs's values (a uint64_t lvalue). */
-#define FOR_EACH_VALUE(vs, x)                                                                  \
-        for (unsigned p_ = 0; p_ < 2; p_++)                                                    \
-                for (const VChunk *k_ = (vs)->part[p_] ? (vs)->part[p_]->head : NULL; k_;      \
-                     k_ = k_->next)                                                            \
-                        for (uint32_t i_ = (vs)->c[p_]; i_ < k_->n && ((x) = k_->v[i_], true); \
-                             i_ += (vs)->w[p_])
+/* A stored word as the value it holds: a full word, or a narrow row's low or high half
+ * sign-extended. Each loop over values is instantiated per kind with a constant one: with
+ * the half picked by two variable shifts a value, Q1 500k's accum_values took 50.0 M
+ * instructions, like this 42.0 M (42.7 M with full-word rows). */
+static inline uint64_t as_word(uint64_t v)
+{
+        return v;
+}
+static inline uint64_t low_half(uint64_t v)
+{
+        return (uint64_t)(int64_t)(int32_t)(uint32_t)v;
+}
+static inline uint64_t high_half(uint64_t v)
+{
+        return (uint64_t)((int64_t)v >> 32);
+}
+
+/* Runs the statement after it with x set to each of vs's values (a uint64_t lvalue), each
+ * stored word read through conv. */
+#define FOR_EACH_VALUE(vs, x, conv)                                                       \
+        for (unsigned p_ = 0; p_ < 2; p_++)                                               \
+                for (const VChunk *k_ = (vs)->part[p_] ? (vs)->part[p_]->head : NULL; k_; \
+                     k_ = k_->next)                                                       \
+                        for (uint32_t i_ = (vs)->c[p_];                                   \
+                             i_ < k_->n && ((x) = conv(k_->v[i_]), true); i_ += (vs)->w[p_])
 
 static uint64_t *values_copy(Values *vs, uint64_t *out)
 {
+        uint64_t u;
+        if (vs->half == 0) {
+                FOR_EACH_VALUE (vs, u, low_half)
+                        *out++ = u;
+                return out;
+        }
+        if (vs->half == 1) {
+                FOR_EACH_VALUE (vs, u, high_half)
+                        *out++ = u;
+                return out;
+        }
         for (int i = 0; i < 2; i++)
                 if (vs->part[i])
                         out = vlist_copy_column(vs->part[i], vs->w[i], vs->c[i], out);
@@ -133,39 +201,50 @@ static uint64_t *values_copy(Values *vs, uint64_t *out)
 /* The number of distinct values of vs, which are not read again. Over a small range the
  * bitmap counts them in place, chunk by chunk: copying the list to scratch first (what
  * unique_u64 needs) was 1.6% of Q1's CPU at 10M rows (24,000 groups of 417 values). */
+#define DEFINE_COUNT_UNIQUE(name, conv)                                            \
+        static int name(AccumStore *st, Values *vs, size_t *ret)                   \
+        {                                                                          \
+                size_t n = vs->n;                                                  \
+                if (n < 2) {                                                       \
+                        *ret = n;                                                  \
+                        return 0;                                                  \
+                }                                                                  \
+                const uint64_t flip = UINT64_C(1) << 63;                           \
+                uint64_t lo = UINT64_MAX, hi = 0, u;                               \
+                FOR_EACH_VALUE (vs, u, conv) {                                     \
+                        uint64_t x = u ^ flip;                                     \
+                        lo = x < lo ? x : lo;                                      \
+                        hi = x > hi ? x : hi;                                      \
+                }                                                                  \
+                uint64_t *seen = seen_for(st, lo, hi, n);                          \
+                if (!seen) {                                                       \
+                        int r = scratch_reserve(st, n);                            \
+                        if (r < 0)                                                 \
+                                return r;                                          \
+                        values_copy(vs, st->scratch);                              \
+                        *ret = sort_unique_u64(st->scratch, n);                    \
+                        return 0;                                                  \
+                }                                                                  \
+                size_t fresh = 0;                                                  \
+                FOR_EACH_VALUE (vs, u, conv) {                                     \
+                        uint64_t b = (u ^ flip) - lo, m = UINT64_C(1) << (b & 63); \
+                        fresh += !(seen[b >> 6] & m);                              \
+                        seen[b >> 6] |= m;                                         \
+                }                                                                  \
+                FOR_EACH_VALUE (vs, u, conv)                                       \
+                        seen[((u ^ flip) - lo) >> 6] = 0;                          \
+                *ret = fresh;                                                      \
+                return 0;                                                          \
+        }
+DEFINE_COUNT_UNIQUE(count_unique_words, as_word)
+DEFINE_COUNT_UNIQUE(count_unique_low, low_half)
+DEFINE_COUNT_UNIQUE(count_unique_high, high_half)
+
 static int count_unique(AccumStore *st, Values *vs, size_t *ret)
 {
-        size_t n = vs->n;
-        if (n < 2) {
-                *ret = n;
-                return 0;
-        }
-        const uint64_t flip = UINT64_C(1) << 63;
-        uint64_t lo = UINT64_MAX, hi = 0, u;
-        FOR_EACH_VALUE (vs, u) {
-                uint64_t x = u ^ flip;
-                lo = x < lo ? x : lo;
-                hi = x > hi ? x : hi;
-        }
-        uint64_t *seen = seen_for(st, lo, hi, n);
-        if (!seen) {
-                int r = scratch_reserve(st, n);
-                if (r < 0)
-                        return r;
-                values_copy(vs, st->scratch);
-                *ret = sort_unique_u64(st->scratch, n);
-                return 0;
-        }
-        size_t fresh = 0;
-        FOR_EACH_VALUE (vs, u) {
-                uint64_t b = (u ^ flip) - lo, m = UINT64_C(1) << (b & 63);
-                fresh += !(seen[b >> 6] & m);
-                seen[b >> 6] |= m;
-        }
-        FOR_EACH_VALUE (vs, u)
-                seen[((u ^ flip) - lo) >> 6] = 0;
-        *ret = fresh;
-        return 0;
+        return vs->half < 0    ? count_unique_words(st, vs, ret)
+               : vs->half == 0 ? count_unique_low(st, vs, ret)
+                               : count_unique_high(st, vs, ret);
 }
 
 /* Sorts and deduplicates an exact distinct set's own list (keeps it from growing with
@@ -209,20 +288,22 @@ int accum_list_push_slow(AccumStore *st, const Acc *acc, void *list, uint64_t v)
 static int rows_split(AccumStore *st, const ViewPlan *vp, void *state)
 {
         ValueRows *vr = rows_of(vp, state);
-        const unsigned w = vp->n_lists;
+        const unsigned w = rows_width(vp);
         vlist_seal(&vr->rows);
         for (const VChunk *k = vr->rows.head; k; k = k->next)
                 for (uint32_t i = 0; i < k->n; i += w)
-                        for (unsigned c = 0; c < w; c++) {
+                        for (unsigned c = 0; c < vp->n_lists; c++) {
                                 const Acc *acc = &vp->accs[vp->list_acc[c]];
                                 VList *l = (VList *)((char *)state + acc->offset);
-                                int r = vlist_push(&st->pool, l, k->v[i + c]);
+                                uint64_t x =
+                                    vp->rows_narrow ? narrow_input(vp, c, k->v[i]) : k->v[i + c];
+                                int r = vlist_push(&st->pool, l, x);
                                 if (r < 0)
                                         return r;
                         }
         vlist_release(&st->pool, &vr->rows);
         vr->split = true;
-        for (unsigned c = 0; c < w; c++) {
+        for (unsigned c = 0; c < vp->n_lists; c++) {
                 const Acc *acc = &vp->accs[vp->list_acc[c]];
                 if (acc->kind != ACC_SET)
                         continue;
@@ -238,22 +319,20 @@ int accum_rows_push_slow(AccumStore *st, const ViewPlan *vp, void *state, const 
 {
         ValueRows *vr = rows_of(vp, state);
         const uint64_t m = missing & vp->list_mask;
-        const unsigned w = vp->n_lists;
+        const unsigned w = rows_width(vp);
         if (m == vp->list_mask)
                 return 0; /* nothing for any of them */
         int r;
-        /* here with some missing, or with the rows' chunk full */
-        if (!vr->split &&
-            (m || (vp->rows_split_at_dedup && vlist_len(&vr->rows) / w >= ACCUM_DEDUP_MIN)) &&
-            (r = rows_split(st, vp, state)) < 0)
-                return r;
+        /* here with some missing, a narrow row that does not fit, or the rows' chunk full */
         if (!vr->split) {
                 uint64_t row[VLIST_MAX_WIDTH];
-                for (unsigned c = 0; c < w; c++)
-                        row[c] = in[vp->list_acc[c]];
-                return vlist_push_row_slow(&st->pool, &vr->rows, row, w);
+                if (!m && rows_make(vp, in, row) &&
+                    !(vp->rows_split_at_dedup && vlist_len(&vr->rows) / w >= ACCUM_DEDUP_MIN))
+                        return vlist_push_row_slow(&st->pool, &vr->rows, row, w);
+                if ((r = rows_split(st, vp, state)) < 0)
+                        return r;
         }
-        for (unsigned c = 0; c < w; c++) {
+        for (unsigned c = 0; c < vp->n_lists; c++) {
                 size_t a = vp->list_acc[c];
                 if (missing >> a & 1)
                         continue;
@@ -377,44 +456,44 @@ int accum_merge(AccumStore *dst, const ViewPlan *vp, void *dst_state, void *src_
  * order statistics, same arithmetic as quantile_cont_*, so the same result; false (the
  * caller selects) when m > QUANTILE_TOP_MAX, and for doubles when either statistic is a zero, whose
  * sign the selection's order would decide. */
-#define DEFINE_QUANTILE_TOP(name, T, from_bits, check)                               \
-        static bool name(Values *vs, double q, double *ret)                          \
-        {                                                                            \
-                size_t n = vs->n;                                                    \
-                double pos = q * (double)(n - 1);                                    \
-                size_t lo = (size_t)floor(pos);                                      \
-                if (lo >= n - 1)                                                     \
-                        lo = n - 1;                                                  \
-                size_t m = n - lo, have = 0;                                         \
-                if (m > QUANTILE_TOP_MAX)                                            \
-                        return false;                                                \
-                T top[QUANTILE_TOP_MAX]; /* ascending: top[0] is the m-th largest */ \
-                uint64_t u;                                                          \
-                FOR_EACH_VALUE (vs, u) {                                             \
-                        T x = from_bits(u);                                          \
-                        size_t j;                                                    \
-                        if (have < m) {                                              \
-                                for (j = have++; j > 0 && top[j - 1] > x; j--)       \
-                                        top[j] = top[j - 1];                         \
-                                top[j] = x;                                          \
-                        } else if (x > top[0]) {                                     \
-                                for (j = 0; j + 1 < m && top[j + 1] < x; j++)        \
-                                        top[j] = top[j + 1];                         \
-                                top[j] = x;                                          \
-                        }                                                            \
-                }                                                                    \
-                T a = top[0];                                                        \
-                if (lo == n - 1 || pos == (double)lo) {                              \
-                        if (!check(a))                                               \
-                                return false;                                        \
-                        *ret = (double)a;                                            \
-                        return true;                                                 \
-                }                                                                    \
-                T b = top[1];                                                        \
-                if (!check(a) || !check(b))                                          \
-                        return false;                                                \
-                *ret = (double)a + (pos - (double)lo) * ((double)b - (double)a);     \
-                return true;                                                         \
+#define DEFINE_QUANTILE_TOP(name, T, from_bits, check, to_double, conv)                   \
+        static bool name(Values *vs, double q, double *ret)                               \
+        {                                                                                 \
+                size_t n = vs->n;                                                         \
+                double pos = q * (double)(n - 1);                                         \
+                size_t lo = (size_t)floor(pos);                                           \
+                if (lo >= n - 1)                                                          \
+                        lo = n - 1;                                                       \
+                size_t m = n - lo, have = 0;                                              \
+                if (m > QUANTILE_TOP_MAX)                                                 \
+                        return false;                                                     \
+                T top[QUANTILE_TOP_MAX]; /* ascending: top[0] is the m-th largest */      \
+                uint64_t u;                                                               \
+                FOR_EACH_VALUE (vs, u, conv) {                                            \
+                        T x = from_bits(u);                                               \
+                        size_t j;                                                         \
+                        if (have < m) {                                                   \
+                                for (j = have++; j > 0 && top[j - 1] > x; j--)            \
+                                        top[j] = top[j - 1];                              \
+                                top[j] = x;                                               \
+                        } else if (x > top[0]) {                                          \
+                                for (j = 0; j + 1 < m && top[j + 1] < x; j++)             \
+                                        top[j] = top[j + 1];                              \
+                                top[j] = x;                                               \
+                        }                                                                 \
+                }                                                                         \
+                T a = top[0];                                                             \
+                if (lo == n - 1 || pos == (double)lo) {                                   \
+                        if (!check(a))                                                    \
+                                return false;                                             \
+                        *ret = to_double(a);                                              \
+                        return true;                                                      \
+                }                                                                         \
+                T b = top[1];                                                             \
+                if (!check(a) || !check(b))                                               \
+                        return false;                                                     \
+                *ret = to_double(a) + (pos - (double)lo) * (to_double(b) - to_double(a)); \
+                return true;                                                              \
         }
 
 static inline double double_from_bits(uint64_t u)
@@ -436,8 +515,36 @@ static inline bool any_int(int64_t i)
         (void)i;
         return true;
 }
-DEFINE_QUANTILE_TOP(quantile_top_double, double, double_from_bits, nonzero)
-DEFINE_QUANTILE_TOP(quantile_top_int, int64_t, int_from_bits, any_int)
+static inline double as_double(double d)
+{
+        return d;
+}
+static inline double int_as_double(int64_t i)
+{
+        return (double)i;
+}
+DEFINE_QUANTILE_TOP(quantile_top_double, double, double_from_bits, nonzero, as_double, as_word)
+DEFINE_QUANTILE_TOP(quantile_top_int, int64_t, int_from_bits, any_int, int_as_double, as_word)
+DEFINE_QUANTILE_TOP(quantile_top_int_low, int64_t, int_from_bits, any_int, int_as_double, low_half)
+DEFINE_QUANTILE_TOP(quantile_top_int_high, int64_t, int_from_bits, any_int, int_as_double,
+                    high_half)
+/* narrow nums (accum.h): no -0.0 among them, so a zero's sign decides nothing */
+DEFINE_QUANTILE_TOP(quantile_top_scaled_low, int64_t, int_from_bits, any_int, narrow_num_value,
+                    low_half)
+DEFINE_QUANTILE_TOP(quantile_top_scaled_high, int64_t, int_from_bits, any_int, narrow_num_value,
+                    high_half)
+
+/* One of the above for vs's kind of values. */
+static bool quantile_top(const Acc *acc, Values *vs, double q, double *ret)
+{
+        if (vs->half < 0)
+                return acc->type == VALUE_NUM ? quantile_top_double(vs, q, ret)
+                                              : quantile_top_int(vs, q, ret);
+        if (vs->scaled)
+                return vs->half ? quantile_top_scaled_high(vs, q, ret)
+                                : quantile_top_scaled_low(vs, q, ret);
+        return vs->half ? quantile_top_int_high(vs, q, ret) : quantile_top_int_low(vs, q, ret);
+}
 
 static int quantile_of(AccumStore *st, const Acc *acc, Values *l, double q, Value *out)
 {
@@ -446,8 +553,7 @@ static int quantile_of(AccumStore *st, const Acc *acc, Values *l, double q, Valu
                 return 0;
         }
         double top;
-        if (acc->type == VALUE_NUM ? quantile_top_double(l, q, &top)
-                                   : quantile_top_int(l, q, &top)) {
+        if (quantile_top(acc, l, q, &top)) {
                 *out = (Value){.type = VALUE_NUM, .d = top};
                 return 0;
         }
@@ -455,6 +561,9 @@ static int quantile_of(AccumStore *st, const Acc *acc, Values *l, double q, Valu
         if (r < 0)
                 return r;
         values_copy(l, st->scratch);
+        if (l->scaled)
+                for (uint64_t i = 0; i < l->n; i++)
+                        ((double *)st->scratch)[i] = narrow_num_value((int64_t)st->scratch[i]);
         double v = acc->type == VALUE_NUM ? quantile_cont_double((double *)st->scratch, l->n, q)
                                           : quantile_cont_int((int64_t *)st->scratch, l->n, q);
         *out = (Value){.type = VALUE_NUM, .d = v};

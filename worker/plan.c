@@ -56,6 +56,22 @@ static void lay_out(ViewPlan *vp)
                 }
         if (vp->n_lists >= 2) {
                 vp->rows_offset = off;
+                /* time columns (microseconds) and interned strings never fit 32 bits */
+                vp->rows_narrow = vp->n_lists == 2;
+                for (unsigned c = 0; c < vp->n_lists && vp->rows_narrow; c++) {
+                        ValueType t = vp->accs[vp->list_acc[c]].type;
+                        vp->rows_narrow = t == VALUE_INT || t == VALUE_NUM;
+                        vp->narrow_num[c] = t == VALUE_NUM;
+                        vp->narrow_zero[c] =
+                            vp->accs[vp->list_acc[c]].kind == ACC_SET && t == VALUE_NUM;
+                        vp->narrow_col[c] = vp->accs[vp->list_acc[c]].column;
+                }
+                vp->narrow_direct = vp->rows_narrow;
+                for (size_t i = 0; i < vp->n_accs; i++)
+                        if (vp->accs[i].kind == ACC_SUMMARY)
+                                vp->summary_acc[vp->n_summaries++] = (uint8_t)i;
+                        else if (!is_list(vp->accs[i].kind))
+                                vp->narrow_direct = false;
                 vp->hot_size = off + 2 * sizeof(uint64_t); /* VList's next, end */
                 off += sizeof(ValueRows);
         } else

@@ -51,8 +51,22 @@ typedef struct ViewPlan {
         uint8_t list_acc[PLAN_MAX_ACCS];
         uint64_t list_mask;
         bool rows_split_at_dedup; /* one of them is a distinct set (ValueRows.split) */
-        bool deferred;            /* window against the newest time: decided after the scan */
-        bool window_now;          /* window against the current time: cutoff known up front */
+        /* Exactly two list accumulators, over int or num columns: a value row is one word,
+         * each input 32 bits (accum.h, narrow rows); narrow_num[slot]: that input is a num,
+         * kept as a scaled int. */
+        bool rows_narrow;
+        bool narrow_num[2];
+        /* rows_narrow with only summaries besides the two lists: accum_add_row's direct
+         * path reads the lists' columns (narrow_col; narrow_zero: a distinct set over a num
+         * column, whose -0.0 is 0) and the summaries (summary_acc, n_summaries) without the
+         * loop over kinds */
+        bool narrow_direct;
+        bool narrow_zero[2];
+        int narrow_col[2];
+        unsigned n_summaries;
+        uint8_t summary_acc[PLAN_MAX_ACCS];
+        bool deferred;   /* window against the newest time: decided after the scan */
+        bool window_now; /* window against the current time: cutoff known up front */
         int64_t now_cutoff;
         bool select;        /* select = …: rows kept as they are (select.h) */
         uint64_t max_bytes; /* select views: rows held at most ([tally] max_snapshot_bytes) */

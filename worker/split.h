@@ -13,6 +13,7 @@
 size_t split_pieces(size_t len, size_t threads, size_t min_piece);
 
 /* Cuts buf[start, end) into at most pieces ranges, each but the last ending after the
- * first LF at or past its nominal share. Writes the boundaries to bounds[0..n] (room for
+ * first LF at or past its nominal share; the shares fall as pieces, pieces - 1, ..., 1, so
+ * threads taking them in order end close together. Writes the boundaries to bounds[0..n] (room for
  * pieces + 1: bounds[0] = start, bounds[n] = end) and returns n, 0 if start == end. */
 size_t split_at_lines(const char *buf, size_t start, size_t end, size_t pieces, size_t *bounds);

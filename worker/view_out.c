@@ -1,6 +1,9 @@
 #include "view_out.h"
 
+#include <inttypes.h>
+
 #include "key.h"
+#include "log.h"
 #include "parallel.h"
 #include "where.h"
 
@@ -273,7 +276,9 @@ int view_out_write(SnapshotWriter *w, ShardSet *set, size_t vi, size_t *ret_rows
         for (size_t i = 0; i < vs->groups.n; i++)
                 if (v->n_group_by == 0 || group_rows(vs->groups.groups[i]->state) > 0)
                         order[n++] = vs->groups.groups[i];
+        uint64_t t0 = now_monotonic_usec();
         qsort(order, n, sizeof(Group *), cmp_group);
+        uint64_t t_sort = now_monotonic_usec();
         if (v->n_having > 0 || v->top_n > 0)
                 return write_selected(w, set, vp, order, n, nc, cols, ret_rows);
 
@@ -282,17 +287,26 @@ int view_out_write(SnapshotWriter *w, ShardSet *set, size_t vi, size_t *ret_rows
                 return -ENOMEM;
         int r = snapshot_writer_begin_view(w, v->name, v->n_group_by, nc, cols, n);
         FinishJob job = {.set = set, .vp = vp, .order = order, .vals = vals};
+        uint64_t t_values = 0, t_rows = 0;
         for (size_t from = 0; from < n && r >= 0; from += FINISH_BLOCK) {
                 job.from = from;
                 job.n = MIN((size_t)FINISH_BLOCK, n - from);
+                uint64_t t = now_monotonic_usec();
                 r = parallel_run(set->n, finish_part, &job);
+                uint64_t t_put = now_monotonic_usec();
+                t_values += t_put - t;
                 for (size_t i = 0; i < job.n && r >= 0; i++)
                         r = put_row(w, v, order[from + i], &vals[i * v->n_aggregates], NULL);
+                t_rows += now_monotonic_usec() - t_put;
         }
         if (r >= 0)
                 r = snapshot_writer_end_view(w);
         if (r < 0)
                 return r;
+        /* the finish phase's parts, for measuring (TALLY_LOG_LEVEL=debug) */
+        log_debug("view %s: sorted %" PRIu64 " ms, values %" PRIu64 " ms, rows %" PRIu64 " ms",
+                  v->name, (t_sort - t0) / USEC_PER_MSEC, t_values / USEC_PER_MSEC,
+                  t_rows / USEC_PER_MSEC);
         *ret_rows = n;
         return 0;
 }

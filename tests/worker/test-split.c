@@ -1,5 +1,5 @@
-/* Splitting a mapped file: pieces end after a LF, cover the range exactly, and a line
- * longer than a share swallows the shares it spans. */
+/* Splitting a mapped file: pieces end after a LF, cover the range exactly, get smaller
+ * towards the end, and a line longer than a share swallows the shares it spans. */
 #include "split.h"
 #include "test.h"
 
@@ -24,7 +24,11 @@ static void test_split_pieces_end_after_a_line_feed_and_cover_the_range(void)
                 CHECK(bounds[k] > bounds[k - 1]);
                 CHECK(buf[bounds[k] - 1] == '\n');
         }
-        CHECK_EQ_INT(bounds[1], 250 + 10 - 250 % 10); /* the LF at 259 */
+        /* shares of 4, 3, 2 and 1 tenths, each to the LF after it: the last pieces, which
+         * decide how far apart the threads end, are the smallest */
+        CHECK_EQ_INT(bounds[1], 410); /* the LF at 409 */
+        CHECK_EQ_INT(bounds[2], 710);
+        CHECK_EQ_INT(bounds[3], 910);
 }
 
 static void test_split_long_line_swallows_the_shares_it_spans(void)
