@@ -36,6 +36,8 @@
  * with the same buffer cost the same, 287-347 us, so the pages stay vmsplice()d from the
  * image). Set only there: single rows keep autotuning's small buffers. */
 #define BIG_SNDBUF (4 * 1024 * 1024)
+/* Body pieces up to this long are prefetched before they are written (prefetch_body). */
+#define PREFETCH_MAX 4096
 
 typedef enum ConnState {
         CONN_READING,
@@ -562,11 +564,25 @@ static bool send_prepared(Conn *c)
         return true;
 }
 
+/* Asks for the cache lines of the small body pieces now, so their misses (a random row
+ * of the snapshot is rarely cached) overlap while the head is built and the syscall
+ * entered, instead of stalling writev's copy one line after the other: _copy_from_iter
+ * was 4.3% of tallyd's samples at bench rows c50 against 1.1% for the floor, which
+ * writes one hot buffer (perf). */
+static void prefetch_body(const Response *r)
+{
+        for (size_t i = 0; i < r->n_pieces; i++)
+                if (r->pieces[i].len <= PREFETCH_MAX)
+                        for (size_t k = 0; k < r->pieces[i].len; k += 64)
+                                __builtin_prefetch(r->pieces[i].p + k);
+}
+
 static bool answer(Conn *c, const RequestHead *h)
 {
         const HttpdOptions *o = c->srv->o;
         c->consumed = h->length;
         o->handle(o->userdata, &h->req, &c->resp);
+        prefetch_body(&c->resp);
         c->close_after = !h->keep_alive || c->resp.close || c->srv->drain_end_usec;
         c->linger = c->resp.close;
         c->count = true;
