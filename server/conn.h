@@ -20,6 +20,20 @@ typedef struct Conn Conn;
 /* At most this many of them idle per transport, for reuse. */
 #define CONN_SPARE_PIPES 16
 
+/* The longest cached header block (a row's is about 210 bytes). */
+#define CONN_HEAD_CACHE 512
+
+/* What a cached header block was built from: the response's header inputs, compared
+ * whole (memcmp; built with its padding zeroed). */
+typedef struct ConnHeadKey {
+        uint64_t served_id; /* Served.id of the response's snapshot */
+        int64_t date_sec;
+        uint64_t generation;
+        const char *content_type, *content_encoding, *etag, *last_modified;
+        int status;
+        bool http10, vary, stale, no_store;
+} ConnHeadKey;
+
 /* What every connection of one transport shares; owned by httpd.c. */
 typedef struct ConnServer {
         const HttpdOptions *o;
@@ -34,6 +48,11 @@ typedef struct ConnServer {
         int64_t date_sec;   /* the second date_line was made for */
         char date_line[48]; /* "Date: <IMF-fixdate>\r\n" */
         size_t date_len;
+        /* The last snapshot response's header block through its Date line, and what it
+         * was made of (conn.c): single rows of one snapshot within one second share it. */
+        ConnHeadKey head_key;
+        size_t head_len; /* 0: none */
+        char head_bytes[CONN_HEAD_CACHE];
         /* Monotonic end of a graceful drain (conn_drain_all()), 0 while serving: every
          * deadline stops there and every answer closes its connection. */
         uint64_t drain_end_usec;

@@ -130,7 +130,7 @@ int prerender_adopt(Served *sv, const Snapshot *s, void *image, size_t image_siz
                     .keys = (const char *)b->base + bv->index.keys.off,
                     .key_off = (uint32_t *)(uintptr_t)(b->base + bv->index.key_offsets),
                 };
-                int r = row_index_tag(sv->arena, &v->index);
+                int r = row_index_probe(sv->arena, &v->index);
                 if (r < 0)
                         return r;
         }

@@ -79,30 +79,29 @@ int row_index_build(Arena *a, const SnapshotView *v, RowIndex *out)
                 if (!dup)
                         out->slots[i] = (uint32_t)row + 1;
         }
-        return row_index_tag(a, out);
+        return row_index_probe(a, out);
 }
 
-static uint8_t tag_of(uint64_t h)
-{
-        return (uint8_t)(1 + (h >> 56) % 255);
-}
-
-int row_index_tag(Arena *a, RowIndex *ix)
+int row_index_probe(Arena *a, RowIndex *ix)
 {
         size_t n = (size_t)ix->mask + 1;
-        uint8_t *tags = arena_alloc0(a, n, 1);
-        if (!tags)
+        RowProbe *probe = arena_alloc0(a, n * sizeof(*probe), _Alignof(RowProbe));
+        if (!probe)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 if (i % 4096 == 0)
                         coop_point();
                 if (ix->slots[i]) {
                         uint32_t o = ix->slots[i] - 1;
-                        const char *k = ix->keys + ix->key_off[o];
-                        tags[i] = tag_of(key_hash(k, ix->key_off[o + 1] - ix->key_off[o]));
+                        uint32_t off = ix->key_off[o], len = ix->key_off[o + 1] - off;
+                        probe[i] =
+                            (RowProbe){.row1 = ix->slots[i],
+                                       .hash = (uint32_t)(key_hash(ix->keys + off, len) >> 32),
+                                       .key_off = off,
+                                       .key_len = len};
                 }
         }
-        ix->tags = tags;
+        ix->probe = probe;
         return 0;
 }
 
@@ -121,16 +120,12 @@ ssize_t row_index_find(const RowIndex *v, const char *const *keys, const size_t 
         }
         uint64_t h = key_hash(blob, len);
         uint32_t i = (uint32_t)h & v->mask;
-        if (v->tags) {
-                uint8_t t = tag_of(h);
-                for (; v->tags[i]; i = (i + 1) & v->mask) {
-                        if (v->tags[i] != t)
-                                continue;
-                        uint32_t o = v->slots[i] - 1;
-                        if (v->key_off[o + 1] - v->key_off[o] == len &&
-                            memcmp(v->keys + v->key_off[o], blob, len) == 0)
-                                return o;
-                }
+        if (v->probe) {
+                uint32_t t = (uint32_t)(h >> 32);
+                for (const RowProbe *p; (p = &v->probe[i])->row1; i = (i + 1) & v->mask)
+                        if (p->hash == t && p->key_len == len &&
+                            memcmp(v->keys + p->key_off, blob, len) == 0)
+                                return p->row1 - 1;
                 return -ENOENT;
         }
         while (v->slots[i]) {

@@ -10,6 +10,14 @@
 #include "arena.h"
 #include "snapshot.h"
 
+/* One slot of the probe table: everything a lookup reads before the key bytes. */
+typedef struct RowProbe {
+        uint32_t row1;    /* slots[i]: row number + 1, 0 for an empty slot */
+        uint32_t hash;    /* the high half of the key's hash */
+        uint32_t key_off; /* the key is keys[key_off..key_off+key_len) */
+        uint32_t key_len;
+} RowProbe;
+
 typedef struct RowIndex {
         size_t n_rows;
         size_t n_keys;
@@ -17,18 +25,18 @@ typedef struct RowIndex {
         uint32_t mask;
         const char *keys;
         uint32_t *key_off;
-        /* One byte per slot, next to slots: 0 empty, else 1..255 from the hash of the key
-         * in the slot, so a probe looks at a key only when its tag matches (NULL: every
-         * key). The random lookups of single rows missed the cache on key_off and keys
-         * for every probe (2.35 at the 0.73 load of 24,000 rows); row_index_find() with
-         * memcmp was 6.5% of tallyd's CPU at bench rows c50 (perf). */
-        uint8_t *tags;
+        /* slots, hashes and key_off merged per slot (NULL: probe slots and key_off), built
+         * at load, so a lookup misses the cache on one probe line and the key's bytes. A
+         * random single row missed on every structure it touched: with a tag byte per slot
+         * (instead of this) row_index_find() and its memcmp were 6.8% of tallyd's CPU at
+         * bench rows c50 (perf, 2 cores); tags, slots and key_off each cost a miss. */
+        RowProbe *probe;
 } RowIndex;
 
 /* Indexes v's rows into *ret, allocating in a; the first row with a key wins. */
 int row_index_build(Arena *a, const SnapshotView *v, RowIndex *ret);
-/* Builds ix->tags in a for an index whose slots and keys are set (a prerendered index
+/* Builds ix->probe in a for an index whose slots and keys are set (a prerendered index
  * from a snapshot file, after its validation); 0 or -ENOMEM. row_index_build() calls it. */
-int row_index_tag(Arena *a, RowIndex *ix);
+int row_index_probe(Arena *a, RowIndex *ix);
 /* Row number whose key cells spell keys[0..n) (already percent-decoded), or -ENOENT. */
 ssize_t row_index_find(const RowIndex *ix, const char *const *keys, const size_t *lens, size_t n);

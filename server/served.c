@@ -139,7 +139,9 @@ static int served_alloc(const Snapshot *s, size_t max_maps, Served **ret)
 
 static void served_finish(Served *sv, uint64_t t0)
 {
+        static atomic_ullong last_id;
         atomic_init(&sv->refs, 1);
+        sv->id = atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
         sv->prepare_usec = now_monotonic_usec() - t0;
         live++;
 }

@@ -73,6 +73,9 @@ typedef struct Served {
         /* the arena and maps while views render on several threads (served_run) */
         pthread_mutex_t lock;
         atomic_uint refs;
+        /* Unique in the process, never reused (unlike the address once freed): what a
+         * cache of bytes derived from this snapshot (conn.c's header block) is keyed by. */
+        uint64_t id;
         uint64_t generation;
         int64_t created_usec;
         uint64_t file_bytes;

@@ -66,21 +66,27 @@ static void test_numbers_are_keyed_by_their_shortest_text(void)
         CHECK_EQ_INT(find(&ix.by_id, "042", NULL), -ENOENT);
 }
 
-/* The tags only skip keys that cannot match: with and without them, every row's own key
- * finds the row (the first of equal keys) and keys next to them find nothing. */
-static void test_tags_agree_with_the_plain_probe(void)
+/* The probe table is the slots, hashes and key offsets merged: with and without it,
+ * every row's own key finds the row (the first of equal keys) and keys next to them find
+ * nothing. */
+static void test_probe_agrees_with_the_plain_probe(void)
 {
         _cleanup_(indexed_done) Indexed ix = {0};
         CHECK(indexed(&ix) == 0);
-        CHECK(ix.sales.tags != NULL);
+        CHECK(ix.sales.probe != NULL);
         RowIndex plain = ix.sales;
-        plain.tags = NULL;
-        size_t tagged_slots = 0;
+        plain.probe = NULL;
+        size_t used_slots = 0;
         for (size_t i = 0; i <= ix.sales.mask; i++) {
-                CHECK_EQ_INT(ix.sales.tags[i] != 0, ix.sales.slots[i] != 0);
-                tagged_slots += ix.sales.tags[i] != 0;
+                const RowProbe *p = &ix.sales.probe[i];
+                CHECK_EQ_INT(p->row1, ix.sales.slots[i]);
+                if (!p->row1)
+                        continue;
+                CHECK_EQ_INT(p->key_off, ix.sales.key_off[p->row1 - 1]);
+                CHECK_EQ_INT(p->key_len, ix.sales.key_off[p->row1] - p->key_off);
+                used_slots++;
         }
-        CHECK(tagged_slots > 0);
+        CHECK(used_slots > 0);
         const SnapshotView *v = &ix.snapshot->views[0];
         for (size_t r = 0; r < v->n_rows; r++) {
                 const Value *row = snapshot_view_row(v, r);
@@ -99,4 +105,4 @@ static void test_tags_agree_with_the_plain_probe(void)
 TEST_MAIN(TEST_CASE(test_rows_are_found_by_key_text),
           TEST_CASE(test_key_boundaries_are_not_blurred), TEST_CASE(test_wrong_arity_finds_nothing),
           TEST_CASE(test_numbers_are_keyed_by_their_shortest_text),
-          TEST_CASE(test_tags_agree_with_the_plain_probe))
+          TEST_CASE(test_probe_agrees_with_the_plain_probe))
