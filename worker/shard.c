@@ -19,6 +19,8 @@ const char *bad_reason_to_string(BadReason r)
         return (unsigned)r < _BAD_REASON_MAX ? names[r] : "bad row";
 }
 
+static bool defer_packable(const ViewPlan *vp);
+
 int shard_init(Shard *s, const SourcePlan *plan)
 {
         *s = (Shard){.plan = plan};
@@ -38,6 +40,7 @@ int shard_init(Shard *s, const SourcePlan *plan)
                 return -ENOMEM;
         for (size_t i = 0; i < plan->n_views; i++) {
                 s->views[i].plan = &plan->views[i];
+                s->views[i].deferred_wide = !defer_packable(&plan->views[i]);
                 r = group_table_init(&s->views[i].groups, s->bump, plan->views[i].state_size,
                                      plan->views[i].hot_size);
                 if (r < 0)
@@ -108,22 +111,113 @@ static inline int64_t window_start(int64_t t, uint64_t window)
 
 /* A held-back row: its group's state pointer (48 bits) with the missing mask in the top
  * 16 bits when the view has at most 16 accumulators (else the mask in a word of its own),
- * the time, then the inputs: 40 bytes a row for Q2's three accumulators instead of 48. */
-#define DEFER_PTR_BITS 48
+ * the time, then the inputs: 40 bytes a row for Q2's three accumulators instead of 48.
+ * Packed (the view shard's !deferred_wide), the inputs go as 32 bits each, two to a word
+ * (accum.h, narrow_encode: exact or refused), while every one held fits; the first that
+ * does not widens the view shard's whole array once (defer_widen), so the replay sees the
+ * same input words whatever the data. Q2 at 10M rows, whose held rows are nearly all of
+ * its peak: 32 instead of 40 bytes a row, peak RSS 253 -> 214 MiB (docs/performance.md, 2e). */
+#define DEFER_PTR_BITS        48
+#define DEFER_PACKED_WORDS(n) ((n + 1) / 2)
 static inline bool defer_narrow(const ViewPlan *vp)
 {
         return vp->n_accs <= 64 - DEFER_PTR_BITS;
 }
-static inline size_t defer_words(const ViewPlan *vp)
+
+/* Whether accumulator acc's input packs as a num (else as an int): a sketch's input is a
+ * double whatever its column. */
+static inline bool defer_num(const Acc *acc)
 {
+        return acc->kind == ACC_SKETCH || acc->type == VALUE_NUM;
+}
+
+/* Whether vp's held rows start packed: the mask shares word 0, packing saves a word, and
+ * every input is a number's (an interned string's address or a hash would never fit). */
+static bool defer_packable(const ViewPlan *vp)
+{
+        if (!vp->deferred || !defer_narrow(vp) || vp->n_accs < 2)
+                return false;
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                const Acc *acc = &vp->accs[a];
+                if (acc->kind == ACC_HLL || (acc->type != VALUE_INT && acc->type != VALUE_NUM))
+                        return false;
+        }
+        return true;
+}
+
+static inline size_t defer_words(const ViewShard *vs)
+{
+        const ViewPlan *vp = vs->plan;
+        if (!vs->deferred_wide)
+                return 2 + DEFER_PACKED_WORDS(vp->n_accs);
         return (defer_narrow(vp) ? 2 : 3) + vp->n_accs;
+}
+
+/* The time's word; the inputs follow it. */
+static inline size_t defer_time_word(const ViewPlan *vp)
+{
+        return defer_narrow(vp) ? 1 : 2;
+}
+
+/* vp's input words in[] (a missing one's is 0) as packed words into out[], or false. */
+static bool defer_pack(const ViewPlan *vp, const uint64_t *in, uint64_t missing, uint64_t *out)
+{
+        for (size_t w = 0; w < DEFER_PACKED_WORDS(vp->n_accs); w++)
+                out[w] = 0;
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                uint32_t u = 0;
+                if (!(missing >> a & 1) && !narrow_encode(defer_num(&vp->accs[a]), in[a], &u))
+                        return false;
+                out[a / 2] |= (uint64_t)u << (32 * (a & 1));
+        }
+        return true;
+}
+
+/* The input words defer_pack took (0 for a missing one, as accum_prepare_inputs gives). */
+static void defer_unpack(const ViewPlan *vp, const uint64_t *words, uint64_t *in)
+{
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                int64_t m = (int32_t)(uint32_t)(words[a / 2] >> (32 * (a & 1)));
+                in[a] = defer_num(&vp->accs[a]) ? dbits(narrow_num_value(m)) : (uint64_t)m;
+        }
+}
+
+/* Converts the held packed rows to full words in place, for good. */
+static int defer_widen(ViewShard *vs)
+{
+        const ViewPlan *vp = vs->plan;
+        size_t pw = defer_words(vs), ww = (defer_narrow(vp) ? 2 : 3) + vp->n_accs;
+        if (vs->cap_deferred) {
+                uint64_t *p = realloc(vs->deferred, vs->cap_deferred * ww * 8);
+                if (!p)
+                        return -ENOMEM;
+                vs->deferred = p;
+        }
+        /* from the last back: wide record i starts at or past packed record i, and the packed
+         * records before i all lie below it */
+        for (size_t i = vs->n_deferred; i-- > 0;) {
+                uint64_t rec[2 + DEFER_PACKED_WORDS(PLAN_MAX_ACCS)];
+                memcpy(rec, vs->deferred + i * pw, pw * 8);
+                uint64_t *w = vs->deferred + i * ww;
+                w[0] = rec[0];
+                w[1] = rec[1];
+                defer_unpack(vp, rec + 2, w + 2);
+        }
+        vs->deferred_wide = true;
+        return 0;
 }
 
 static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_t *in,
                  uint64_t missing)
 {
         const ViewPlan *vp = vs->plan;
-        size_t words = defer_words(vp), tw = words - vp->n_accs - 1; /* the time's word */
+        uint64_t packed[DEFER_PACKED_WORDS(PLAN_MAX_ACCS)];
+        if (!vs->deferred_wide && !defer_pack(vp, in, missing, packed)) {
+                int r = defer_widen(vs);
+                if (r < 0)
+                        return r;
+        }
+        size_t words = defer_words(vs), tw = defer_time_word(vp);
         if (vs->n_deferred == vs->cap_deferred) {
                 /* drop what the newest time seen so far already rules out, then grow */
                 int64_t cutoff =
@@ -154,7 +248,10 @@ static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_
         else
                 rec[1] = missing;
         rec[tw] = (uint64_t)ts;
-        memcpy(rec + tw + 1, in, vp->n_accs * 8);
+        if (vs->deferred_wide)
+                memcpy(rec + tw + 1, in, vp->n_accs * 8);
+        else
+                memcpy(rec + tw + 1, packed, DEFER_PACKED_WORDS(vp->n_accs) * 8);
         return 0;
 }
 
@@ -360,8 +457,8 @@ int shard_apply_deferred(Shard *s, const int64_t *newest)
                         continue;
                 }
                 int64_t cutoff = window_start(newest[vp->cfg->window_column], vp->cfg->window_usec);
-                size_t words = defer_words(vp), tw = words - vp->n_accs - 1;
-                bool narrow = defer_narrow(vp);
+                size_t words = defer_words(vs), tw = defer_time_word(vp);
+                bool narrow = defer_narrow(vp), packed = !vs->deferred_wide;
                 const uint64_t ptr_mask = (UINT64_C(1) << DEFER_PTR_BITS) - 1;
                 for (size_t i = 0; i < vs->n_deferred; i++) {
                         const uint64_t *rec = vs->deferred + i * words;
@@ -369,7 +466,11 @@ int shard_apply_deferred(Shard *s, const int64_t *newest)
                                 continue;
                         void *state = (void *)(uintptr_t)(rec[0] & (narrow ? ptr_mask : ~0ull));
                         uint64_t missing = narrow ? rec[0] >> DEFER_PTR_BITS : rec[1];
-                        int r = accum_update(&s->store, vp, state, rec + tw + 1, missing);
+                        uint64_t in[PLAN_MAX_ACCS];
+                        if (packed)
+                                defer_unpack(vp, rec + tw + 1, in);
+                        int r =
+                            accum_update(&s->store, vp, state, packed ? in : rec + tw + 1, missing);
                         if (r < 0)
                                 return r;
                 }
