@@ -20,6 +20,7 @@ const char *bad_reason_to_string(BadReason r)
 }
 
 static bool defer_packable(const ViewPlan *vp);
+static uint16_t defer_nums(const ViewPlan *vp);
 
 int shard_init(Shard *s, const SourcePlan *plan)
 {
@@ -41,6 +42,7 @@ int shard_init(Shard *s, const SourcePlan *plan)
         for (size_t i = 0; i < plan->n_views; i++) {
                 s->views[i].plan = &plan->views[i];
                 s->views[i].deferred_wide = !defer_packable(&plan->views[i]);
+                s->views[i].deferred_nums = defer_nums(&plan->views[i]);
                 r = group_table_init(&s->views[i].groups, s->bump, plan->views[i].state_size,
                                      plan->views[i].hot_size);
                 if (r < 0)
@@ -124,11 +126,15 @@ static inline bool defer_narrow(const ViewPlan *vp)
         return vp->n_accs <= 64 - DEFER_PTR_BITS;
 }
 
-/* Whether accumulator acc's input packs as a num (else as an int): a sketch's input is a
- * double whatever its column. */
-static inline bool defer_num(const Acc *acc)
+/* A bit per accumulator of vp (of the first 16) whose input packs as a num (else as an
+ * int): a sketch's input is a double whatever its column. */
+static uint16_t defer_nums(const ViewPlan *vp)
 {
-        return acc->kind == ACC_SKETCH || acc->type == VALUE_NUM;
+        uint16_t nums = 0;
+        for (size_t a = 0; a < MIN(vp->n_accs, (size_t)16); a++)
+                if (vp->accs[a].kind == ACC_SKETCH || vp->accs[a].type == VALUE_NUM)
+                        nums |= (uint16_t)(1u << a);
+        return nums;
 }
 
 /* Whether vp's held rows start packed: the mask shares word 0, packing saves a word, and
@@ -159,26 +165,31 @@ static inline size_t defer_time_word(const ViewPlan *vp)
         return defer_narrow(vp) ? 1 : 2;
 }
 
-/* vp's input words in[] (a missing one's is 0) as packed words into out[], or false. */
-static bool defer_pack(const ViewPlan *vp, const uint64_t *in, uint64_t missing, uint64_t *out)
+/* The input words in[] (a missing one's is 0) as packed words into out[], or false. */
+static inline bool defer_pack(const ViewShard *vs, const uint64_t *in, uint64_t missing,
+                              uint64_t *out)
 {
-        for (size_t w = 0; w < DEFER_PACKED_WORDS(vp->n_accs); w++)
-                out[w] = 0;
-        for (size_t a = 0; a < vp->n_accs; a++) {
-                uint32_t u = 0;
-                if (!(missing >> a & 1) && !narrow_encode(defer_num(&vp->accs[a]), in[a], &u))
+        size_t n = vs->plan->n_accs;
+        unsigned nums = vs->deferred_nums;
+        for (size_t a = 0; a < n; a += 2) {
+                uint32_t lo = 0, hi = 0;
+                if (!(missing >> a & 1) && !narrow_encode(nums >> a & 1, in[a], &lo))
                         return false;
-                out[a / 2] |= (uint64_t)u << (32 * (a & 1));
+                if (a + 1 < n && !(missing >> (a + 1) & 1) &&
+                    !narrow_encode(nums >> (a + 1) & 1, in[a + 1], &hi))
+                        return false;
+                out[a / 2] = lo | (uint64_t)hi << 32;
         }
         return true;
 }
 
 /* The input words defer_pack took (0 for a missing one, as accum_prepare_inputs gives). */
-static void defer_unpack(const ViewPlan *vp, const uint64_t *words, uint64_t *in)
+static inline void defer_unpack(const ViewShard *vs, const uint64_t *words, uint64_t *in)
 {
-        for (size_t a = 0; a < vp->n_accs; a++) {
+        unsigned nums = vs->deferred_nums;
+        for (size_t a = 0; a < vs->plan->n_accs; a++) {
                 int64_t m = (int32_t)(uint32_t)(words[a / 2] >> (32 * (a & 1)));
-                in[a] = defer_num(&vp->accs[a]) ? dbits(narrow_num_value(m)) : (uint64_t)m;
+                in[a] = nums >> a & 1 ? dbits(narrow_num_value(m)) : (uint64_t)m;
         }
 }
 
@@ -201,7 +212,7 @@ static int defer_widen(ViewShard *vs)
                 uint64_t *w = vs->deferred + i * ww;
                 w[0] = rec[0];
                 w[1] = rec[1];
-                defer_unpack(vp, rec + 2, w + 2);
+                defer_unpack(vs, rec + 2, w + 2);
         }
         vs->deferred_wide = true;
         return 0;
@@ -211,12 +222,6 @@ static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_
                  uint64_t missing)
 {
         const ViewPlan *vp = vs->plan;
-        uint64_t packed[DEFER_PACKED_WORDS(PLAN_MAX_ACCS)];
-        if (!vs->deferred_wide && !defer_pack(vp, in, missing, packed)) {
-                int r = defer_widen(vs);
-                if (r < 0)
-                        return r;
-        }
         size_t words = defer_words(vs), tw = defer_time_word(vp);
         if (vs->n_deferred == vs->cap_deferred) {
                 /* drop what the newest time seen so far already rules out, then grow */
@@ -241,7 +246,16 @@ static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_
                         vs->cap_deferred = cap;
                 }
         }
-        uint64_t *rec = vs->deferred + vs->n_deferred++ * words;
+        uint64_t *rec = vs->deferred + vs->n_deferred * words;
+        /* packed straight into the free record; one that does not fit widens the rest */
+        if (!vs->deferred_wide && !defer_pack(vs, in, missing, rec + tw + 1)) {
+                int r = defer_widen(vs);
+                if (r < 0)
+                        return r;
+                words = defer_words(vs);
+                rec = vs->deferred + vs->n_deferred * words;
+        }
+        vs->n_deferred++;
         rec[0] = (uint64_t)(uintptr_t)state;
         if (defer_narrow(vp))
                 rec[0] |= missing << DEFER_PTR_BITS;
@@ -250,8 +264,6 @@ static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_
         rec[tw] = (uint64_t)ts;
         if (vs->deferred_wide)
                 memcpy(rec + tw + 1, in, vp->n_accs * 8);
-        else
-                memcpy(rec + tw + 1, packed, DEFER_PACKED_WORDS(vp->n_accs) * 8);
         return 0;
 }
 
@@ -468,7 +480,7 @@ int shard_apply_deferred(Shard *s, const int64_t *newest)
                         uint64_t missing = narrow ? rec[0] >> DEFER_PTR_BITS : rec[1];
                         uint64_t in[PLAN_MAX_ACCS];
                         if (packed)
-                                defer_unpack(vp, rec + tw + 1, in);
+                                defer_unpack(vs, rec + tw + 1, in);
                         int r =
                             accum_update(&s->store, vp, state, packed ? in : rec + tw + 1, missing);
                         if (r < 0)

@@ -28,7 +28,8 @@ typedef struct ViewShard {
         FastIndex fast;     /* packed keys -> state, in front of groups */
         uint64_t *deferred; /* held-back rows: state and missing mask, time, inputs (shard.c) */
         size_t n_deferred, cap_deferred; /* in records */
-        bool deferred_wide;              /* held rows in full words (shard.c, defer_packed) */
+        bool deferred_wide;              /* held rows in full words (shard.c, defer) */
+        uint16_t deferred_nums;          /* packed: a bit per input packed as a num */
         struct SelectRows *select;       /* select views (select.h) instead of groups */
 } ViewShard;
 
