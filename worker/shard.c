@@ -166,10 +166,9 @@ static inline size_t defer_time_word(const ViewPlan *vp)
 }
 
 /* The input words in[] (a missing one's is 0) as packed words into out[], or false. */
-static inline bool defer_pack(const ViewShard *vs, const uint64_t *in, uint64_t missing,
-                              uint64_t *out)
+static inline __attribute__((always_inline)) bool
+defer_pack_n(const ViewShard *vs, const uint64_t *in, uint64_t missing, uint64_t *out, size_t n)
 {
-        size_t n = vs->plan->n_accs;
         unsigned nums = vs->deferred_nums;
         for (size_t a = 0; a < n; a += 2) {
                 uint32_t lo = 0, hi = 0;
@@ -184,12 +183,36 @@ static inline bool defer_pack(const ViewShard *vs, const uint64_t *in, uint64_t 
 }
 
 /* The input words defer_pack took (0 for a missing one, as accum_prepare_inputs gives). */
-static inline void defer_unpack(const ViewShard *vs, const uint64_t *words, uint64_t *in)
+static inline __attribute__((always_inline)) void
+defer_unpack_n(const ViewShard *vs, const uint64_t *words, uint64_t *in, size_t n)
 {
         unsigned nums = vs->deferred_nums;
-        for (size_t a = 0; a < vs->plan->n_accs; a++) {
+        for (size_t a = 0; a < n; a++) {
                 int64_t m = (int32_t)(uint32_t)(words[a / 2] >> (32 * (a & 1)));
                 in[a] = nums >> a & 1 ? dbits(narrow_num_value(m)) : (uint64_t)m;
+        }
+}
+
+/* With the common counts constant, so the loops unroll: Q2 2M 2,669.1 -> 2,630.5 M
+ * instructions (2,555.3 with full words). */
+static inline bool defer_pack(const ViewShard *vs, const uint64_t *in, uint64_t missing,
+                              uint64_t *out)
+{
+        switch (vs->plan->n_accs) {
+        case 2: return defer_pack_n(vs, in, missing, out, 2);
+        case 3: return defer_pack_n(vs, in, missing, out, 3);
+        case 4: return defer_pack_n(vs, in, missing, out, 4);
+        default: return defer_pack_n(vs, in, missing, out, vs->plan->n_accs);
+        }
+}
+
+static inline void defer_unpack(const ViewShard *vs, const uint64_t *words, uint64_t *in)
+{
+        switch (vs->plan->n_accs) {
+        case 2: defer_unpack_n(vs, words, in, 2); break;
+        case 3: defer_unpack_n(vs, words, in, 3); break;
+        case 4: defer_unpack_n(vs, words, in, 4); break;
+        default: defer_unpack_n(vs, words, in, vs->plan->n_accs); break;
         }
 }
 

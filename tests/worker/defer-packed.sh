@@ -6,7 +6,7 @@
 # independent computation, whether every value fits or the first that does not (an int
 # past 2^31, a num with 4 digits after the point, a -0.0 for a summary) arrives after
 # thousands of packed rows were held (past the array's first growth and pruning), with
-# missing values, across two threads and 4 KiB tasks (several held arrays, some widened).
+# missing values, for 2 to 5 accumulators, across two threads and 4 KiB tasks (several held arrays, some widened).
 source "$TALLY_SOURCE_ROOT/tests/lib.sh"
 SNAPDUMP="$TALLY_BUILD_ROOT/tests/worker/snapdump"
 
@@ -58,11 +58,26 @@ source = s
 group_by = g
 window = ts 24h
 aggregates = count, sum(amount), min(amount), max(amount), p95(lat), distinct(uid), sum(uid)
+[view.p2]
+source = s
+group_by = g
+window = ts 24h
+aggregates = min(amount), distinct(uid)
+[view.p3]
+source = s
+group_by = g
+window = ts 24h
+aggregates = count, sum(amount), p95(lat), distinct(uid)
+[view.p5]
+source = s
+group_by = g
+window = ts 24h
+aggregates = count, sum(amount), max(amount), p95(lat), distinct(uid), sum(uid), distinct(amount)
 [view.wide]
 source = s
 group_by = g
 window = ts 24h
-aggregates = count, sum(amount), min(amount), max(amount), p95(lat), distinct(uid), sum(uid), distinct(g)
+aggregates = count, sum(amount), min(amount), max(amount), p95(lat), distinct(uid), sum(uid), distinct(amount), distinct(g)
 CONF
         "$TALLY_WORKER" --config "$T/c.conf" 2>"$T/log" || { cat "$T/log" >&2; fail "$1: worker failed"; }
         "$SNAPDUMP" "$(ls "$T/snap"/snapshot-*.msgpack | tail -1)" >"$T/dump" || fail "$1: snapdump"
@@ -93,7 +108,7 @@ for g, rs in G.items():
     # sum(amount) is checked against the wide view only (the order of a float sum)
     want[g] = {"count": str(len(rs)), "min(amount)": f(min(am)), "max(amount)": f(max(am)),
                "p95(lat)": f(q(lat, 0.95)), "distinct(uid)": str(len(set(uid))),
-               "sum(uid)": str(sum(uid)), "sum(amount)": None}
+               "sum(uid)": str(sum(uid)), "distinct(amount)": str(len(set(am))), "sum(amount)": None}
 got = {}
 for line in open(sys.argv[2]):
     if line.startswith("#"):
@@ -101,14 +116,22 @@ for line in open(sys.argv[2]):
     c = line.rstrip("\n").split("\t")
     got[(c[0], dict(x.split("=", 1) for x in c[1:])["g"])] = dict(x.split("=", 1) for x in c[1:])
 bad = 0
-if len(got) != 2 * len(want):
-    print(f"{len(got)} rows, want {2 * len(want)}")
+views = ("packed", "p2", "p3", "p5")
+if len(got) != (len(views) + 1) * len(want):
+    print(f"{len(got)} rows, want {(len(views) + 1) * len(want)}")
     bad += 1
-for g, cells in want.items():
-    p, w = got.get(("packed", g), {}), got.get(("wide", g), {})
-    for k, v in cells.items():
-        if p.get(k) != w.get(k) or p.get(k) is None or (v is not None and p.get(k) != v):
-            print(f"{g} {k}: packed {p.get(k)}, wide {w.get(k)}, want {v}")
+for view in views:
+    for g, cells in want.items():
+        p, w = got.get((view, g), {}), got.get(("wide", g), {})
+        for k in p:
+            if k == "g":
+                continue
+            v = cells[k]
+            if p[k] != w.get(k) or (v is not None and p[k] != v):
+                print(f"{view} {g} {k}: packed {p[k]}, wide {w.get(k)}, want {v}")
+                bad += 1
+        if len(p) < 3:
+            print(f"{view} {g}: missing")
             bad += 1
 sys.exit(1 if bad else 0)
 PY
