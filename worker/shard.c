@@ -118,7 +118,7 @@ static inline int64_t window_start(int64_t t, uint64_t window)
  * (accum.h, narrow_encode: exact or refused), while every one held fits; the first that
  * does not widens the view shard's whole array once (defer_widen), so the replay sees the
  * same input words whatever the data. Q2 at 10M rows, whose held rows are nearly all of
- * its peak: 32 instead of 40 bytes a row, peak RSS 253 -> 214 MiB (docs/performance.md, 2e). */
+ * its peak: 32 instead of 40 bytes a row, peak RSS 247 -> 214 MiB (docs/performance.md, 2e). */
 #define DEFER_PTR_BITS        48
 #define DEFER_PACKED_WORDS(n) ((n + 1) / 2)
 static inline bool defer_narrow(const ViewPlan *vp)

@@ -6,7 +6,8 @@
 # independent computation, whether every value fits or the first that does not (an int
 # past 2^31, a num with 4 digits after the point, a -0.0 for a summary) arrives after
 # thousands of packed rows were held (past the array's first growth and pruning), with
-# missing values, for 2 to 5 accumulators, across two threads and 4 KiB tasks (several held arrays, some widened).
+# missing values, for 2 to 5 accumulators, across two threads and 4 KiB tasks (several
+# held arrays, some widened). It fails if the widening converts a held row wrongly.
 source "$TALLY_SOURCE_ROOT/tests/lib.sh"
 SNAPDUMP="$TALLY_BUILD_ROOT/tests/worker/snapdump"
 
@@ -79,7 +80,8 @@ group_by = g
 window = ts 24h
 aggregates = count, sum(amount), min(amount), max(amount), p95(lat), distinct(uid), sum(uid), distinct(amount), distinct(g)
 CONF
-        "$TALLY_WORKER" --config "$T/c.conf" 2>"$T/log" || { cat "$T/log" >&2; fail "$1: worker failed"; }
+        "$TALLY_WORKER" --config "$T/c.conf" 2>"$T/log" ||
+                { cat "$T/log" >&2; fail "$1: worker failed"; }
         "$SNAPDUMP" "$(ls "$T/snap"/snapshot-*.msgpack | tail -1)" >"$T/dump" || fail "$1: snapdump"
         python3 - "$T/in.csv" "$T/dump" <<'PY' || fail "$1: packed rows differ"
 import csv, datetime, math, sys
@@ -92,7 +94,8 @@ def q(v, p):
     return v[lo] + (pos - lo) * (v[lo + 1] - v[lo])
 def usec(s):
     d = datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
-    return (d - datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)) // datetime.timedelta(microseconds=1)
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    return (d - epoch) // datetime.timedelta(microseconds=1)
 rows = list(csv.DictReader(open(sys.argv[1])))
 cut = max(usec(r["ts"]) for r in rows) - 24 * 3600 * 10**6
 G = {}
@@ -108,7 +111,8 @@ for g, rs in G.items():
     # sum(amount) is checked against the wide view only (the order of a float sum)
     want[g] = {"count": str(len(rs)), "min(amount)": f(min(am)), "max(amount)": f(max(am)),
                "p95(lat)": f(q(lat, 0.95)), "distinct(uid)": str(len(set(uid))),
-               "sum(uid)": str(sum(uid)), "distinct(amount)": str(len(set(am))), "sum(amount)": None}
+               "sum(uid)": str(sum(uid)), "distinct(amount)": str(len(set(am))),
+               "sum(amount)": None}
 got = {}
 for line in open(sys.argv[2]):
     if line.startswith("#"):
