@@ -114,13 +114,17 @@ static inline int64_t window_start(int64_t t, uint64_t window)
 /* A held-back row: its group's state pointer (48 bits) with the missing mask in the top
  * 16 bits when the view has at most 16 accumulators (else the mask in a word of its own),
  * the time, then the inputs: 40 bytes a row for Q2's three accumulators instead of 48.
- * Packed (the view shard's !deferred_wide), the inputs go as 32 bits each, two to a word
- * (accum.h, narrow_encode: exact or refused), while every one held fits; the first that
- * does not widens the view shard's whole array once (defer_widen), so the replay sees the
- * same input words whatever the data. Q2 at 10M rows, whose held rows are nearly all of
- * its peak: 32 instead of 40 bytes a row, peak RSS 247 -> 214 MiB (docs/performance.md, 2e). */
+ * Packed (the view shard's !deferred_wide), the time and the inputs after word 0 go as 32
+ * bits each, two to a word: the time as whole milliseconds from the shard's first held
+ * time (deferred_base), the inputs as accum.h's narrow_encode has them (exact or refused),
+ * while every one held fits; the first that does not widens the view shard's whole array
+ * once (defer_widen), so the replay sees the same times and input words whatever the data.
+ * Q2 at 10M rows, whose held rows are nearly all of its peak: 24 instead of 40 bytes a
+ * row, peak RSS 247 -> 214 MiB with only the inputs packed (32 bytes), QTIME with the time
+ * too (docs/performance.md, 2e). */
 #define DEFER_PTR_BITS        48
-#define DEFER_PACKED_WORDS(n) ((n + 1) / 2)
+#define DEFER_PACKED_WORDS(n) ((n + 2) / 2) /* after word 0: the time and n inputs */
+#define DEFER_TIME_UNIT       1000          /* usec: a packed time is whole milliseconds */
 static inline bool defer_narrow(const ViewPlan *vp)
 {
         return vp->n_accs <= 64 - DEFER_PTR_BITS;
@@ -137,11 +141,11 @@ static uint16_t defer_nums(const ViewPlan *vp)
         return nums;
 }
 
-/* Whether vp's held rows start packed: the mask shares word 0, packing saves a word, and
- * every input is a number's (an interned string's address or a hash would never fit). */
+/* Whether vp's held rows start packed: the mask shares word 0 and every input is a
+ * number's (an interned string's address or a hash would never fit). */
 static bool defer_packable(const ViewPlan *vp)
 {
-        if (!vp->deferred || !defer_narrow(vp) || vp->n_accs < 2)
+        if (!vp->deferred || !defer_narrow(vp))
                 return false;
         for (size_t a = 0; a < vp->n_accs; a++) {
                 const Acc *acc = &vp->accs[a];
@@ -155,30 +159,45 @@ static inline size_t defer_words(const ViewShard *vs)
 {
         const ViewPlan *vp = vs->plan;
         if (!vs->deferred_wide)
-                return 2 + DEFER_PACKED_WORDS(vp->n_accs);
+                return 1 + DEFER_PACKED_WORDS(vp->n_accs);
         return (defer_narrow(vp) ? 2 : 3) + vp->n_accs;
 }
 
-/* The time's word; the inputs follow it. */
+/* The full-word layout's time word; the inputs follow it. */
 static inline size_t defer_time_word(const ViewPlan *vp)
 {
         return defer_narrow(vp) ? 1 : 2;
 }
 
-/* The input words in[] (a missing one's is 0) as packed words into out[], or false. */
-static inline __attribute__((always_inline)) bool
-defer_pack_n(const ViewShard *vs, const uint64_t *in, uint64_t missing, uint64_t *out, size_t n)
+/* The time of held record rec. */
+static inline int64_t defer_time(const ViewShard *vs, const uint64_t *rec)
 {
+        if (vs->deferred_wide)
+                return (int64_t)rec[defer_time_word(vs->plan)];
+        return vs->deferred_base + (int64_t)(int32_t)(uint32_t)rec[1] * DEFER_TIME_UNIT;
+}
+
+/* The time ts and the input words in[] (a missing one's is 0) as packed words into out[]
+ * (slot 0 the time, slot a + 1 input a; slot 2j the low half of word j), or false. */
+static inline __attribute__((always_inline)) bool defer_pack_n(const ViewShard *vs, int64_t ts,
+                                                               const uint64_t *in, uint64_t missing,
+                                                               uint64_t *out, size_t n)
+{
+        uint32_t slot[2 + 16];
+        int64_t d;
+        if (__builtin_sub_overflow(ts, vs->deferred_base, &d) || d % DEFER_TIME_UNIT != 0 ||
+            d / DEFER_TIME_UNIT != (int32_t)(d / DEFER_TIME_UNIT))
+                return false;
+        slot[0] = (uint32_t)(int32_t)(d / DEFER_TIME_UNIT);
         unsigned nums = vs->deferred_nums;
-        for (size_t a = 0; a < n; a += 2) {
-                uint32_t lo = 0, hi = 0;
-                if (!(missing >> a & 1) && !narrow_encode(nums >> a & 1, in[a], &lo))
+        for (size_t a = 0; a < n; a++) {
+                slot[a + 1] = 0;
+                if (!(missing >> a & 1) && !narrow_encode(nums >> a & 1, in[a], &slot[a + 1]))
                         return false;
-                if (a + 1 < n && !(missing >> (a + 1) & 1) &&
-                    !narrow_encode(nums >> (a + 1) & 1, in[a + 1], &hi))
-                        return false;
-                out[a / 2] = lo | (uint64_t)hi << 32;
         }
+        slot[n + 1] = 0;
+        for (size_t w = 0; w < DEFER_PACKED_WORDS(n); w++)
+                out[w] = slot[2 * w] | (uint64_t)slot[2 * w + 1] << 32;
         return true;
 }
 
@@ -188,27 +207,30 @@ defer_unpack_n(const ViewShard *vs, const uint64_t *words, uint64_t *in, size_t 
 {
         unsigned nums = vs->deferred_nums;
         for (size_t a = 0; a < n; a++) {
-                int64_t m = (int32_t)(uint32_t)(words[a / 2] >> (32 * (a & 1)));
+                size_t k = a + 1;
+                int64_t m = (int32_t)(uint32_t)(words[k / 2] >> (32 * (k & 1)));
                 in[a] = nums >> a & 1 ? dbits(narrow_num_value(m)) : (uint64_t)m;
         }
 }
 
 /* With the common counts constant, so the loops unroll: Q2 2M 2,669.1 -> 2,630.5 M
  * instructions (2,555.3 with full words). */
-static inline bool defer_pack(const ViewShard *vs, const uint64_t *in, uint64_t missing,
+static inline bool defer_pack(const ViewShard *vs, int64_t ts, const uint64_t *in, uint64_t missing,
                               uint64_t *out)
 {
         switch (vs->plan->n_accs) {
-        case 2: return defer_pack_n(vs, in, missing, out, 2);
-        case 3: return defer_pack_n(vs, in, missing, out, 3);
-        case 4: return defer_pack_n(vs, in, missing, out, 4);
-        default: return defer_pack_n(vs, in, missing, out, vs->plan->n_accs);
+        case 1: return defer_pack_n(vs, ts, in, missing, out, 1);
+        case 2: return defer_pack_n(vs, ts, in, missing, out, 2);
+        case 3: return defer_pack_n(vs, ts, in, missing, out, 3);
+        case 4: return defer_pack_n(vs, ts, in, missing, out, 4);
+        default: return defer_pack_n(vs, ts, in, missing, out, vs->plan->n_accs);
         }
 }
 
 static inline void defer_unpack(const ViewShard *vs, const uint64_t *words, uint64_t *in)
 {
         switch (vs->plan->n_accs) {
+        case 1: defer_unpack_n(vs, words, in, 1); break;
         case 2: defer_unpack_n(vs, words, in, 2); break;
         case 3: defer_unpack_n(vs, words, in, 3); break;
         case 4: defer_unpack_n(vs, words, in, 4); break;
@@ -220,7 +242,7 @@ static inline void defer_unpack(const ViewShard *vs, const uint64_t *words, uint
 static int defer_widen(ViewShard *vs)
 {
         const ViewPlan *vp = vs->plan;
-        size_t pw = defer_words(vs), ww = (defer_narrow(vp) ? 2 : 3) + vp->n_accs;
+        size_t pw = defer_words(vs), ww = 2 + vp->n_accs; /* packed: the mask in word 0 */
         if (vs->cap_deferred) {
                 uint64_t *p = realloc(vs->deferred, vs->cap_deferred * ww * 8);
                 if (!p)
@@ -230,12 +252,12 @@ static int defer_widen(ViewShard *vs)
         /* from the last back: wide record i starts at or past packed record i, and the packed
          * records before i all lie below it */
         for (size_t i = vs->n_deferred; i-- > 0;) {
-                uint64_t rec[2 + DEFER_PACKED_WORDS(PLAN_MAX_ACCS)];
+                uint64_t rec[1 + DEFER_PACKED_WORDS(16)];
                 memcpy(rec, vs->deferred + i * pw, pw * 8);
                 uint64_t *w = vs->deferred + i * ww;
                 w[0] = rec[0];
-                w[1] = rec[1];
-                defer_unpack(vs, rec + 2, w + 2);
+                w[1] = (uint64_t)defer_time(vs, rec);
+                defer_unpack(vs, rec + 1, w + 2);
         }
         vs->deferred_wide = true;
         return 0;
@@ -246,6 +268,8 @@ static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_
 {
         const ViewPlan *vp = vs->plan;
         size_t words = defer_words(vs), tw = defer_time_word(vp);
+        if (vs->cap_deferred == 0)
+                vs->deferred_base = ts; /* the first held row's */
         if (vs->n_deferred == vs->cap_deferred) {
                 /* drop what the newest time seen so far already rules out, then grow */
                 int64_t cutoff =
@@ -253,7 +277,7 @@ static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_
                 size_t k = 0;
                 for (size_t i = 0; i < vs->n_deferred; i++) {
                         uint64_t *rec = vs->deferred + i * words;
-                        if ((int64_t)rec[tw] < cutoff)
+                        if (defer_time(vs, rec) < cutoff)
                                 continue;
                         if (k != i)
                                 memmove(vs->deferred + k * words, rec, words * 8);
@@ -271,7 +295,12 @@ static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_
         }
         uint64_t *rec = vs->deferred + vs->n_deferred * words;
         /* packed straight into the free record; one that does not fit widens the rest */
-        if (!vs->deferred_wide && !defer_pack(vs, in, missing, rec + tw + 1)) {
+        if (!vs->deferred_wide) {
+                if (defer_pack(vs, ts, in, missing, rec + 1)) {
+                        vs->n_deferred++;
+                        rec[0] = (uint64_t)(uintptr_t)state | missing << DEFER_PTR_BITS;
+                        return 0;
+                }
                 int r = defer_widen(vs);
                 if (r < 0)
                         return r;
@@ -285,8 +314,7 @@ static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_
         else
                 rec[1] = missing;
         rec[tw] = (uint64_t)ts;
-        if (vs->deferred_wide)
-                memcpy(rec + tw + 1, in, vp->n_accs * 8);
+        memcpy(rec + tw + 1, in, vp->n_accs * 8);
         return 0;
 }
 
@@ -497,13 +525,13 @@ int shard_apply_deferred(Shard *s, const int64_t *newest)
                 const uint64_t ptr_mask = (UINT64_C(1) << DEFER_PTR_BITS) - 1;
                 for (size_t i = 0; i < vs->n_deferred; i++) {
                         const uint64_t *rec = vs->deferred + i * words;
-                        if ((int64_t)rec[tw] < cutoff)
+                        if (defer_time(vs, rec) < cutoff)
                                 continue;
                         void *state = (void *)(uintptr_t)(rec[0] & (narrow ? ptr_mask : ~0ull));
                         uint64_t missing = narrow ? rec[0] >> DEFER_PTR_BITS : rec[1];
                         uint64_t in[PLAN_MAX_ACCS];
                         if (packed)
-                                defer_unpack(vs, rec + tw + 1, in);
+                                defer_unpack(vs, rec + 1, in);
                         int r =
                             accum_update(&s->store, vp, state, packed ? in : rec + tw + 1, missing);
                         if (r < 0)

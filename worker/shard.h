@@ -30,6 +30,7 @@ typedef struct ViewShard {
         size_t n_deferred, cap_deferred; /* in records */
         bool deferred_wide;              /* held rows in full words (shard.c, defer) */
         uint16_t deferred_nums;          /* packed: a bit per input packed as a num */
+        int64_t deferred_base;           /* packed: the time packed times count from */
         struct SelectRows *select;       /* select views (select.h) instead of groups */
 } ViewShard;
 

@@ -4,7 +4,8 @@
 # held array exactly once when one does not. Its answers must equal those of a twin view
 # that is always wide (a distinct over a str column keeps full words) and of an
 # independent computation, whether every value fits or the first that does not (an int
-# past 2^31, a num with 4 digits after the point, a -0.0 for a summary) arrives after
+# past 2^31, a num with 4 digits after the point, a -0.0 for a summary, a time not in whole
+# milliseconds; or a time 30 days from the first held, at once) arrives after
 # thousands of packed rows were held (past the array's first growth and pruning), with
 # missing values, for 2 to 5 accumulators, across two threads and 4 KiB tasks (several
 # held arrays, some widened). It fails if the widening converts a held row wrongly.
@@ -20,7 +21,11 @@ t0 = datetime.datetime(2025, 12, 30, tzinfo=datetime.timezone.utc)
 n = 20000
 print("ts,g,amount,lat,uid")
 for i in range(n):
-    us = int(i * 48 * 3600e6 / n) + rnd.randrange(-3600 * 10**6, 3600 * 10**6)
+    us = int(i * 48 * 3600e3 / n) * 1000 + rnd.randrange(-3600 * 10**3, 3600 * 10**3) * 1000
+    if kind == "finetime" and i in (16000, 16001, 19000):
+        us += 1  # not whole milliseconds
+    if kind == "fartime" and i == 0:
+        us -= 30 * 86400 * 10**6  # the first held time, 30 days before the rest
     ts = (t0 + datetime.timedelta(microseconds=us)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     g = "g%d" % rnd.randrange(4)
     amount = "%d.%02d" % (rnd.randint(-999, 99999), rnd.randrange(100))
@@ -142,7 +147,7 @@ PY
         pass "$1"
 }
 
-for kind in fit bigint fine negzero; do
+for kind in fit bigint fine negzero finetime fartime; do
         check "$kind: packed held rows equal wide ones and the computation" "$kind"
         TALLY_WORKER_TASK_BYTES=4096 check "$kind: the same across 4 KiB tasks" "$kind"
 done
