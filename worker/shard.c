@@ -120,8 +120,8 @@ static inline int64_t window_start(int64_t t, uint64_t window)
  * while every one held fits; the first that does not widens the view shard's whole array
  * once (defer_widen), so the replay sees the same times and input words whatever the data.
  * Q2 at 10M rows, whose held rows are nearly all of its peak: 24 instead of 40 bytes a
- * row, peak RSS 247 -> 214 MiB with only the inputs packed (32 bytes), QTIME with the time
- * too (docs/performance.md, 2e). */
+ * row, peak RSS 247 -> 214 MiB with only the inputs packed (32 bytes), 247 -> 176 MiB with
+ * the time too (docs/performance.md, 2e). */
 #define DEFER_PTR_BITS        48
 #define DEFER_PACKED_WORDS(n) ((n + 2) / 2) /* after word 0: the time and n inputs */
 #define DEFER_TIME_UNIT       1000          /* usec: a packed time is whole milliseconds */
