@@ -19,6 +19,9 @@ const char *bad_reason_to_string(BadReason r)
         return (unsigned)r < _BAD_REASON_MAX ? names[r] : "bad row";
 }
 
+static bool defer_packable(const ViewPlan *vp);
+static uint16_t defer_nums(const ViewPlan *vp);
+
 int shard_init(Shard *s, const SourcePlan *plan)
 {
         *s = (Shard){.plan = plan};
@@ -38,6 +41,8 @@ int shard_init(Shard *s, const SourcePlan *plan)
                 return -ENOMEM;
         for (size_t i = 0; i < plan->n_views; i++) {
                 s->views[i].plan = &plan->views[i];
+                s->views[i].deferred_wide = !defer_packable(&plan->views[i]);
+                s->views[i].deferred_nums = defer_nums(&plan->views[i]);
                 r = group_table_init(&s->views[i].groups, s->bump, plan->views[i].state_size,
                                      plan->views[i].hot_size);
                 if (r < 0)
@@ -108,22 +113,163 @@ static inline int64_t window_start(int64_t t, uint64_t window)
 
 /* A held-back row: its group's state pointer (48 bits) with the missing mask in the top
  * 16 bits when the view has at most 16 accumulators (else the mask in a word of its own),
- * the time, then the inputs: 40 bytes a row for Q2's three accumulators instead of 48. */
-#define DEFER_PTR_BITS 48
+ * the time, then the inputs: 40 bytes a row for Q2's three accumulators instead of 48.
+ * Packed (the view shard's !deferred_wide), the time and the inputs after word 0 go as 32
+ * bits each, two to a word: the time as whole milliseconds from the shard's first held
+ * time (deferred_base), the inputs as accum.h's narrow_encode has them (exact or refused),
+ * while every one held fits; the first that does not widens the view shard's whole array
+ * once (defer_widen), so the replay sees the same times and input words whatever the data.
+ * Q2 at 10M rows, whose held rows are nearly all of its peak: 24 instead of 40 bytes a
+ * row, peak RSS 247 -> 214 MiB with only the inputs packed (32 bytes), 247 -> 176 MiB with
+ * the time too (docs/performance.md, 2e). */
+#define DEFER_PTR_BITS        48
+#define DEFER_PACKED_WORDS(n) ((n + 2) / 2) /* after word 0: the time and n inputs */
+#define DEFER_TIME_UNIT       1000          /* usec: a packed time is whole milliseconds */
 static inline bool defer_narrow(const ViewPlan *vp)
 {
         return vp->n_accs <= 64 - DEFER_PTR_BITS;
 }
-static inline size_t defer_words(const ViewPlan *vp)
+
+/* A bit per accumulator of vp (of the first 16) whose input packs as a num (else as an
+ * int): a sketch's input is a double whatever its column. */
+static uint16_t defer_nums(const ViewPlan *vp)
 {
+        uint16_t nums = 0;
+        for (size_t a = 0; a < MIN(vp->n_accs, (size_t)16); a++)
+                if (vp->accs[a].kind == ACC_SKETCH || vp->accs[a].type == VALUE_NUM)
+                        nums |= (uint16_t)(1u << a);
+        return nums;
+}
+
+/* Whether vp's held rows start packed: the mask shares word 0 and every input is a
+ * number's (an interned string's address or a hash would never fit). */
+static bool defer_packable(const ViewPlan *vp)
+{
+        if (!vp->deferred || !defer_narrow(vp))
+                return false;
+        for (size_t a = 0; a < vp->n_accs; a++) {
+                const Acc *acc = &vp->accs[a];
+                if (acc->kind == ACC_HLL || (acc->type != VALUE_INT && acc->type != VALUE_NUM))
+                        return false;
+        }
+        return true;
+}
+
+static inline size_t defer_words(const ViewShard *vs)
+{
+        const ViewPlan *vp = vs->plan;
+        if (!vs->deferred_wide)
+                return 1 + DEFER_PACKED_WORDS(vp->n_accs);
         return (defer_narrow(vp) ? 2 : 3) + vp->n_accs;
+}
+
+/* The full-word layout's time word; the inputs follow it. */
+static inline size_t defer_time_word(const ViewPlan *vp)
+{
+        return defer_narrow(vp) ? 1 : 2;
+}
+
+/* The time of held record rec. */
+static inline int64_t defer_time(const ViewShard *vs, const uint64_t *rec)
+{
+        if (vs->deferred_wide)
+                return (int64_t)rec[defer_time_word(vs->plan)];
+        return vs->deferred_base + (int64_t)(int32_t)(uint32_t)rec[1] * DEFER_TIME_UNIT;
+}
+
+/* The time ts and the input words in[] (a missing one's is 0) as packed words into out[]
+ * (slot 0 the time, slot a + 1 input a; slot 2j the low half of word j), or false. */
+static inline __attribute__((always_inline)) bool defer_pack_n(const ViewShard *vs, int64_t ts,
+                                                               const uint64_t *in, uint64_t missing,
+                                                               uint64_t *out, size_t n)
+{
+        uint32_t slot[2 + 16];
+        int64_t d;
+        if (__builtin_sub_overflow(ts, vs->deferred_base, &d) || d % DEFER_TIME_UNIT != 0 ||
+            d / DEFER_TIME_UNIT != (int32_t)(d / DEFER_TIME_UNIT))
+                return false;
+        slot[0] = (uint32_t)(int32_t)(d / DEFER_TIME_UNIT);
+        unsigned nums = vs->deferred_nums;
+        for (size_t a = 0; a < n; a++) {
+                slot[a + 1] = 0;
+                if (!(missing >> a & 1) && !narrow_encode(nums >> a & 1, in[a], &slot[a + 1]))
+                        return false;
+        }
+        slot[n + 1] = 0;
+        for (size_t w = 0; w < DEFER_PACKED_WORDS(n); w++)
+                out[w] = slot[2 * w] | (uint64_t)slot[2 * w + 1] << 32;
+        return true;
+}
+
+/* The input words defer_pack took (0 for a missing one, as accum_prepare_inputs gives). */
+static inline __attribute__((always_inline)) void
+defer_unpack_n(const ViewShard *vs, const uint64_t *words, uint64_t *in, size_t n)
+{
+        unsigned nums = vs->deferred_nums;
+        for (size_t a = 0; a < n; a++) {
+                size_t k = a + 1;
+                int64_t m = (int32_t)(uint32_t)(words[k / 2] >> (32 * (k & 1)));
+                in[a] = nums >> a & 1 ? dbits(narrow_num_value(m)) : (uint64_t)m;
+        }
+}
+
+/* With the common counts constant, so the loops unroll: Q2 2M 2,669.1 -> 2,630.5 M
+ * instructions (2,555.3 with full words). */
+static inline bool defer_pack(const ViewShard *vs, int64_t ts, const uint64_t *in, uint64_t missing,
+                              uint64_t *out)
+{
+        switch (vs->plan->n_accs) {
+        case 1: return defer_pack_n(vs, ts, in, missing, out, 1);
+        case 2: return defer_pack_n(vs, ts, in, missing, out, 2);
+        case 3: return defer_pack_n(vs, ts, in, missing, out, 3);
+        case 4: return defer_pack_n(vs, ts, in, missing, out, 4);
+        default: return defer_pack_n(vs, ts, in, missing, out, vs->plan->n_accs);
+        }
+}
+
+static inline void defer_unpack(const ViewShard *vs, const uint64_t *words, uint64_t *in)
+{
+        switch (vs->plan->n_accs) {
+        case 1: defer_unpack_n(vs, words, in, 1); break;
+        case 2: defer_unpack_n(vs, words, in, 2); break;
+        case 3: defer_unpack_n(vs, words, in, 3); break;
+        case 4: defer_unpack_n(vs, words, in, 4); break;
+        default: defer_unpack_n(vs, words, in, vs->plan->n_accs); break;
+        }
+}
+
+/* Converts the held packed rows to full words in place, for good. */
+static int defer_widen(ViewShard *vs)
+{
+        const ViewPlan *vp = vs->plan;
+        size_t pw = defer_words(vs), ww = 2 + vp->n_accs; /* packed: the mask in word 0 */
+        if (vs->cap_deferred) {
+                uint64_t *p = realloc(vs->deferred, vs->cap_deferred * ww * 8);
+                if (!p)
+                        return -ENOMEM;
+                vs->deferred = p;
+        }
+        /* from the last back: wide record i starts at or past packed record i, and the packed
+         * records before i all lie below it */
+        for (size_t i = vs->n_deferred; i-- > 0;) {
+                uint64_t rec[1 + DEFER_PACKED_WORDS(16)];
+                memcpy(rec, vs->deferred + i * pw, pw * 8);
+                uint64_t *w = vs->deferred + i * ww;
+                w[0] = rec[0];
+                w[1] = (uint64_t)defer_time(vs, rec);
+                defer_unpack(vs, rec + 1, w + 2);
+        }
+        vs->deferred_wide = true;
+        return 0;
 }
 
 static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_t *in,
                  uint64_t missing)
 {
         const ViewPlan *vp = vs->plan;
-        size_t words = defer_words(vp), tw = words - vp->n_accs - 1; /* the time's word */
+        size_t words = defer_words(vs), tw = defer_time_word(vp);
+        if (vs->cap_deferred == 0)
+                vs->deferred_base = ts; /* the first held row's */
         if (vs->n_deferred == vs->cap_deferred) {
                 /* drop what the newest time seen so far already rules out, then grow */
                 int64_t cutoff =
@@ -131,7 +277,7 @@ static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_
                 size_t k = 0;
                 for (size_t i = 0; i < vs->n_deferred; i++) {
                         uint64_t *rec = vs->deferred + i * words;
-                        if ((int64_t)rec[tw] < cutoff)
+                        if (defer_time(vs, rec) < cutoff)
                                 continue;
                         if (k != i)
                                 memmove(vs->deferred + k * words, rec, words * 8);
@@ -147,7 +293,21 @@ static int defer(Shard *s, ViewShard *vs, void *state, int64_t ts, const uint64_
                         vs->cap_deferred = cap;
                 }
         }
-        uint64_t *rec = vs->deferred + vs->n_deferred++ * words;
+        uint64_t *rec = vs->deferred + vs->n_deferred * words;
+        /* packed straight into the free record; one that does not fit widens the rest */
+        if (!vs->deferred_wide) {
+                if (defer_pack(vs, ts, in, missing, rec + 1)) {
+                        vs->n_deferred++;
+                        rec[0] = (uint64_t)(uintptr_t)state | missing << DEFER_PTR_BITS;
+                        return 0;
+                }
+                int r = defer_widen(vs);
+                if (r < 0)
+                        return r;
+                words = defer_words(vs);
+                rec = vs->deferred + vs->n_deferred * words;
+        }
+        vs->n_deferred++;
         rec[0] = (uint64_t)(uintptr_t)state;
         if (defer_narrow(vp))
                 rec[0] |= missing << DEFER_PTR_BITS;
@@ -360,16 +520,20 @@ int shard_apply_deferred(Shard *s, const int64_t *newest)
                         continue;
                 }
                 int64_t cutoff = window_start(newest[vp->cfg->window_column], vp->cfg->window_usec);
-                size_t words = defer_words(vp), tw = words - vp->n_accs - 1;
-                bool narrow = defer_narrow(vp);
+                size_t words = defer_words(vs), tw = defer_time_word(vp);
+                bool narrow = defer_narrow(vp), packed = !vs->deferred_wide;
                 const uint64_t ptr_mask = (UINT64_C(1) << DEFER_PTR_BITS) - 1;
                 for (size_t i = 0; i < vs->n_deferred; i++) {
                         const uint64_t *rec = vs->deferred + i * words;
-                        if ((int64_t)rec[tw] < cutoff)
+                        if (defer_time(vs, rec) < cutoff)
                                 continue;
                         void *state = (void *)(uintptr_t)(rec[0] & (narrow ? ptr_mask : ~0ull));
                         uint64_t missing = narrow ? rec[0] >> DEFER_PTR_BITS : rec[1];
-                        int r = accum_update(&s->store, vp, state, rec + tw + 1, missing);
+                        uint64_t in[PLAN_MAX_ACCS];
+                        if (packed)
+                                defer_unpack(vs, rec + 1, in);
+                        int r =
+                            accum_update(&s->store, vp, state, packed ? in : rec + tw + 1, missing);
                         if (r < 0)
                                 return r;
                 }

@@ -28,6 +28,9 @@ typedef struct ViewShard {
         FastIndex fast;     /* packed keys -> state, in front of groups */
         uint64_t *deferred; /* held-back rows: state and missing mask, time, inputs (shard.c) */
         size_t n_deferred, cap_deferred; /* in records */
+        bool deferred_wide;              /* held rows in full words (shard.c, defer) */
+        uint16_t deferred_nums;          /* packed: a bit per input packed as a num */
+        int64_t deferred_base;           /* packed: the time packed times count from */
         struct SelectRows *select;       /* select views (select.h) instead of groups */
 } ViewShard;
 
