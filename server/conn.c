@@ -29,13 +29,15 @@
 /* At most this much of one response per wake-up, so 50 clients of a multi-megabyte body
  * take turns instead of each filling its socket buffer (megabytes on loopback) at once. */
 #define WRITE_SLICE (512 * 1024)
-/* The send buffer of a connection that gets a zero-copy body (the kernel doubles it, up
- * to twice net.core.wmem_max). Autotuning starts at 16 KiB and grows slowly on loopback;
- * a fixed 4 MiB cut the CPU per 4.8 MB whole view from 454-474 us to 262-346 us
- * (bench/body-send splice at c50, 3 rounds, loaded machine; sendfile(2) from the file
- * with the same buffer cost the same, 287-347 us, so the pages stay vmsplice()d from the
- * image). Set only there: single rows keep autotuning's small buffers. */
-#define BIG_SNDBUF (4 * 1024 * 1024)
+/* The send buffer stays autotuned, as nginx's and the body floor's do. A fixed 4 MiB
+ * SO_SNDBUF for zero-copy bodies (here until 2026-12-01) showed 262-346 against 454-474 us
+ * of tallyd's CPU per 4.8 MB view, but on loopback that was work moved, not saved: with
+ * megabytes queued, the segments leave from the client's ACK processing, in the client's
+ * context (on a real network, in softirq on this host, charged to no process). Quiet
+ * bench/server, 3 rounds, the same tree with and without it: views/s at c50 uncapped
+ * 502 with it, 606 without (nginx 500), the client's core saturated either way and its
+ * CPU per view 1.99 against 1.65 ms; server plus client CPU per view 2.35 against 2.21
+ * ms (docs/performance.md 4g). */
 /* Body pieces up to this long are prefetched before they are written (prefetch_body). */
 #define PREFETCH_MAX 4096
 
@@ -53,7 +55,6 @@ struct Conn {
         bool close_after; /* close once this response is written */
         bool linger;      /* ... after draining what the client still sends */
         bool count;       /* report the status through o->sent */
-        bool big_sndbuf;  /* BIG_SNDBUF set */
         int status;
         struct event io;
         struct event timer;
@@ -502,11 +503,6 @@ static int write_some(Conn *c)
                         continue;
                 }
                 if ((c->zerocopy & (1u << c->iov_i)) && open_pipe(c)) {
-                        if (!c->big_sndbuf) {
-                                int size = BIG_SNDBUF;
-                                (void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-                                c->big_sndbuf = true;
-                        }
                         n = vmsplice(c->pipe[1], &c->iov[c->iov_i], 1, SPLICE_F_NONBLOCK);
                         if (n > 0) {
                                 c->in_pipe = (size_t)n;
