@@ -128,8 +128,7 @@ static bool rows_make(const ViewPlan *vp, const uint64_t *in, uint64_t *row)
 /* Slot c's input word (accum_input's) of a narrow row word x. */
 static uint64_t narrow_input(const ViewPlan *vp, unsigned c, uint64_t x)
 {
-        int64_t m = (int32_t)(uint32_t)(x >> (32 * c));
-        return vp->narrow_num[c] ? dbits(narrow_num_value(m)) : (uint64_t)m;
+        return narrow_decode(vp->narrow_num[c], (uint32_t)(x >> (32 * c)));
 }
 
 static void values_of(const ViewPlan *vp, void *state, const Acc *acc, Values *v)

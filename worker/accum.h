@@ -137,6 +137,13 @@ static inline double narrow_num_value(int64_t m)
         return (double)m / ACCUM_NARROW_SCALE;
 }
 
+/* narrow_encode's inverse: the input word the 32 bits u stand for. */
+static inline uint64_t narrow_decode(bool num, uint32_t u)
+{
+        int64_t m = (int32_t)u;
+        return num ? dbits(narrow_num_value(m)) : (uint64_t)m;
+}
+
 /* The input word of accumulator acc for the (present) value x; -ENOMEM when interning
  * fails. */
 static inline int accum_input(AccumStore *st, const Acc *acc, const Value *x, uint64_t *ret)

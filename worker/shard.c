@@ -208,8 +208,7 @@ defer_unpack_n(const ViewShard *vs, const uint64_t *words, uint64_t *in, size_t 
         unsigned nums = vs->deferred_nums;
         for (size_t a = 0; a < n; a++) {
                 size_t k = a + 1;
-                int64_t m = (int32_t)(uint32_t)(words[k / 2] >> (32 * (k & 1)));
-                in[a] = nums >> a & 1 ? dbits(narrow_num_value(m)) : (uint64_t)m;
+                in[a] = narrow_decode(nums >> a & 1, (uint32_t)(words[k / 2] >> (32 * (k & 1))));
         }
 }
 
