@@ -197,9 +197,9 @@ static void put_status_line(Head *w, bool http10, int status)
         PUT_LITERAL(w, "\r\n");
 }
 
+/* The Date line as of the caller's refresh_date(). */
 static void put_date(Conn *c, Head *w)
 {
-        refresh_date(c->srv);
         put(w, c->srv->date_line, c->srv->date_len);
 }
 
@@ -325,6 +325,7 @@ static void build_fixed(Conn *c, bool http10, int status, const char *body)
         size_t n = strlen(body);
         put_status_line(&w, http10, status);
         PUT_LITERAL(&w, "Content-Type: application/json; charset=utf-8\r\n");
+        refresh_date(c->srv);
         put_date(c, &w);
         put_tail(c, &w, http10, false, true, n);
         c->iov[0] = (struct iovec){c->head, (size_t)(w.p - c->head)};
