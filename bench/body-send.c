@@ -8,6 +8,9 @@
  *   splice    vmsplice() of that copy into a 1 MiB pipe, splice() into the socket
  *             (tallyd's zero-copy path for pieces of 256 KiB and more)
  *   sendfile  sendfile(2) from the file itself, at the body's offset (what nginx does)
+ *   zerocopy  send(MSG_ZEROCOPY) from the copy (SO_ZEROCOPY; completions drained from
+ *             the error queue and counted: on loopback the kernel copies the pages
+ *             when it delivers them to the local socket, and says so in each completion)
  * SNDBUF (bytes, 0 = the kernel's autotuning) sets SO_SNDBUF on every connection.
  * Built only with `meson -Dbench=true`; bench/server does not run it.
  *
@@ -19,6 +22,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,7 +42,7 @@
 #define SLICE      (512 * 1024)
 #define PIPE_BYTES (1024 * 1024)
 
-enum { M_WRITEV, M_SPLICE, M_SENDFILE };
+enum { M_WRITEV, M_SPLICE, M_SENDFILE, M_ZEROCOPY };
 
 typedef struct Conn {
         int fd;
@@ -51,6 +55,7 @@ typedef struct Conn {
 } Conn;
 
 static int mode, file_fd, sndbuf;
+static unsigned long long zc_sends, zc_copied; /* completions: all, and copied ones */
 static EpollLoop loop;
 static char head[256], *body;
 static size_t head_len, body_len;
@@ -90,6 +95,10 @@ static int push(Conn *c)
                                 c->sent += (size_t)n;
                                 continue;
                         }
+                } else if (mode == M_ZEROCOPY) {
+                        size_t off = c->sent - head_len, want = body_len - off;
+                        n = send(c->fd, body + off, want < budget ? want : budget,
+                                 MSG_ZEROCOPY | MSG_NOSIGNAL);
                 } else {
                         off_t off = (off_t)(c->sent - head_len);
                         size_t want = body_len - (size_t)off;
@@ -108,10 +117,37 @@ static void want(Conn *c, int out)
         epoll_loop_want(&loop, c->fd, c, out ? EPOLLOUT : EPOLLIN);
 }
 
+/* Reads the zero-copy completions queued on the socket's error queue: the body is never
+ * written, so a completion only needs counting (and must be read: queued ones hold the
+ * socket's option memory, and sends fail with ENOBUFS once it is full). */
+static void drain_completions(int fd)
+{
+        for (;;) {
+                char ctl[128];
+                struct msghdr m = {.msg_control = ctl, .msg_controllen = sizeof ctl};
+                if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+                        return;
+                for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+                        struct sock_extended_err e;
+                        if (cm->cmsg_len < CMSG_LEN(sizeof e))
+                                continue;
+                        memcpy(&e, CMSG_DATA(cm), sizeof e);
+                        if (e.ee_origin != SO_EE_ORIGIN_ZEROCOPY)
+                                continue;
+                        unsigned long long k = (unsigned long long)(e.ee_data - e.ee_info) + 1;
+                        zc_sends += k;
+                        if (e.ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
+                                zc_copied += k;
+                }
+        }
+}
+
 /* -1 when the connection is done */
 static int serve(void *conn, uint32_t events)
 {
         Conn *c = conn;
+        if (mode == M_ZEROCOPY)
+                drain_completions(c->fd);
         int writable = !!(events & EPOLLOUT);
         for (;;) {
                 if (c->busy) {
@@ -151,10 +187,23 @@ static int serve(void *conn, uint32_t events)
         }
 }
 
+/* SIGTERM: how many zero-copy sends the kernel copied after all, then exit */
+static void report(int sig)
+{
+        (void)sig;
+        if (mode == M_ZEROCOPY)
+                dprintf(2, "zerocopy: %llu sends completed, %llu of them copied\n", zc_sends,
+                        zc_copied);
+        _exit(0);
+}
+
 static void *accepted(int fd)
 {
         if (sndbuf)
                 setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+        int one = 1;
+        if (mode == M_ZEROCOPY && setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) < 0)
+                return NULL;
         Conn *c = calloc(1, sizeof *c);
         if (!c || (mode == M_SPLICE && pipe2(c->pipe, O_NONBLOCK | O_CLOEXEC) < 0)) {
                 free(c);
@@ -180,16 +229,19 @@ static void done(void *conn)
 int main(int argc, char **argv)
 {
         if (argc < 4 || argc > 6) {
-                fprintf(stderr, "usage: %s writev|splice|sendfile PORT FILE [SNDBUF [thp]]\n",
+                fprintf(stderr,
+                        "usage: %s writev|splice|sendfile|zerocopy PORT FILE [SNDBUF [thp]]\n",
                         argv[0]);
                 return 64;
         }
         /* splice() and sendfile() to a socket the client closed raise SIGPIPE (they take
          * no MSG_NOSIGNAL): a load generator closing its connections must not end us */
         signal(SIGPIPE, SIG_IGN);
+        signal(SIGTERM, report);
         mode = strcmp(argv[1], "writev") == 0     ? M_WRITEV
                : strcmp(argv[1], "splice") == 0   ? M_SPLICE
                : strcmp(argv[1], "sendfile") == 0 ? M_SENDFILE
+               : strcmp(argv[1], "zerocopy") == 0 ? M_ZEROCOPY
                                                   : -1;
         if (mode < 0) {
                 fprintf(stderr, "unknown mode %s\n", argv[1]);
