@@ -7,12 +7,13 @@
  * is the floor a real server (tallyd, nginx) is measured against in bench/server.
  * Built only with `meson -Dbench=true`.
  *
- *   epoll-floor [--drain] PORT [BODY_FILE]
+ *   epoll-floor [--drain] [--spin US] PORT [BODY_FILE]
  *
  * By default each readiness event gets one read (level-triggered epoll reports the rest):
  * one epoll_wait per batch, then one read and one write per request. --drain reads again
- * until EAGAIN, as many event loops do: one more syscall per request. The loop around it
- * is epoll-loop.c. */
+ * until EAGAIN, as many event loops do: one more syscall per request. --spin US polls
+ * for that long after each batch before sleeping (busy polling: does a core that never
+ * halts between requests cut the c1 tail?). The loop around it is epoll-loop.c. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
@@ -115,20 +116,29 @@ static void done(void *conn)
 
 int main(int argc, char **argv)
 {
-        if (argc > 1 && strcmp(argv[1], "--drain") == 0) {
-                drain = 1;
-                argv++;
-                argc--;
+        uint64_t spin_usec = 0;
+        for (;;) {
+                if (argc > 1 && strcmp(argv[1], "--drain") == 0) {
+                        drain = 1;
+                        argv++;
+                        argc--;
+                } else if (argc > 2 && strcmp(argv[1], "--spin") == 0) {
+                        spin_usec = strtoull(argv[2], NULL, 10);
+                        argv += 2;
+                        argc -= 2;
+                } else
+                        break;
         }
         if (argc < 2 || argc > 3) {
-                fprintf(stderr, "usage: %s [--drain] PORT [BODY_FILE]\n", argv[0]);
+                fprintf(stderr, "usage: %s [--drain] [--spin US] PORT [BODY_FILE]\n", argv[0]);
                 return 64;
         }
         if (build_response(argc == 3 ? argv[2] : NULL) < 0) {
                 perror("body");
                 return 1;
         }
-        EpollLoop l = {.accepted = accepted, .ready = serve, .done = done};
+        EpollLoop l = {
+            .accepted = accepted, .ready = serve, .done = done, .spin_nsec = spin_usec * 1000};
         if (epoll_loop_listen(&l, argv[1]) < 0) {
                 perror("listen");
                 return 1;

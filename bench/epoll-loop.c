@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_EVENTS 256
@@ -50,11 +51,22 @@ static void accept_all(EpollLoop *l)
         }
 }
 
+static uint64_t now_nsec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 _Noreturn void epoll_loop_run(EpollLoop *l)
 {
         struct epoll_event evs[MAX_EVENTS];
+        uint64_t last = 0;
         for (;;) {
-                int n = epoll_wait(l->ep, evs, MAX_EVENTS, -1);
+                int wait = l->spin_nsec && now_nsec() - last < l->spin_nsec ? 0 : -1;
+                int n = epoll_wait(l->ep, evs, MAX_EVENTS, wait);
+                if (n > 0 && l->spin_nsec)
+                        last = now_nsec();
                 for (int i = 0; i < n; i++) {
                         void *c = evs[i].data.ptr;
                         if (!c)

@@ -16,6 +16,10 @@ typedef struct EpollLoop {
         int (*ready)(void *conn, uint32_t events);
         /* Closes and frees a connection ready() said is done. */
         void (*done)(void *conn);
+        /* After events, poll (epoll_wait with no timeout) this long before sleeping
+         * again, so the core never halts between requests that come this close: 0 sleeps
+         * at once (bench/epoll-floor --spin). */
+        uint64_t spin_nsec;
 } EpollLoop;
 
 /* Listens on 127.0.0.1:port (non-blocking) and creates the epoll set: 0, or -1 with
