@@ -1,6 +1,9 @@
 #include "nats_connect.h"
 
+#include <unistd.h>
+
 #include "nats_manifest.h"
+#include "util.h"
 
 int nats_error(natsStatus s, const char *what, char *reason, size_t rs)
 {
@@ -18,6 +21,20 @@ int nats_error(natsStatus s, const char *what, char *reason, size_t rs)
         case NATS_NO_RESPONDERS: return -EAGAIN;
         default: return -EIO;
         }
+}
+
+void nats_drain_close(natsConnection *nc, int64_t timeout_ms)
+{
+        if (!nc)
+                return;
+        timeout_ms = MAX(timeout_ms, 1);
+        /* libnats closes the connection itself when the drain completes or times out;
+         * the margin covers its last flush. */
+        uint64_t deadline = now_monotonic_usec() + (uint64_t)(timeout_ms + 500) * USEC_PER_MSEC;
+        if (natsConnection_DrainTimeout(nc, timeout_ms) == NATS_OK)
+                while (!natsConnection_IsClosed(nc) && now_monotonic_usec() < deadline)
+                        usleep(1000);
+        natsConnection_Close(nc); /* a no-op once drained */
 }
 
 int nats_connect(const NatsConfig *n, bool reconnect_forever, int64_t timeout_ms,

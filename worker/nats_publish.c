@@ -75,12 +75,22 @@ typedef struct Publisher {
         unsigned n_deflaters;
 } Publisher;
 
-static void publisher_disconnect(Publisher *p)
+static int64_t remaining_ms(const Publisher *p)
+{
+        uint64_t now = now_monotonic_usec();
+        return now >= p->deadline ? 0 : (int64_t)((p->deadline - now) / USEC_PER_MSEC);
+}
+
+/* drain: the last disconnect of the run (nats_drain_close). Between attempts a plain
+ * close: the connection may be what failed, and libnats keeps running. */
+static void publisher_disconnect(Publisher *p, bool drain)
 {
         /* Close first, so libnats' read loop has stopped before the JetStream context (and
          * its async-ack subscription) is freed: libnats 3.4 can touch a subscription freed
          * while a message for it is being read (nats.c#637; tally-sync crashed on it). */
-        if (p->nc)
+        if (p->nc && drain)
+                nats_drain_close(p->nc, MIN(2000, MAX(remaining_ms(p), 1)));
+        else if (p->nc)
                 natsConnection_Close(p->nc);
         kvStore_Destroy(p->kv);
         jsCtx_Destroy(p->js);
@@ -88,12 +98,6 @@ static void publisher_disconnect(Publisher *p)
         p->kv = NULL;
         p->js = NULL;
         p->nc = NULL;
-}
-
-static int64_t remaining_ms(const Publisher *p)
-{
-        uint64_t now = now_monotonic_usec();
-        return now >= p->deadline ? 0 : (int64_t)((p->deadline - now) / USEC_PER_MSEC);
 }
 
 static void *alloc_buf(void *userdata, size_t size)
@@ -252,7 +256,7 @@ static int publisher_connect(Publisher *p, char *reason, size_t rs)
 {
         if (p->kv)
                 return 0;
-        publisher_disconnect(p);
+        publisher_disconnect(p, false);
         /* a blackholed server must not hold the run past its deadline */
         int r = nats_connect(p->cfg, false, MIN(2000, MAX(remaining_ms(p), 1)), NULL, &p->nc,
                              reason, rs);
@@ -510,7 +514,7 @@ int nats_publish_newest(const Config *cfg, uint64_t deadline_usec, NatsPublishRe
                 log_debug("NATS publish attempt %u: %s", res->attempts, res->reason);
                 /* A request that timed out may have left the connection unusable (a server
                  * died): start from a fresh one; published chunks are kept. */
-                publisher_disconnect(&p);
+                publisher_disconnect(&p, false);
                 if (stop_requested) {
                         r = -ECANCELED;
                         break;
@@ -525,15 +529,18 @@ int nats_publish_newest(const Config *cfg, uint64_t deadline_usec, NatsPublishRe
         }
         res->chunks = p.n_chunks;
         res->wire_bytes = wire_bytes(&p);
-        publisher_disconnect(&p); /* no ack callback runs after this */
+        /* Drained: every ack callback has returned, and every reply libnats read has been
+         * destroyed while its garbage collector still runs (nats_drain_close). */
+        publisher_disconnect(&p, true);
         stop_deflaters(&p);
         /* deflating overlaps storing: this stamps when the last chunk was ready */
         res->timing.compressed = p.deflated_at ? p.deflated_at : res->timing.connected;
         free(p.acked);
         /* and libnats' own threads are done before the process exits, as tally-sync's
-         * main does. (It did not stop the one 171-byte message from natsMsg_create that
-         * LeakSanitizer reports at the exit now and then under ASan, in sync-soak: not
-         * traced yet, see the README's limits.) */
+         * main does. This stops libnats' garbage collector first: a reply destroyed after
+         * it was never freed (the 171-byte PubAck LeakSanitizer reported now and then in
+         * sync-soak, its destroy at the end of libnats' async-ack callback racing this
+         * exit), hence the drain above. */
         (void)nats_CloseAndWait(5000);
         return r;
 }
