@@ -187,7 +187,9 @@ static int serve(void *conn, uint32_t events)
         }
 }
 
-/* SIGTERM: how many zero-copy sends the kernel copied after all, then exit */
+/* SIGTERM: how many zero-copy sends the kernel copied after all, then exit. dprintf is
+ * not async-signal-safe; the one thread sits in epoll_wait or a syscall, never in stdio,
+ * and the process ends right after, so the report is all it risks. */
 static void report(int sig)
 {
         (void)sig;
@@ -218,6 +220,8 @@ static void *accepted(int fd)
 static void done(void *conn)
 {
         Conn *c = conn;
+        if (mode == M_ZEROCOPY)
+                drain_completions(c->fd); /* this connection's last ones count too */
         close(c->fd);
         if (mode == M_SPLICE) {
                 close(c->pipe[0]);
